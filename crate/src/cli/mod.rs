@@ -1,0 +1,62 @@
+//! Command-line interface: argument types and dispatch to the subcommands.
+
+mod data_cmd;
+mod device;
+mod golden;
+mod train_cmd;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+pub use device::DeviceArg;
+
+/// Adversarial machine learning from the command line.
+#[derive(Debug, Parser)]
+#[command(name = "perturb", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check or derive the datasets fetched by scripts/fetch-data.sh.
+    Data {
+        #[command(subcommand)]
+        command: data_cmd::DataCommand,
+    },
+    /// Train the default model with standard cross-entropy and write weights plus a model card.
+    Train(train_cmd::TrainArgs),
+    /// Accuracy of a weights file on a test set, as JSON.
+    Eval(train_cmd::EvalArgs),
+    /// Regenerate golden reference files used by the tests.
+    Golden {
+        /// Where to write the input-gradient reference.
+        #[arg(long, default_value = "tests/golden/input_gradient.json")]
+        out: PathBuf,
+    },
+}
+
+/// Run the parsed command.
+pub fn run(cli: Cli) -> perturb::Result<()> {
+    match cli.command {
+        Command::Data { command } => data_cmd::run(command),
+        Command::Train(args) => train_cmd::train(args),
+        Command::Eval(args) => train_cmd::eval(args),
+        Command::Golden { out } => golden::write_input_gradient(&out),
+    }
+}
+
+pub(crate) fn write_file(path: &std::path::Path, bytes: &[u8]) -> perturb::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|source| perturb::Error::Io {
+            path: parent.display().to_string(),
+            source,
+        })?;
+    }
+    std::fs::write(path, bytes).map_err(|source| perturb::Error::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}

@@ -1,0 +1,40 @@
+//! Classifiers, their weights, and the model shipped as the playground default.
+
+mod small_cnn;
+mod weights;
+
+pub use small_cnn::SmallCnn;
+pub use weights::{load_safetensors, to_safetensors};
+
+use burn::tensor::Device;
+
+use crate::error::Result;
+
+/// SafeTensors bytes of the default MNIST model in `models/`.
+pub const DEFAULT_MNIST_WEIGHTS: &[u8] = include_bytes!("../../../models/mnist-small-cnn.safetensors");
+
+impl SmallCnn {
+    /// A model with `bytes` (SafeTensors, PyTorch layout) loaded onto `device`.
+    pub fn from_safetensors(bytes: &[u8], device: &Device) -> Result<Self> {
+        let mut model = SmallCnn::new(device);
+        load_safetensors(&mut model, bytes)?;
+        Ok(model)
+    }
+
+    /// The shipped default MNIST model on `device`.
+    pub fn default_mnist(device: &Device) -> Result<Self> {
+        Self::from_safetensors(DEFAULT_MNIST_WEIGHTS, device)
+    }
+}
+
+/// Anything that maps a batch of images to class logits.
+pub trait Classifier {
+    /// Logits `[n, classes]` for images `[n, channels, height, width]` in the pixel range.
+    fn logits(&self, images: burn::tensor::Tensor<4>) -> burn::tensor::Tensor<2>;
+}
+
+impl Classifier for SmallCnn {
+    fn logits(&self, images: burn::tensor::Tensor<4>) -> burn::tensor::Tensor<2> {
+        self.forward(images)
+    }
+}

@@ -1,0 +1,77 @@
+//! Reference numbers committed under `tests/golden/` and the comparison every backend's result
+//! must pass against them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::model::DEFAULT_MNIST_WEIGHTS;
+
+/// Loss, logits and input gradient of the default MNIST model on a few shipped test images,
+/// computed on the native CPU backend by `perturb golden`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InputGradientReference {
+    /// FNV-1a fingerprint of the weights the numbers were computed with.
+    pub weights_fingerprint: String,
+    /// Indices into the shipped MNIST test subset.
+    pub image_indices: Vec<usize>,
+    /// Mean cross-entropy over those images.
+    pub loss: f32,
+    /// Logits, `[n, 10]` row-major.
+    pub logits: Vec<f32>,
+    /// d loss / d images, `[n, 1, 28, 28]` row-major.
+    pub gradient: Vec<f32>,
+}
+
+/// Largest absolute difference between two equally long slices (`inf` if lengths differ).
+pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    if a.len() != b.len() {
+        return f32::INFINITY;
+    }
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+/// 64-bit FNV-1a of `bytes`, as hex.
+pub fn fingerprint(bytes: &[u8]) -> String {
+    let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    format!("{hash:016x}")
+}
+
+impl InputGradientReference {
+    /// The shipped test images the reference uses.
+    pub const IMAGE_INDICES: [usize; 4] = [0, 1, 2, 3];
+
+    /// Fingerprint of the shipped default weights.
+    pub fn default_weights_fingerprint() -> String {
+        fingerprint(DEFAULT_MNIST_WEIGHTS)
+    }
+
+    /// Parse the committed JSON, refusing it if it was made with other weights.
+    pub fn parse(json: &str) -> Result<Self> {
+        let reference: Self = serde_json::from_str(json)
+            .map_err(|e| Error::format("input-gradient reference", e.to_string()))?;
+        if reference.weights_fingerprint != Self::default_weights_fingerprint() {
+            return Err(Error::Mismatch(
+                "golden file was computed with other weights: run `perturb golden`".into(),
+            ));
+        }
+        Ok(reference)
+    }
+
+    /// Check a result against the reference, element-wise to `tolerance`; the error names the
+    /// largest deviation of each quantity.
+    pub fn check(&self, loss: f32, logits: &[f32], gradient: &[f32], tolerance: f32) -> Result<()> {
+        let deviations = [
+            ("loss", max_abs_diff(&[self.loss], &[loss])),
+            ("logits", max_abs_diff(&self.logits, logits)),
+            ("gradient", max_abs_diff(&self.gradient, gradient)),
+        ];
+        match deviations.iter().find(|(_, d)| !(*d <= tolerance)) {
+            None => Ok(()),
+            Some(_) => Err(Error::Mismatch(format!(
+                "deviation from reference beyond {tolerance}: {deviations:?}"
+            ))),
+        }
+    }
+}

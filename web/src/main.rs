@@ -1,0 +1,5 @@
+//! Entry point that Trunk builds for the browser.
+
+fn main() {
+    perturb_web::start();
+}

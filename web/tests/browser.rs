@@ -1,0 +1,109 @@
+//! In headless Chromium (wasm-bindgen-test): the input gradient on Burn's wgpu backend over
+//! WebGPU, and on the CPU backend compiled to WebAssembly, equals the native reference to 1e-4,
+//! read back asynchronously several times in a row (a known wgpu/wasm bug class returns stale
+//! staging buffers on consecutive reads).
+#![cfg(target_arch = "wasm32")]
+
+use std::cell::RefCell;
+
+use burn::tensor::Device;
+use perturb::data::{DatasetKind, shipped_test_subset};
+use perturb::gradient::input_gradient;
+use perturb::model::SmallCnn;
+use perturb::reference::{InputGradientReference, max_abs_diff};
+use perturb_web::inference::read;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const TOLERANCE: f32 = 1e-4;
+
+thread_local! {
+    static WEBGPU: RefCell<Option<Device>> = const { RefCell::new(None) };
+}
+
+/// The WebGPU device, initialised once per page (a runtime cannot be initialised twice).
+async fn webgpu() -> Device {
+    if let Some(device) = WEBGPU.with(|d| d.borrow().clone()) {
+        return device;
+    }
+    let device = Device::wgpu_options()
+        .init_async()
+        .await
+        .expect("no WebGPU adapter: run Chromium with --enable-unsafe-webgpu");
+    WEBGPU.with(|d| *d.borrow_mut() = Some(device.clone()));
+    device
+}
+
+fn reference() -> InputGradientReference {
+    InputGradientReference::parse(include_str!("../../tests/golden/input_gradient.json")).unwrap()
+}
+
+/// Loss, logits and gradient for `indices`, each read back with its own async readback.
+async fn gradient_on(device: &Device, indices: &[usize]) -> (f32, Vec<f32>, Vec<f32>) {
+    let device = device.clone().autodiff();
+    let model = SmallCnn::default_mnist(&device).unwrap();
+    let data = shipped_test_subset(DatasetKind::Mnist).unwrap();
+    let (images, labels) = data.batch(indices, &device).unwrap();
+    let result = input_gradient(&model, images, labels);
+    let loss = read(result.loss).await.unwrap()[0];
+    let logits = read(result.logits).await.unwrap();
+    let gradient = read(result.gradient).await.unwrap();
+    (loss, logits, gradient)
+}
+
+async fn check_against_reference(device: &Device) {
+    let reference = reference();
+    let others = [10usize, 11, 12, 13];
+    let mut previous_other: Option<Vec<f32>> = None;
+    // Alternate the reference batch with another one: a stale readback would hand back the
+    // previous batch's numbers and fail one of the comparisons.
+    for round in 0..3 {
+        let (loss, logits, gradient) = gradient_on(device, &reference.image_indices).await;
+        reference
+            .check(loss, &logits, &gradient, TOLERANCE)
+            .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        let (_, _, other) = gradient_on(device, &others).await;
+        assert!(
+            max_abs_diff(&other, &reference.gradient) > 1e-3,
+            "round {round}: another batch read back the reference batch's gradient"
+        );
+        if let Some(previous) = &previous_other {
+            assert!(max_abs_diff(previous, &other) <= TOLERANCE, "round {round}: unstable result");
+        }
+        previous_other = Some(other);
+    }
+}
+
+#[wasm_bindgen_test]
+async fn webgpu_gradient_matches_native_reference() {
+    check_against_reference(&webgpu().await).await;
+}
+
+#[wasm_bindgen_test]
+async fn cpu_wasm_gradient_matches_native_reference() {
+    check_against_reference(&Device::flex()).await;
+}
+
+#[wasm_bindgen_test]
+async fn webgpu_and_cpu_agree_on_other_images() {
+    let indices = [20usize, 21, 22, 23, 24, 25];
+    let gpu = gradient_on(&webgpu().await, &indices).await;
+    let cpu = gradient_on(&Device::flex(), &indices).await;
+    assert!((gpu.0 - cpu.0).abs() <= TOLERANCE);
+    assert!(max_abs_diff(&gpu.1, &cpu.1) <= TOLERANCE);
+    assert!(max_abs_diff(&gpu.2, &cpu.2) <= TOLERANCE);
+}
+
+#[wasm_bindgen_test]
+fn url_settings_reject_hostile_values() {
+    use perturb_web::app::UrlSettings;
+    let s = UrlSettings::parse("?backend=<script>alert(1)</script>&image=99999999999999999999", 1000);
+    assert!(!s.force_cpu);
+    assert_eq!(s.image, 0);
+    assert_eq!(s.warnings.len(), 2);
+    let s = UrlSettings::parse("?backend=cpu&image=12", 1000);
+    assert!(s.force_cpu);
+    assert_eq!(s.image, 12);
+    assert!(s.warnings.is_empty());
+}
