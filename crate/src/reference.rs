@@ -39,9 +39,6 @@ pub fn fingerprint(bytes: &[u8]) -> String {
 }
 
 impl InputGradientReference {
-    /// The shipped test images the reference uses.
-    pub const IMAGE_INDICES: [usize; 4] = [0, 1, 2, 3];
-
     /// Fingerprint of the shipped default weights.
     pub fn default_weights_fingerprint() -> String {
         fingerprint(DEFAULT_MNIST_WEIGHTS)

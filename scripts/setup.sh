@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Install everything Perturb needs on a fresh Debian machine; skip what is already there.
+# Only package registries are used (Debian, crates.io, npm, PyPI): no tool downloads its own binaries.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+WASM_BINDGEN_VERSION=0.2.130   # must equal the wasm-bindgen version in Cargo.lock
+TRUNK_VERSION=0.21.14          # newest Trunk that builds on Rust 1.95
+say() { echo "setup: $*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# Debian packages: headless browser + driver, wasm-opt, a software Vulkan driver, Fashion-MNIST.
+debs=(chromium chromium-driver binaryen mesa-vulkan-drivers libvulkan1 dataset-fashion-mnist)
+missing=()
+for p in "${debs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing Debian packages: ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Rust: the wasm target and the lint tools.
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+
+# Cargo tools at pinned versions.
+if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION\$"; then
+  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+  cargo install --force wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+fi
+if ! trunk --version 2>/dev/null | grep -q " $TRUNK_VERSION\$"; then
+  say "installing trunk $TRUNK_VERSION"
+  cargo install --force --locked trunk --version "$TRUNK_VERSION"
+fi
+
+# npm: playwright-core drives Debian's Chromium in the end-to-end tests.
+if [ ! -d tests/e2e/node_modules/playwright-core ]; then
+  say "installing end-to-end test dependencies"
+  (cd tests/e2e && npm ci --no-audit --no-fund --silent)
+fi
+
+# Data: full MNIST and Fashion-MNIST (verified by checksum) for training and full evaluations.
+scripts/fetch-data.sh
+say "done"

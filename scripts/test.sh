@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Set up (if needed) and run the whole test suite: lints, native tests (CPU + wgpu on Vulkan),
+# the core in headless Chromium (WebGPU + CPU backends), and end-to-end tests of the served page.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+scripts/setup.sh
+
+step() { echo; echo "=== $* ==="; }
+started=$SECONDS
+
+step "format and lints"
+cargo fmt --all -- --check
+cargo clippy --release --workspace --all-targets -- -D warnings
+
+step "native tests (CPU and wgpu)"
+# wgpu must find an adapter (Mesa lavapipe on machines without a GPU): no silent skip.
+PERTURB_REQUIRE_WGPU=1 cargo test --release --workspace
+
+step "core in headless Chromium (wasm-bindgen-test, WebGPU via SwiftShader and CPU)"
+(
+  cd web
+  CHROMEDRIVER=/usr/bin/chromedriver \
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  WASM_BINDGEN_TEST_TIMEOUT=600 \
+    cargo test --release --target wasm32-unknown-unknown -p perturb-web
+)
+
+step "build the playground"
+trunk build --release
+raw=$(stat -c %s dist/*.wasm)
+gz=$(gzip -9 -c dist/*.wasm | wc -c)
+echo "bundle: wasm ${raw} bytes raw, ${gz} bytes gzip"
+
+step "end-to-end tests against the served page"
+port=${PERTURB_E2E_PORT:-8099}
+python3 -m http.server "$port" --bind 127.0.0.1 --directory dist >/dev/null 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.2; done
+(cd tests/e2e && PERTURB_URL="http://127.0.0.1:$port/" npm test --silent)
+
+echo
+echo "all tests passed in $((SECONDS - started)) s"

@@ -1,0 +1,31 @@
+// Shared helpers: launch Debian's Chromium (never a downloaded browser) and open the page.
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+
+export const BASE_URL = process.env.PERTURB_URL ?? 'http://127.0.0.1:8080/';
+export const SHOTS = process.env.PERTURB_SHOTS ?? new URL('../../target/e2e-screenshots/', import.meta.url).pathname;
+mkdirSync(SHOTS, { recursive: true });
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-dev-shm-usage',
+      '--enable-unsafe-webgpu',
+    ],
+  });
+}
+
+/** Open `query` on the playground, collecting page errors. */
+export async function open(browser, query = '') {
+  const page = await browser.newPage({ viewport: { width: 1000, height: 760 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(BASE_URL + query);
+  return { page, errors };
+}
