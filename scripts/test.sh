@@ -15,7 +15,7 @@ cargo clippy --release --workspace --all-targets -- -D warnings
 
 step "native tests (CPU and wgpu)"
 # wgpu must find an adapter (Mesa lavapipe on machines without a GPU): no silent skip.
-PERTURB_REQUIRE_WGPU=1 cargo test --release --workspace
+PERTURB_REQUIRE_WGPU=1 PERTURB_REQUIRE_DATA=1 cargo test --release --workspace
 
 step "core in headless Chromium (wasm-bindgen-test, WebGPU via SwiftShader and CPU)"
 (

@@ -14,9 +14,16 @@ pub fn probabilities(model: &impl Classifier, images: Tensor<4>) -> Tensor<2> {
 
 /// Fraction of `data` that `model` classifies correctly, evaluated in batches on `device`.
 /// Reads back one number per batch (synchronous: native only).
-pub fn accuracy(model: &impl Classifier, data: &Dataset, device: &Device, batch_size: usize) -> Result<f64> {
+pub fn accuracy(
+    model: &impl Classifier,
+    data: &Dataset,
+    device: &Device,
+    batch_size: usize,
+) -> Result<f64> {
     if data.is_empty() || batch_size == 0 {
-        return Err(Error::InvalidArgument("accuracy needs data and a positive batch size".into()));
+        return Err(Error::InvalidArgument(
+            "accuracy needs data and a positive batch size".into(),
+        ));
     }
     let indices: Vec<usize> = (0..data.len()).collect();
     let mut correct = 0i64;
@@ -29,7 +36,9 @@ pub fn accuracy(model: &impl Classifier, data: &Dataset, device: &Device, batch_
             .equal(labels)
             .int()
             .sum();
-        let data = hits.try_into_data().map_err(|e| Error::Device(e.to_string()))?;
+        let data = hits
+            .try_into_data()
+            .map_err(|e| Error::Device(e.to_string()))?;
         correct += data.iter::<i64>().next().unwrap_or(0);
     }
     Ok(correct as f64 / data.len() as f64)

@@ -5,6 +5,7 @@
 //! with gradients through `device.autodiff()`. Nothing here knows about the browser: the web
 //! front-end and the native CLI both call into this crate.
 
+pub mod attack;
 pub mod data;
 pub mod error;
 pub mod eval;

@@ -7,7 +7,10 @@ use burn::tensor::{Int, Tensor};
 pub fn cross_entropy_per_sample(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {
     let n = labels.dims()[0];
     let log_probs = log_softmax(logits, 1);
-    log_probs.gather(1, labels.reshape([n, 1])).reshape([n]).neg()
+    log_probs
+        .gather(1, labels.reshape([n, 1]))
+        .reshape([n])
+        .neg()
 }
 
 /// Mean cross-entropy over the batch, `[1]` (as PyTorch's `nn.CrossEntropyLoss()`).
@@ -23,9 +26,15 @@ mod tests {
     #[test]
     fn matches_hand_computed_values() {
         let device = Device::flex();
-        let logits = Tensor::<2>::from_data(TensorData::new(vec![0.0f32, 0.0, 2.0, 0.0], [2, 2]), &device);
+        let logits = Tensor::<2>::from_data(
+            TensorData::new(vec![0.0f32, 0.0, 2.0, 0.0], [2, 2]),
+            &device,
+        );
         let labels = Tensor::<1, Int>::from_data(TensorData::new(vec![1i64, 0], [2]), &device);
-        let losses = cross_entropy_per_sample(logits, labels).into_data().try_into_vec_as::<f32>().unwrap();
+        let losses = cross_entropy_per_sample(logits, labels)
+            .into_data()
+            .try_into_vec_as::<f32>()
+            .unwrap();
         let expected = [2f32.ln(), (1.0 + (-2f32).exp()).ln()];
         for (got, want) in losses.iter().zip(expected) {
             assert!((got - want).abs() < 1e-6, "{got} vs {want}");

@@ -68,7 +68,9 @@ where
         ));
     }
     if !device.is_autodiff() {
-        return Err(Error::InvalidArgument("training needs an autodiff device".into()));
+        return Err(Error::InvalidArgument(
+            "training needs an autodiff device".into(),
+        ));
     }
     let mut optim = AdamConfig::new().init();
     let mut rng = SplitMix64::new(config.seed);
@@ -102,7 +104,12 @@ where
                         "training diverged at step {step} (loss {loss}); lower the learning rate"
                     )));
                 }
-                let progress = TrainProgress { epoch, step, total_steps, loss };
+                let progress = TrainProgress {
+                    epoch,
+                    step,
+                    total_steps,
+                    loss,
+                };
                 if !on_progress(progress) {
                     return Ok(model);
                 }

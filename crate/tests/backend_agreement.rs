@@ -19,7 +19,11 @@ fn gradient_on(device: &Device, indices: &[usize]) -> (f32, Vec<f32>, Vec<f32>) 
     let model = SmallCnn::default_mnist(&device).unwrap();
     let data = shipped_test_subset(DatasetKind::Mnist).unwrap();
     let (images, labels) = data.batch(indices, &device).unwrap();
-    let InputGradient { loss, logits, gradient } = input_gradient(&model, images, labels);
+    let InputGradient {
+        loss,
+        logits,
+        gradient,
+    } = input_gradient(&model, images, labels);
     (
         loss.into_data().try_into_vec_as::<f32>().unwrap()[0],
         logits.into_data().try_into_vec_as::<f32>().unwrap(),
@@ -45,7 +49,9 @@ fn wgpu_device() -> Option<Device> {
 fn cpu_gradient_matches_reference() {
     let reference = reference();
     let (loss, logits, gradient) = gradient_on(&Device::flex(), &reference.image_indices);
-    reference.check(loss, &logits, &gradient, TOLERANCE).unwrap();
+    reference
+        .check(loss, &logits, &gradient, TOLERANCE)
+        .unwrap();
     // A meaningful gradient, not zeros: the reference itself must carry signal.
     assert!(gradient.iter().map(|g| g.abs()).fold(0.0, f32::max) > 1e-4);
 }
@@ -55,13 +61,20 @@ fn wgpu_gradient_matches_cpu_and_reference() {
     let Some(device) = wgpu_device() else { return };
     let reference = reference();
     let (loss, logits, gradient) = gradient_on(&device, &reference.image_indices);
-    reference.check(loss, &logits, &gradient, TOLERANCE).unwrap();
+    reference
+        .check(loss, &logits, &gradient, TOLERANCE)
+        .unwrap();
 
     // Other images, so agreement is not an accident of the reference batch.
     let others = [10, 11, 12, 13, 14, 15, 16, 17];
     let cpu = gradient_on(&Device::flex(), &others);
     let gpu = gradient_on(&device, &others);
-    assert!((cpu.0 - gpu.0).abs() <= TOLERANCE, "loss {} vs {}", cpu.0, gpu.0);
+    assert!(
+        (cpu.0 - gpu.0).abs() <= TOLERANCE,
+        "loss {} vs {}",
+        cpu.0,
+        gpu.0
+    );
     assert!(max_abs_diff(&cpu.1, &gpu.1) <= TOLERANCE, "logits differ");
     let d = max_abs_diff(&cpu.2, &gpu.2);
     assert!(d <= TOLERANCE, "gradients differ by {d}");
@@ -81,5 +94,8 @@ fn gradient_points_uphill() {
         base.loss.into_data().try_into_vec_as::<f32>().unwrap()[0],
         after.loss.into_data().try_into_vec_as::<f32>().unwrap()[0],
     );
-    assert!(l1 > l0, "loss did not rise along the gradient: {l0} -> {l1}");
+    assert!(
+        l1 > l0,
+        "loss did not rise along the gradient: {l0} -> {l1}"
+    );
 }

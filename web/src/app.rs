@@ -81,8 +81,12 @@ impl App {
         let (Some(backend), Some(model)) = (&self.backend, &self.model) else {
             return;
         };
-        let (device, model, data, index) =
-            (backend.device.clone(), model.clone(), self.data.clone(), self.index);
+        let (device, model, data, index) = (
+            backend.device.clone(),
+            model.clone(),
+            self.data.clone(),
+            self.index,
+        );
         ctx.link().send_future(async move {
             Msg::Predicted(index, predict(model.as_ref(), &data, index, &device).await)
         });
@@ -135,7 +139,8 @@ impl Component for App {
         let (data, error) = match shipped_test_subset(DatasetKind::Mnist) {
             Ok(d) => (d, None),
             Err(e) => (
-                Dataset::new(DatasetKind::Mnist, 28, 28, vec![0; 784], vec![0]).expect("one blank image"),
+                Dataset::new(DatasetKind::Mnist, 28, 28, vec![0; 784], vec![0])
+                    .expect("one blank image"),
                 Some(format!("shipped test images are unreadable: {e}")),
             ),
         };
@@ -195,7 +200,11 @@ impl Component for App {
         let classes = self.data.kind.class_names();
         let prev = ctx.link().callback(move |_| Msg::Select(0));
         let index = self.index;
-        let prev = if index > 0 { ctx.link().callback(move |_| Msg::Select(index - 1)) } else { prev };
+        let prev = if index > 0 {
+            ctx.link().callback(move |_| Msg::Select(index - 1))
+        } else {
+            prev
+        };
         let next = ctx.link().callback(move |_| Msg::Select(index + 1));
         html! {
             <main>

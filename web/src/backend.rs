@@ -59,7 +59,11 @@ fn adapter_name(adapter: &JsValue) -> String {
     let info = get(adapter, "info");
     let fields: Vec<String> = ["vendor", "architecture", "device", "description"]
         .iter()
-        .filter_map(|k| info.as_ref().and_then(|i| get(i, k)).and_then(|v| v.as_string()))
+        .filter_map(|k| {
+            info.as_ref()
+                .and_then(|i| get(i, k))
+                .and_then(|v| v.as_string())
+        })
         .filter(|s| !s.is_empty())
         .collect();
     if fields.is_empty() {
@@ -72,7 +76,8 @@ fn adapter_name(adapter: &JsValue) -> String {
 /// Ask the browser for a WebGPU adapter; `Err` says why there is none.
 async fn request_adapter() -> Result<JsValue, String> {
     let window = web_sys::window().ok_or("no window")?;
-    let gpu = get(&window.navigator(), "gpu").ok_or("this browser has no WebGPU (navigator.gpu)")?;
+    let gpu =
+        get(&window.navigator(), "gpu").ok_or("this browser has no WebGPU (navigator.gpu)")?;
     let request = get(&gpu, "requestAdapter")
         .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
         .ok_or("navigator.gpu.requestAdapter is missing")?;

@@ -50,7 +50,9 @@ fn draw(canvas: &HtmlCanvasElement, pixels: &[f32], w: usize, h: usize) {
         let v = (p.clamp(0.0, 1.0) * 255.0).round() as u8;
         rgba.extend_from_slice(&[v, v, v, 255]);
     }
-    if let Ok(image) = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), w as u32, h as u32) {
+    if let Ok(image) =
+        ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), w as u32, h as u32)
+    {
         let _ = ctx.put_image_data(&image, 0.0, 0.0);
     }
 }

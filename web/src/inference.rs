@@ -22,5 +22,6 @@ pub async fn read<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>, String>
         .into_data_async()
         .await
         .map_err(|e| format!("reading from the device failed: {e}"))?;
-    data.try_into_vec_as::<f32>().map_err(|e| format!("unexpected tensor data: {e:?}"))
+    data.try_into_vec_as::<f32>()
+        .map_err(|e| format!("unexpected tensor data: {e:?}"))
 }

@@ -69,7 +69,10 @@ async fn check_against_reference(device: &Device) {
             "round {round}: another batch read back the reference batch's gradient"
         );
         if let Some(previous) = &previous_other {
-            assert!(max_abs_diff(previous, &other) <= TOLERANCE, "round {round}: unstable result");
+            assert!(
+                max_abs_diff(previous, &other) <= TOLERANCE,
+                "round {round}: unstable result"
+            );
         }
         previous_other = Some(other);
     }
@@ -98,7 +101,10 @@ async fn webgpu_and_cpu_agree_on_other_images() {
 #[wasm_bindgen_test]
 fn url_settings_reject_hostile_values() {
     use perturb_web::app::UrlSettings;
-    let s = UrlSettings::parse("?backend=<script>alert(1)</script>&image=99999999999999999999", 1000);
+    let s = UrlSettings::parse(
+        "?backend=<script>alert(1)</script>&image=99999999999999999999",
+        1000,
+    );
     assert!(!s.force_cpu);
     assert_eq!(s.image, 0);
     assert_eq!(s.warnings.len(), 2);
@@ -106,4 +112,54 @@ fn url_settings_reject_hostile_values() {
     assert!(s.force_cpu);
     assert_eq!(s.image, 12);
     assert!(s.warnings.is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn webgpu_pgd_stays_in_the_ball_and_beats_fgsm() {
+    use perturb::attack::{AttackSummary, Norm, PgdConfig, ThreatModel, pgd};
+    let device = webgpu().await;
+    let model = SmallCnn::default_mnist(&device).unwrap();
+    let data = shipped_test_subset(DatasetKind::Mnist).unwrap();
+    let indices: Vec<usize> = (0..32).collect();
+    let labels: Vec<usize> = indices.iter().map(|&i| data.labels()[i] as usize).collect();
+    let (images, _) = data.batch(&indices, &device).unwrap();
+    let clean = read(images.clone()).await.unwrap();
+    let threat = ThreatModel::new(Norm::Linf, 0.15).unwrap();
+    let fgsm = pgd(
+        &model,
+        images.clone(),
+        &labels,
+        &threat,
+        &PgdConfig::fgsm(&threat),
+        |_| true,
+    )
+    .await
+    .unwrap();
+    let config = PgdConfig {
+        trace: true,
+        ..PgdConfig::pgd(&threat, 10)
+    };
+    let strong = pgd(&model, images, &labels, &threat, &config, |_| true)
+        .await
+        .unwrap();
+    assert_eq!(
+        strong.trace.len(),
+        10,
+        "one trace point per step, read asynchronously"
+    );
+    let adv = read(strong.adversarial).await.unwrap();
+    let worst = adv
+        .iter()
+        .zip(&clean)
+        .map(|(a, c)| (a - c).abs())
+        .fold(0.0, f32::max);
+    assert!(worst <= 0.15 + 1e-6, "L∞ {worst}");
+    assert!(adv.iter().all(|&p| (0.0..=1.0).contains(&p)));
+    let fgsm = AttackSummary::from_samples(&fgsm.samples, &labels);
+    let strong = AttackSummary::from_samples(&strong.samples, &labels);
+    assert!(
+        strong.robust_accuracy <= fgsm.robust_accuracy,
+        "{strong:?} vs {fgsm:?}"
+    );
+    assert!(fgsm.robust_accuracy < fgsm.clean_accuracy);
 }

@@ -33,7 +33,11 @@ pub fn run(command: DataCommand) -> Result<()> {
                     let d = Dataset::load_dir(kind, split, &dir)?;
                     let mut counts = [0usize; 10];
                     d.labels().iter().for_each(|&l| counts[l as usize] += 1);
-                    println!("{} {split:?}: {} images, per class {counts:?}", kind.id(), d.len());
+                    println!(
+                        "{} {split:?}: {} images, per class {counts:?}",
+                        kind.id(),
+                        d.len()
+                    );
                 }
             }
             Ok(())
@@ -45,7 +49,12 @@ pub fn run(command: DataCommand) -> Result<()> {
                 let stem = format!("{}-test-{}k", kind.id(), count / 1000);
                 super::write_file(&out.join(format!("{stem}-images-idx3-ubyte.gz")), &images)?;
                 super::write_file(&out.join(format!("{stem}-labels-idx1-ubyte.gz")), &labels)?;
-                println!("{}: wrote {} images to {}", kind.id(), subset.len(), out.display());
+                println!(
+                    "{}: wrote {} images to {}",
+                    kind.id(),
+                    subset.len(),
+                    out.display()
+                );
             }
             Ok(())
         }

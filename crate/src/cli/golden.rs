@@ -5,8 +5,8 @@ use std::path::Path;
 
 use burn::tensor::Device;
 use perturb::Result;
-use perturb::data::{DatasetKind, shipped_test_subset};
 use perturb::data::Dataset;
+use perturb::data::{DatasetKind, shipped_test_subset};
 use perturb::gradient::input_gradient;
 use perturb::loss::cross_entropy_per_sample;
 use perturb::model::Classifier;
@@ -15,7 +15,12 @@ use perturb::reference::InputGradientReference;
 
 /// The `count` images among the first 200 with the highest loss: their gradients are large, so
 /// an absolute tolerance on them is a strict test.
-fn hardest_images(model: &SmallCnn, data: &Dataset, device: &Device, count: usize) -> Result<Vec<usize>> {
+fn hardest_images(
+    model: &SmallCnn,
+    data: &Dataset,
+    device: &Device,
+    count: usize,
+) -> Result<Vec<usize>> {
     let candidates: Vec<usize> = (0..200.min(data.len())).collect();
     let (images, labels) = data.batch(&candidates, device)?;
     let losses = cross_entropy_per_sample(model.logits(images), labels)
@@ -39,9 +44,21 @@ pub fn write_input_gradient(out: &Path) -> Result<()> {
     let reference = InputGradientReference {
         weights_fingerprint: InputGradientReference::default_weights_fingerprint(),
         image_indices: indices,
-        loss: result.loss.into_data().try_into_vec_as::<f32>().expect("f32 tensor")[0],
-        logits: result.logits.into_data().try_into_vec_as::<f32>().expect("f32 tensor"),
-        gradient: result.gradient.into_data().try_into_vec_as::<f32>().expect("f32 tensor"),
+        loss: result
+            .loss
+            .into_data()
+            .try_into_vec_as::<f32>()
+            .expect("f32 tensor")[0],
+        logits: result
+            .logits
+            .into_data()
+            .try_into_vec_as::<f32>()
+            .expect("f32 tensor"),
+        gradient: result
+            .gradient
+            .into_data()
+            .try_into_vec_as::<f32>()
+            .expect("f32 tensor"),
     };
     let text = serde_json::to_string(&reference).expect("JSON values serialise");
     super::write_file(out, text.as_bytes())?;

@@ -1,5 +1,7 @@
 //! Command-line interface: argument types and dispatch to the subcommands.
 
+mod attack_cmd;
+mod bench_cmd;
 mod data_cmd;
 mod device;
 mod golden;
@@ -26,6 +28,10 @@ enum Command {
         #[command(subcommand)]
         command: data_cmd::DataCommand,
     },
+    /// Run FGSM or PGD over a test slice at one or more budgets.
+    Attack(attack_cmd::AttackArgs),
+    /// Time PGD on a batch of test images (CPU or wgpu) and print the figures.
+    Bench(bench_cmd::BenchArgs),
     /// Train the default model with standard cross-entropy and write weights plus a model card.
     Train(train_cmd::TrainArgs),
     /// Accuracy of a weights file on a test set, as JSON.
@@ -41,6 +47,8 @@ enum Command {
 /// Run the parsed command.
 pub fn run(cli: Cli) -> perturb::Result<()> {
     match cli.command {
+        Command::Attack(args) => attack_cmd::run(args),
+        Command::Bench(args) => bench_cmd::run(args),
         Command::Data { command } => data_cmd::run(command),
         Command::Train(args) => train_cmd::train(args),
         Command::Eval(args) => train_cmd::eval(args),

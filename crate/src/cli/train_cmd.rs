@@ -53,7 +53,10 @@ pub struct EvalArgs {
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 pub fn train(args: TrainArgs) -> Result<()> {
@@ -75,15 +78,23 @@ pub fn train(args: TrainArgs) -> Result<()> {
     };
     let bar = ProgressBar::new((train_set.len().div_ceil(args.batch_size) * args.epochs) as u64);
     bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} steps  {msg}  [{elapsed_precise}<{eta}]")
-            .expect("static template"),
+        ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} steps  {msg}  [{elapsed_precise}<{eta}]",
+        )
+        .expect("static template"),
     );
     let started = Instant::now();
-    let model = train_erm(SmallCnn::new(&ad_device), &train_set, &config, &ad_device, |p| {
-        bar.set_position(p.step as u64);
-        bar.set_message(format!("epoch {} loss {:.4}", p.epoch + 1, p.loss));
-        true
-    })?;
+    let model = train_erm(
+        SmallCnn::new(&ad_device),
+        &train_set,
+        &config,
+        &ad_device,
+        |p| {
+            bar.set_position(p.step as u64);
+            bar.set_message(format!("epoch {} loss {:.4}", p.epoch + 1, p.loss));
+            true
+        },
+    )?;
     bar.finish();
     let wall_time_s = started.elapsed().as_secs_f64();
     let model = model.valid().to_device(&device);
@@ -133,6 +144,9 @@ pub fn eval(args: EvalArgs) -> Result<()> {
         "images": data.len(),
         "clean_accuracy": clean_accuracy,
     });
-    println!("{}", serde_json::to_string_pretty(&report).expect("JSON values serialise"));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&report).expect("JSON values serialise")
+    );
     Ok(())
 }

@@ -11,7 +11,8 @@ use burn::tensor::Device;
 use crate::error::Result;
 
 /// SafeTensors bytes of the default MNIST model in `models/`.
-pub const DEFAULT_MNIST_WEIGHTS: &[u8] = include_bytes!("../../../models/mnist-small-cnn.safetensors");
+pub const DEFAULT_MNIST_WEIGHTS: &[u8] =
+    include_bytes!("../../../models/mnist-small-cnn.safetensors");
 
 impl SmallCnn {
     /// A model with `bytes` (SafeTensors, PyTorch layout) loaded onto `device`.

@@ -35,7 +35,9 @@ impl SmallCnn {
 
     /// Logits `[n, 10]` for images `[n, 1, 28, 28]` in [0, 1].
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-        let x = self.pool.forward(self.relu.forward(self.conv1.forward(images)));
+        let x = self
+            .pool
+            .forward(self.relu.forward(self.conv1.forward(images)));
         let x = self.pool.forward(self.relu.forward(self.conv2.forward(x)));
         let x = x.flatten::<2>(1, 3);
         self.fc2.forward(self.relu.forward(self.fc1.forward(x)))

@@ -1,9 +1,7 @@
 //! Saving and loading module weights as SafeTensors with PyTorch names and layouts.
 
 use burn::module::Module;
-use burn::store::{
-    BurnToPyTorchAdapter, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore,
-};
+use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
 
 use crate::error::{Error, Result};
 
@@ -40,7 +38,10 @@ pub fn load_safetensors<M: Module>(module: &mut M, bytes: &[u8]) -> Result<()> {
     }
     if !result.missing.is_empty() {
         let missing: Vec<&str> = result.missing.iter().map(|(p, _)| p.as_str()).collect();
-        return Err(Error::Weights(format!("missing tensors: {}", missing.join(", "))));
+        return Err(Error::Weights(format!(
+            "missing tensors: {}",
+            missing.join(", ")
+        )));
     }
     if !result.unused.is_empty() {
         return Err(Error::Weights(format!(

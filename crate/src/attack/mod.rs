@@ -1,0 +1,15 @@
+//! Evasion attacks: the threat model, projection, objectives, and PGD with FGSM/FGM as its
+//! one-step case. Backend-generic and asynchronous (readbacks never block, so the same code runs
+//! in the browser); natively, drive the futures with any executor.
+
+mod objective;
+mod pgd;
+mod project;
+mod result;
+mod threat;
+
+pub use objective::{AttackLoss, objective, succeeded};
+pub use pgd::{PgdConfig, pgd};
+pub use project::project;
+pub use result::{AttackOutcome, AttackProgress, AttackSummary, SampleResult, TraceStep};
+pub use threat::{Access, Goal, Norm, ThreatModel};

@@ -1,0 +1,88 @@
+//! What an attack maximises, and when it has succeeded.
+
+use burn::tensor::{Bool, Int, Tensor};
+use serde::{Deserialize, Serialize};
+
+use crate::loss::cross_entropy_per_sample;
+
+/// The loss an attack climbs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AttackLoss {
+    /// Cross-entropy (away from the label, or towards the target).
+    CrossEntropy,
+    /// Logit margin (C&W/DLR style): best other logit minus the label's logit, or the target's
+    /// logit minus the best other. Positive exactly when the attack has succeeded.
+    Margin,
+}
+
+/// Subtracted from the excluded class before taking the maximum over the others. A constant
+/// offset, not a multiplication by a 0/1 mask: masking to zero would let a 0 win when every
+/// logit is negative (a known bug of naive margin implementations).
+const EXCLUDE: f32 = 1e9;
+
+/// The largest logit among the classes other than `class`, per sample `[n]`.
+pub(crate) fn best_other_logit(logits: Tensor<2>, one_hot: Tensor<2>) -> Tensor<1> {
+    let [n, _] = logits.dims();
+    (logits - one_hot * EXCLUDE).max_dim(1).reshape([n])
+}
+
+/// The logit of `class`, per sample `[n]`.
+pub(crate) fn class_logit(logits: Tensor<2>, one_hot: Tensor<2>) -> Tensor<1> {
+    let [n, _] = logits.dims();
+    (logits * one_hot).sum_dim(1).reshape([n])
+}
+
+/// The per-sample objective `[n]` to maximise. `class` is the true label (untargeted) or the
+/// target (targeted).
+pub fn objective(
+    logits: Tensor<2>,
+    class: Tensor<1, Int>,
+    targeted: bool,
+    loss: AttackLoss,
+) -> Tensor<1> {
+    let classes = logits.dims()[1];
+    match loss {
+        AttackLoss::CrossEntropy => {
+            let ce = cross_entropy_per_sample(logits, class);
+            if targeted { ce.neg() } else { ce }
+        }
+        AttackLoss::Margin => {
+            let one_hot = class.one_hot::<2>(classes).float();
+            let own = class_logit(logits.clone(), one_hot.clone());
+            let other = best_other_logit(logits, one_hot);
+            if targeted { own - other } else { other - own }
+        }
+    }
+}
+
+/// Whether each sample's prediction meets the goal: not the label (untargeted), or the target.
+pub fn succeeded(logits: Tensor<2>, class: Tensor<1, Int>, targeted: bool) -> Tensor<1, Bool> {
+    let [n, _] = logits.dims();
+    let hit = logits.argmax(1).reshape([n]).equal(class);
+    if targeted { hit } else { hit.bool_not() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::{Device, TensorData};
+
+    #[test]
+    fn margin_is_right_when_all_logits_are_negative() {
+        let d = Device::flex();
+        let logits = Tensor::<2>::from_data(TensorData::new(vec![-5.0f32, -2.0, -3.0], [1, 3]), &d);
+        let label = Tensor::<1, Int>::from_data(TensorData::new(vec![0i64], [1]), &d);
+        let m = objective(logits.clone(), label.clone(), false, AttackLoss::Margin);
+        // best other is -2, label logit -5: margin +3 (already misclassified).
+        assert_eq!(m.into_data().try_into_vec_as::<f32>().unwrap(), vec![3.0]);
+        let target = Tensor::<1, Int>::from_data(TensorData::new(vec![2i64], [1]), &d);
+        let m = objective(logits.clone(), target.clone(), true, AttackLoss::Margin);
+        assert_eq!(m.into_data().try_into_vec_as::<f32>().unwrap(), vec![-1.0]);
+        let s = succeeded(logits, label, false)
+            .into_data()
+            .try_into_vec_as::<bool>()
+            .unwrap();
+        assert_eq!(s, vec![true]);
+    }
+}

@@ -1,0 +1,312 @@
+//! Projected gradient descent (Madry et al.; BIM without random start) and FGSM/FGM as its
+//! one-step special case: L∞ and L2, random start, restarts keeping the strongest result per
+//! sample, per-sample early stop, targeted mode, cross-entropy or margin loss.
+
+use burn::tensor::{Bool, Int, Tensor, TensorData, Transaction};
+use serde::{Deserialize, Serialize};
+
+use super::objective::{AttackLoss, objective, succeeded};
+use super::project::{TINY, l2_norm, linf_norm, project};
+use super::result::{AttackOutcome, AttackProgress, SampleResult, TraceStep};
+use super::threat::{Goal, Norm, ThreatModel};
+use crate::error::{Error, Result};
+use crate::model::Classifier;
+use crate::rng::SplitMix64;
+
+/// Settings of a PGD run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PgdConfig {
+    /// Gradient steps per restart.
+    pub steps: usize,
+    /// Step size α (L∞: per pixel; L2: Euclidean length of each step).
+    pub step_size: f32,
+    /// Start from a uniform point of the ball instead of the clean image.
+    pub random_start: bool,
+    /// Independent runs; each sample keeps its strongest adversarial.
+    pub restarts: usize,
+    /// Freeze a sample as soon as it meets the goal.
+    pub early_stop: bool,
+    /// The objective climbed.
+    pub loss: AttackLoss,
+    /// Seed of the random starts.
+    pub seed: u64,
+    /// Record batch means after every step (costs one readback per step).
+    pub trace: bool,
+}
+
+impl PgdConfig {
+    /// FGSM (L∞) or FGM (L2): one step of length ε from the clean image.
+    pub fn fgsm(threat: &ThreatModel) -> Self {
+        Self {
+            steps: 1,
+            step_size: threat.epsilon(),
+            random_start: false,
+            restarts: 1,
+            early_stop: false,
+            loss: AttackLoss::CrossEntropy,
+            seed: 0,
+            trace: false,
+        }
+    }
+
+    /// PGD with `steps` steps of 2.5·ε/steps from a random start (Madry et al.).
+    pub fn pgd(threat: &ThreatModel, steps: usize) -> Self {
+        Self {
+            steps,
+            step_size: 2.5 * threat.epsilon() / steps.max(1) as f32,
+            random_start: true,
+            ..Self::fgsm(threat)
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.steps == 0 || self.restarts == 0 {
+            return Err(Error::InvalidArgument(
+                "steps and restarts must be at least 1".into(),
+            ));
+        }
+        if !self.step_size.is_finite() || self.step_size < 0.0 {
+            return Err(Error::InvalidArgument(format!(
+                "step size must be a finite number ≥ 0, got {}",
+                self.step_size
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A starting point drawn uniformly from the ε-ball (L∞), or at a uniform radius in a uniform
+/// direction (L2), from the host generator so every backend draws the same numbers.
+fn random_start(clean: &Tensor<4>, threat: &ThreatModel, rng: &mut SplitMix64) -> Tensor<4> {
+    let dims = clean.dims();
+    let count: usize = dims.iter().product();
+    let eps = threat.epsilon();
+    let device = clean.device();
+    let delta = match threat.norm() {
+        Norm::Linf => {
+            let values: Vec<f32> = (0..count)
+                .map(|_| (2.0 * rng.next_f32() - 1.0) * eps)
+                .collect();
+            Tensor::<4>::from_data(TensorData::new(values, dims), &device)
+        }
+        Norm::L2 => {
+            let gaussian: Vec<f32> = (0..count)
+                .map(|_| {
+                    let (u, v) = (rng.next_f32().max(f32::MIN_POSITIVE), rng.next_f32());
+                    (-2.0 * u.ln()).sqrt() * (std::f32::consts::TAU * v).cos()
+                })
+                .collect();
+            let radii: Vec<f32> = (0..dims[0]).map(|_| rng.next_f32() * eps).collect();
+            let direction = Tensor::<4>::from_data(TensorData::new(gaussian, dims), &device);
+            let radii = Tensor::<4>::from_data(TensorData::new(radii, [dims[0], 1, 1, 1]), &device);
+            direction.clone() / (l2_norm(direction) + TINY) * radii
+        }
+    };
+    project(clean.clone() + delta, clean, threat)
+}
+
+fn int_tensor(values: &[usize], device: &burn::tensor::Device) -> Tensor<1, Int> {
+    let values: Vec<i64> = values.iter().map(|&v| v as i64).collect();
+    let n = values.len();
+    Tensor::from_data(TensorData::new(values, [n]), device)
+}
+
+/// Read tensors back with one transaction (asynchronous: works in the browser).
+async fn read_all(tensors: Vec<Tensor<1>>) -> Result<Vec<Vec<f32>>> {
+    let transaction = tensors
+        .into_iter()
+        .fold(Transaction::default(), |t, x| t.register(x));
+    let data = transaction
+        .execute_async()
+        .await
+        .map_err(|e| Error::Device(format!("readback failed: {e}")))?;
+    data.into_iter()
+        .map(|d| {
+            d.try_into_vec_as::<f32>()
+                .map_err(|e| Error::Device(format!("{e:?}")))
+        })
+        .collect()
+}
+
+/// Objective `[n]`, its input gradient, and the logits at `x`.
+fn objective_gradient(
+    model: &impl Classifier,
+    x: &Tensor<4>,
+    class: &Tensor<1, Int>,
+    targeted: bool,
+    loss: AttackLoss,
+) -> (Tensor<1>, Tensor<4>, Tensor<2>) {
+    let x = x.clone().detach().autodiff().require_grad();
+    let logits = model.logits(x.clone());
+    let value = objective(logits.clone(), class.clone(), targeted, loss);
+    let grads = value.clone().sum().backward();
+    let gradient = x.grad(&grads).expect("x requires a gradient");
+    (
+        value.without_autodiff(),
+        gradient,
+        logits.without_autodiff(),
+    )
+}
+
+/// Run PGD on `images` (`[n, c, h, w]` in the pixel range) with true `labels`.
+///
+/// `on_progress` is called after every step and cancels the attack when it returns `false`; the
+/// strongest adversarials found so far are then returned with `cancelled` set.
+pub async fn pgd(
+    model: &impl Classifier,
+    images: Tensor<4>,
+    labels: &[usize],
+    threat: &ThreatModel,
+    config: &PgdConfig,
+    mut on_progress: impl FnMut(AttackProgress) -> bool,
+) -> Result<AttackOutcome> {
+    config.validate()?;
+    let clean = images.detach().without_autodiff();
+    let dims = clean.dims();
+    let n = dims[0];
+    let device = clean.device();
+    let clean_logits = model.logits(clean.clone()).without_autodiff();
+    threat.check_batch(dims, labels, clean_logits.dims()[1])?;
+    let (targeted, class) = match threat.goal() {
+        Goal::Untargeted => (false, int_tensor(labels, &device)),
+        Goal::Targeted(targets) => (true, int_tensor(targets, &device)),
+    };
+    let label = int_tensor(labels, &device);
+    let clean_correct = succeeded(clean_logits, label.clone(), true);
+
+    let mut rng = SplitMix64::new(config.seed);
+    let total = config.steps * config.restarts;
+    let mut trace = Vec::new();
+    let mut cancelled = false;
+    let mut best: Option<(Tensor<4>, Tensor<1>, Tensor<1, Bool>, Tensor<1>)> = None;
+    'restarts: for restart in 0..config.restarts {
+        let mut x = if config.random_start {
+            random_start(&clean, threat, &mut rng)
+        } else {
+            clean.clone()
+        };
+        let mut active = Tensor::<1, Bool>::from_data(TensorData::new(vec![true; n], [n]), &device);
+        let mut steps_used = Tensor::<1>::zeros([n], &device);
+        for step in 1..=config.steps {
+            let (value, gradient, logits) =
+                objective_gradient(model, &x, &class, targeted, config.loss);
+            let success = succeeded(logits, class.clone(), targeted);
+            if config.early_stop {
+                active = active.bool_and(success.clone().bool_not());
+            }
+            let direction = match threat.norm() {
+                Norm::Linf => gradient.sign(),
+                Norm::L2 => gradient.clone() / (l2_norm(gradient) + TINY),
+            };
+            let stepped = project(x.clone() + direction * config.step_size, &clean, threat);
+            let mask = active.clone().reshape([n, 1, 1, 1]).expand(dims);
+            x = x.mask_where(mask, stepped);
+            steps_used = steps_used + active.clone().float();
+            let point = if config.trace {
+                let means = read_all(vec![value.mean(), success.float().mean()]).await?;
+                let point = TraceStep {
+                    restart,
+                    step,
+                    mean_loss: means[0][0],
+                    success_rate: means[1][0],
+                };
+                trace.push(point);
+                Some(point)
+            } else {
+                None
+            };
+            let done = restart * config.steps + step;
+            if !on_progress(AttackProgress {
+                done,
+                total,
+                trace: point,
+            }) {
+                cancelled = true;
+                best = Some(merge(
+                    best,
+                    x,
+                    model,
+                    &class,
+                    targeted,
+                    config.loss,
+                    steps_used,
+                ));
+                break 'restarts;
+            }
+        }
+        best = Some(merge(
+            best,
+            x,
+            model,
+            &class,
+            targeted,
+            config.loss,
+            steps_used,
+        ));
+    }
+    let (adversarial, value, success, steps_used) = best.expect("at least one restart ran");
+
+    let logits = model.logits(adversarial.clone()).without_autodiff();
+    let predicted = logits.argmax(1).reshape([n]).float();
+    let delta = adversarial.clone() - clean;
+    let columns = read_all(vec![
+        clean_correct.float(),
+        success.float(),
+        predicted,
+        value,
+        linf_norm(delta.clone()),
+        l2_norm(delta).reshape([n]),
+        steps_used,
+    ])
+    .await?;
+    let samples = (0..n)
+        .map(|i| SampleResult {
+            clean_correct: columns[0][i] > 0.5,
+            success: columns[1][i] > 0.5,
+            predicted: columns[2][i] as usize,
+            final_loss: columns[3][i],
+            linf: columns[4][i],
+            l2: columns[5][i],
+            steps: columns[6][i] as usize,
+        })
+        .collect();
+    Ok(AttackOutcome {
+        adversarial,
+        samples,
+        trace,
+        cancelled,
+    })
+}
+
+/// Keep, per sample, the stronger of the best-so-far and the restart that just ended: a success
+/// beats a failure, and otherwise the higher objective wins.
+fn merge(
+    best: Option<(Tensor<4>, Tensor<1>, Tensor<1, Bool>, Tensor<1>)>,
+    x: Tensor<4>,
+    model: &impl Classifier,
+    class: &Tensor<1, Int>,
+    targeted: bool,
+    loss: AttackLoss,
+    steps_used: Tensor<1>,
+) -> (Tensor<4>, Tensor<1>, Tensor<1, Bool>, Tensor<1>) {
+    let logits = model.logits(x.clone()).without_autodiff();
+    let value = objective(logits.clone(), class.clone(), targeted, loss);
+    let success = succeeded(logits, class.clone(), targeted);
+    let Some((best_x, best_value, best_success, best_steps)) = best else {
+        return (x, value, success, steps_used);
+    };
+    let newly = success.clone().bool_and(best_success.clone().bool_not());
+    let higher = success
+        .clone()
+        .equal(best_success.clone())
+        .bool_and(value.clone().greater(best_value.clone()));
+    let better = newly.bool_or(higher);
+    let dims = x.dims();
+    let mask = better.clone().reshape([dims[0], 1, 1, 1]).expand(dims);
+    (
+        best_x.mask_where(mask, x),
+        best_value.mask_where(better.clone(), value),
+        best_success.mask_where(better.clone(), success),
+        best_steps.mask_where(better, steps_used),
+    )
+}
