@@ -4,4 +4,5 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 scripts/setup.sh
+export PATH="$root/web/node_modules/.bin:$PATH"   # wasm-opt for Trunk
 exec trunk serve --release "$@"

@@ -10,8 +10,8 @@ TRUNK_VERSION=0.21.14          # newest Trunk that builds on Rust 1.95
 say() { echo "setup: $*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-# Debian packages: headless browser + driver, wasm-opt, a software Vulkan driver, Fashion-MNIST.
-debs=(chromium chromium-driver binaryen mesa-vulkan-drivers libvulkan1 dataset-fashion-mnist)
+# Debian packages: headless browser + driver, a software Vulkan driver, Fashion-MNIST.
+debs=(chromium chromium-driver mesa-vulkan-drivers libvulkan1 dataset-fashion-mnist)
 missing=()
 for p in "${debs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -38,11 +38,14 @@ if ! trunk --version 2>/dev/null | grep -q " $TRUNK_VERSION\$"; then
   cargo install --force --locked trunk --version "$TRUNK_VERSION"
 fi
 
-# npm: playwright-core drives Debian's Chromium in the end-to-end tests.
-if [ ! -d tests/e2e/node_modules/playwright-core ]; then
-  say "installing end-to-end test dependencies"
-  (cd tests/e2e && npm ci --no-audit --no-fund --silent)
-fi
+# npm: wasm-opt (binaryen 132, see web/package.json) for Trunk, and playwright-core, which drives
+# Debian's Chromium in the end-to-end tests.
+for dir in web tests/e2e; do
+  if ! (cd "$dir" && npm ls --silent >/dev/null 2>&1); then
+    say "installing npm packages in $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --silent)
+  fi
+done
 
 # Data: full MNIST and Fashion-MNIST (verified by checksum) for training and full evaluations.
 scripts/fetch-data.sh

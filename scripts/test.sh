@@ -5,6 +5,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 scripts/setup.sh
+export PATH="$root/web/node_modules/.bin:$PATH"   # wasm-opt for Trunk
 
 step() { echo; echo "=== $* ==="; }
 started=$SECONDS

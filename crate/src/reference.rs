@@ -67,7 +67,10 @@ impl InputGradientReference {
             ("logits", max_abs_diff(&self.logits, logits)),
             ("gradient", max_abs_diff(&self.gradient, gradient)),
         ];
-        match deviations.iter().find(|(_, d)| !(*d <= tolerance)) {
+        match deviations
+            .iter()
+            .find(|(_, d)| d.is_nan() || *d > tolerance)
+        {
             None => Ok(()),
             Some(_) => Err(Error::Mismatch(format!(
                 "deviation from reference beyond {tolerance}: {deviations:?}"

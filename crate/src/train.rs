@@ -62,7 +62,11 @@ pub fn train_erm<M>(
 where
     M: Module + Classifier,
 {
-    if config.batch_size == 0 || config.epochs == 0 || !(config.learning_rate > 0.0) {
+    if config.batch_size == 0
+        || config.epochs == 0
+        || config.learning_rate.is_nan()
+        || config.learning_rate <= 0.0
+    {
         return Err(Error::InvalidArgument(
             "epochs, batch size and learning rate must be positive".into(),
         ));

@@ -14,8 +14,10 @@ async function prediction(page) {
 }
 
 test('WebGPU page predicts the first MNIST test digit correctly', async () => {
+  const started = Date.now();
   const { page, errors } = await open(browser);
   const { cls, text } = await prediction(page);
+  console.log(`time to first prediction (WebGPU, cold page load): ${Date.now() - started} ms`);
   const label = await page.locator('#label').getAttribute('data-class');
   assert.equal(label, '7', 'the first MNIST test image is a 7');
   assert.equal(cls, label, `prediction "${text}" should match the label`);

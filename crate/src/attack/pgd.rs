@@ -178,7 +178,7 @@ pub async fn pgd(
     let total = config.steps * config.restarts;
     let mut trace = Vec::new();
     let mut cancelled = false;
-    let mut best: Option<(Tensor<4>, Tensor<1>, Tensor<1, Bool>, Tensor<1>)> = None;
+    let mut best: Option<Candidate> = None;
     'restarts: for restart in 0..config.restarts {
         let mut x = if config.random_start {
             random_start(&clean, threat, &mut rng)
@@ -244,7 +244,12 @@ pub async fn pgd(
             steps_used,
         ));
     }
-    let (adversarial, value, success, steps_used) = best.expect("at least one restart ran");
+    let Candidate {
+        x: adversarial,
+        value,
+        success,
+        steps: steps_used,
+    } = best.expect("at least one restart ran");
 
     let logits = model.logits(adversarial.clone()).without_autodiff();
     let predicted = logits.argmax(1).reshape([n]).float();
@@ -278,35 +283,48 @@ pub async fn pgd(
     })
 }
 
+/// One restart's end point per sample, with its objective, success and steps taken.
+struct Candidate {
+    x: Tensor<4>,
+    value: Tensor<1>,
+    success: Tensor<1, Bool>,
+    steps: Tensor<1>,
+}
+
 /// Keep, per sample, the stronger of the best-so-far and the restart that just ended: a success
 /// beats a failure, and otherwise the higher objective wins.
 fn merge(
-    best: Option<(Tensor<4>, Tensor<1>, Tensor<1, Bool>, Tensor<1>)>,
+    best: Option<Candidate>,
     x: Tensor<4>,
     model: &impl Classifier,
     class: &Tensor<1, Int>,
     targeted: bool,
     loss: AttackLoss,
-    steps_used: Tensor<1>,
-) -> (Tensor<4>, Tensor<1>, Tensor<1, Bool>, Tensor<1>) {
+    steps: Tensor<1>,
+) -> Candidate {
     let logits = model.logits(x.clone()).without_autodiff();
     let value = objective(logits.clone(), class.clone(), targeted, loss);
     let success = succeeded(logits, class.clone(), targeted);
-    let Some((best_x, best_value, best_success, best_steps)) = best else {
-        return (x, value, success, steps_used);
+    let Some(best) = best else {
+        return Candidate {
+            x,
+            value,
+            success,
+            steps,
+        };
     };
-    let newly = success.clone().bool_and(best_success.clone().bool_not());
+    let newly = success.clone().bool_and(best.success.clone().bool_not());
     let higher = success
         .clone()
-        .equal(best_success.clone())
-        .bool_and(value.clone().greater(best_value.clone()));
+        .equal(best.success.clone())
+        .bool_and(value.clone().greater(best.value.clone()));
     let better = newly.bool_or(higher);
     let dims = x.dims();
     let mask = better.clone().reshape([dims[0], 1, 1, 1]).expand(dims);
-    (
-        best_x.mask_where(mask, x),
-        best_value.mask_where(better.clone(), value),
-        best_success.mask_where(better.clone(), success),
-        best_steps.mask_where(better, steps_used),
-    )
+    Candidate {
+        x: best.x.mask_where(mask, x),
+        value: best.value.mask_where(better.clone(), value),
+        success: best.success.mask_where(better.clone(), success),
+        steps: best.steps.mask_where(better, steps),
+    }
 }
