@@ -1,0 +1,326 @@
+//! In-memory labelled image datasets and their conversion to tensors.
+
+use std::path::Path;
+
+use burn::tensor::{Device, Int, Tensor, TensorData};
+
+use super::{csv, idx};
+use crate::error::{Error, Result};
+
+/// The datasets Perturb knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DatasetKind {
+    /// Handwritten digits.
+    Mnist,
+    /// Zalando's clothing images.
+    FashionMnist,
+}
+
+/// Train or test split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Split {
+    /// The training split (60,000 images for both datasets).
+    Train,
+    /// The test split (10,000 images for both datasets).
+    Test,
+}
+
+impl DatasetKind {
+    /// Every known dataset.
+    pub const ALL: [DatasetKind; 2] = [DatasetKind::Mnist, DatasetKind::FashionMnist];
+
+    /// Short machine name, as used on the command line and in URLs.
+    pub fn id(self) -> &'static str {
+        match self {
+            DatasetKind::Mnist => "mnist",
+            DatasetKind::FashionMnist => "fashion-mnist",
+        }
+    }
+
+    /// Parse [`DatasetKind::id`] back.
+    pub fn from_id(id: &str) -> Result<Self> {
+        Self::ALL.into_iter().find(|k| k.id() == id).ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "unknown dataset {id:?}; known: mnist, fashion-mnist"
+            ))
+        })
+    }
+
+    /// Human-readable class names, indexed by label.
+    pub fn class_names(self) -> [&'static str; 10] {
+        match self {
+            DatasetKind::Mnist => ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
+            DatasetKind::FashionMnist => [
+                "T-shirt/top",
+                "Trouser",
+                "Pullover",
+                "Dress",
+                "Coat",
+                "Sandal",
+                "Shirt",
+                "Sneaker",
+                "Bag",
+                "Ankle boot",
+            ],
+        }
+    }
+
+    /// The number of images each split of the full dataset holds.
+    pub fn expected_len(self, split: Split) -> usize {
+        match split {
+            Split::Train => 60_000,
+            Split::Test => 10_000,
+        }
+    }
+}
+
+/// A labelled set of single-channel 8-bit images of one size.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    /// Which dataset the images come from.
+    pub kind: DatasetKind,
+    rows: usize,
+    cols: usize,
+    pixels: Vec<u8>,
+    labels: Vec<u8>,
+}
+
+impl Dataset {
+    /// Build a dataset from raw parts, checking that the sizes agree and labels are in 0..10.
+    pub fn new(
+        kind: DatasetKind,
+        rows: usize,
+        cols: usize,
+        pixels: Vec<u8>,
+        labels: Vec<u8>,
+    ) -> Result<Self> {
+        let per_image = rows * cols;
+        if per_image == 0 || pixels.len() != labels.len() * per_image {
+            return Err(Error::Mismatch(format!(
+                "{} labels but {} pixel bytes for {rows}x{cols} images",
+                labels.len(),
+                pixels.len()
+            )));
+        }
+        if let Some(bad) = labels.iter().find(|&&l| l >= 10) {
+            return Err(Error::format(
+                "labels",
+                format!("label {bad} is outside 0..10"),
+            ));
+        }
+        Ok(Self {
+            kind,
+            rows,
+            cols,
+            pixels,
+            labels,
+        })
+    }
+
+    /// Decode a pair of IDX files (gzip or raw).
+    pub fn from_idx(kind: DatasetKind, images: &[u8], labels: &[u8]) -> Result<Self> {
+        let images = idx::parse_images(images)?;
+        let labels = idx::parse_labels(labels)?;
+        if images.count != labels.len() {
+            return Err(Error::Mismatch(format!(
+                "{} images but {} labels",
+                images.count,
+                labels.len()
+            )));
+        }
+        Self::new(kind, images.rows, images.cols, images.pixels, labels)
+    }
+
+    /// Decode MNIST-style CSV of 28×28 images.
+    pub fn from_csv(kind: DatasetKind, text: &str) -> Result<Self> {
+        let parsed = csv::parse(text, 28 * 28)?;
+        Self::new(kind, 28, 28, parsed.pixels, parsed.labels)
+    }
+
+    /// Load a full split from the fetched data folder (see `scripts/fetch-data.sh`):
+    /// `mnist/mnist_{train,test}.csv` and `fashion-mnist/{train,t10k}-*-ubyte.gz`.
+    /// Checks the image count against the published size.
+    pub fn load_dir(kind: DatasetKind, split: Split, dir: &Path) -> Result<Self> {
+        let read = |name: String| -> Result<Vec<u8>> {
+            let path = dir.join(kind.id()).join(name);
+            std::fs::read(&path).map_err(|source| Error::Io {
+                path: format!("{} (run scripts/fetch-data.sh first)", path.display()),
+                source,
+            })
+        };
+        let dataset = match kind {
+            DatasetKind::Mnist => {
+                let name = match split {
+                    Split::Train => "mnist_train.csv",
+                    Split::Test => "mnist_test.csv",
+                };
+                let bytes = read(name.into())?;
+                let text = std::str::from_utf8(&bytes)
+                    .map_err(|_| Error::format("CSV images", "file is not UTF-8 text"))?;
+                Self::from_csv(kind, text)?
+            }
+            DatasetKind::FashionMnist => {
+                let prefix = match split {
+                    Split::Train => "train",
+                    Split::Test => "t10k",
+                };
+                Self::from_idx(
+                    kind,
+                    &read(format!("{prefix}-images-idx3-ubyte.gz"))?,
+                    &read(format!("{prefix}-labels-idx1-ubyte.gz"))?,
+                )?
+            }
+        };
+        let expected = kind.expected_len(split);
+        if dataset.len() != expected {
+            return Err(Error::Mismatch(format!(
+                "{} {split:?} holds {} images, expected {expected}",
+                kind.id(),
+                dataset.len()
+            )));
+        }
+        Ok(dataset)
+    }
+
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Whether the dataset holds no image.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Image height and width.
+    pub fn image_size(&self) -> (usize, usize) {
+        (self.rows, self.cols)
+    }
+
+    /// All labels in order.
+    pub fn labels(&self) -> &[u8] {
+        &self.labels
+    }
+
+    /// Raw bytes of image `index`.
+    pub fn image_bytes(&self, index: usize) -> &[u8] {
+        let n = self.rows * self.cols;
+        &self.pixels[index * n..(index + 1) * n]
+    }
+
+    /// Image `index` scaled to [0, 1].
+    pub fn image(&self, index: usize) -> Vec<f32> {
+        self.image_bytes(index)
+            .iter()
+            .map(|&p| f32::from(p) / 255.0)
+            .collect()
+    }
+
+    /// The first `n` images (or all of them when there are fewer).
+    pub fn take(&self, n: usize) -> Dataset {
+        let n = n.min(self.len());
+        Dataset {
+            kind: self.kind,
+            rows: self.rows,
+            cols: self.cols,
+            pixels: self.pixels[..n * self.rows * self.cols].to_vec(),
+            labels: self.labels[..n].to_vec(),
+        }
+    }
+
+    /// Images `indices` as an `[n, 1, rows, cols]` tensor in [0, 1], with their labels.
+    pub fn batch(&self, indices: &[usize], device: &Device) -> Result<(Tensor<4>, Tensor<1, Int>)> {
+        if let Some(&bad) = indices.iter().find(|&&i| i >= self.len()) {
+            return Err(Error::InvalidArgument(format!(
+                "image index {bad} out of range (dataset holds {})",
+                self.len()
+            )));
+        }
+        let mut values = Vec::with_capacity(indices.len() * self.rows * self.cols);
+        for &i in indices {
+            values.extend(self.image_bytes(i).iter().map(|&p| f32::from(p) / 255.0));
+        }
+        let labels: Vec<i64> = indices.iter().map(|&i| i64::from(self.labels[i])).collect();
+        let images = Tensor::from_data(
+            TensorData::new(values, [indices.len(), 1, self.rows, self.cols]),
+            device,
+        );
+        let labels = Tensor::from_data(TensorData::new(labels, [indices.len()]), device);
+        Ok((images, labels))
+    }
+
+    /// Encode as a pair of gzip-compressed IDX files (images, labels).
+    pub fn to_idx_gz(&self) -> (Vec<u8>, Vec<u8>) {
+        use std::io::Write;
+        let gz = |raw: Vec<u8>| {
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+            enc.write_all(&raw).expect("writing to memory cannot fail");
+            enc.finish().expect("writing to memory cannot fail")
+        };
+        let images = idx::IdxImages {
+            count: self.len(),
+            rows: self.rows,
+            cols: self.cols,
+            pixels: self.pixels.clone(),
+        };
+        (
+            gz(idx::encode_images(&images)),
+            gz(idx::encode_labels(&self.labels)),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inconsistent_parts_are_refused() {
+        assert!(Dataset::new(DatasetKind::Mnist, 2, 2, vec![0; 7], vec![1, 2]).is_err());
+        let err = Dataset::new(DatasetKind::Mnist, 1, 1, vec![0], vec![12]).unwrap_err();
+        assert!(err.to_string().contains("outside"));
+    }
+
+    #[test]
+    fn idx_gz_round_trip_and_count_mismatch() {
+        let d = Dataset::new(
+            DatasetKind::FashionMnist,
+            1,
+            2,
+            vec![0, 255, 10, 20],
+            vec![3, 9],
+        )
+        .unwrap();
+        let (images, labels) = d.to_idx_gz();
+        assert_eq!(
+            Dataset::from_idx(DatasetKind::FashionMnist, &images, &labels).unwrap(),
+            d
+        );
+        let (_, one_label) = d.take(1).to_idx_gz();
+        let err = Dataset::from_idx(DatasetKind::FashionMnist, &images, &one_label).unwrap_err();
+        assert!(err.to_string().contains("2 images but 1 labels"), "{err}");
+    }
+
+    #[test]
+    fn batch_is_normalised_and_checks_indices() {
+        let d = Dataset::new(DatasetKind::Mnist, 1, 2, vec![0, 255, 51, 102], vec![3, 9]).unwrap();
+        let device = Device::flex();
+        let (x, y) = d.batch(&[1, 0], &device).unwrap();
+        assert_eq!(x.dims(), [2, 1, 1, 2]);
+        assert_eq!(
+            x.into_data().try_into_vec_as::<f32>().unwrap(),
+            vec![0.2, 0.4, 0.0, 1.0]
+        );
+        assert_eq!(y.into_data().try_into_vec_as::<i64>().unwrap(), vec![9, 3]);
+        assert!(d.batch(&[2], &device).is_err());
+    }
+
+    #[test]
+    fn missing_files_name_the_fetch_script() {
+        let err = Dataset::load_dir(DatasetKind::Mnist, Split::Test, Path::new("/nonexistent"))
+            .unwrap_err();
+        assert!(err.to_string().contains("fetch-data.sh"), "{err}");
+    }
+}
