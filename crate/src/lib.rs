@@ -7,6 +7,7 @@
 
 pub mod attack;
 pub mod data;
+pub mod defense;
 pub mod error;
 pub mod eval;
 pub mod gradient;

@@ -39,3 +39,9 @@ impl Classifier for SmallCnn {
         self.forward(images)
     }
 }
+
+impl<M: Classifier + ?Sized> Classifier for &M {
+    fn logits(&self, images: burn::tensor::Tensor<4>) -> burn::tensor::Tensor<2> {
+        (**self).logits(images)
+    }
+}
