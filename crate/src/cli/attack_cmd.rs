@@ -33,7 +33,12 @@ pub struct AttackArgs {
     #[arg(long, value_enum, default_value = "pgd")]
     attack: AttackKind,
     /// Budget(s), comma-separated, each > 0: one result per ε.
-    #[arg(long, value_delimiter = ',', default_value = "0.1")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        allow_negative_numbers = true,
+        default_value = "0.1"
+    )]
     eps: Vec<f32>,
     #[arg(long, default_value = "linf")]
     norm: String,

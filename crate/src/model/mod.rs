@@ -45,3 +45,33 @@ impl<M: Classifier + ?Sized> Classifier for &M {
         (**self).logits(images)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::module::Module;
+    use burn::nn::{Linear, LinearConfig};
+
+    #[derive(Module, Debug)]
+    struct Other {
+        conv1: Linear,
+    }
+
+    #[test]
+    fn default_weights_load_and_foreign_weights_are_refused() {
+        let device = Device::flex();
+        assert!(SmallCnn::default_mnist(&device).is_ok());
+        let other = Other {
+            conv1: LinearConfig::new(3, 2).init(&device),
+        };
+        let bytes = to_safetensors(&other).unwrap();
+        let err = SmallCnn::from_safetensors(&bytes, &device)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("invalid weights"), "{err}");
+        let err = SmallCnn::from_safetensors(&[1, 2, 3], &device)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("too short"), "{err}");
+    }
+}
