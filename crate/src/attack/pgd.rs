@@ -179,7 +179,7 @@ pub async fn pgd(
     let mut trace = Vec::new();
     let mut cancelled = false;
     let mut best: Option<Candidate> = None;
-    'restarts: for restart in 0..config.restarts {
+    for restart in 0..config.restarts {
         let mut x = if config.random_start {
             random_start(&clean, threat, &mut rng)
         } else {
@@ -222,27 +222,14 @@ pub async fn pgd(
                 trace: point,
             }) {
                 cancelled = true;
-                best = Some(merge(
-                    best,
-                    x,
-                    model,
-                    &class,
-                    targeted,
-                    config.loss,
-                    steps_used,
-                ));
-                break 'restarts;
+                break;
             }
         }
-        best = Some(merge(
-            best,
-            x,
-            model,
-            &class,
-            targeted,
-            config.loss,
-            steps_used,
-        ));
+        let candidate = merge(best, x, model, &class, targeted, config.loss, steps_used);
+        best = Some(candidate);
+        if cancelled {
+            break;
+        }
     }
     let Candidate {
         x: adversarial,

@@ -1,17 +1,13 @@
 //! `perturb attack`: FGSM/PGD over a model, a data slice and one or more budgets, with a progress
 //! bar and a JSON report.
 
-use std::path::PathBuf;
-
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use perturb::attack::{AttackLoss, AttackSummary, Norm, PgdConfig, SampleResult, ThreatModel, pgd};
-use perturb::data::{Dataset, DatasetKind, Split, shipped_test_subset};
-use perturb::model::SmallCnn;
 use perturb::{Error, Result};
 use serde::Serialize;
 
-use super::DeviceArg;
+use super::model_args::ModelArgs;
 
 #[derive(Debug, Clone, Copy, ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -56,20 +52,13 @@ pub struct AttackArgs {
     loss: LossArg,
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    #[arg(long, default_value = "models/mnist-small-cnn.safetensors")]
-    weights: PathBuf,
-    #[arg(long, default_value = "mnist")]
-    dataset: String,
-    /// Full test split from this folder instead of the shipped 1,000 images.
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    model: ModelArgs,
     /// Attack the first N test images.
     #[arg(long, default_value_t = 1000)]
     count: usize,
     #[arg(long, default_value_t = 250)]
     batch_size: usize,
-    #[arg(long, value_enum, default_value = "cpu")]
-    device: DeviceArg,
     /// Print the report as JSON (otherwise a table).
     #[arg(long)]
     json: bool,
@@ -94,15 +83,6 @@ struct Report {
     robust_accuracy: f64,
     attack_success_rate: f64,
     per_epsilon: Vec<EpsilonResult>,
-}
-
-fn load_data(args: &AttackArgs) -> Result<Dataset> {
-    let kind = DatasetKind::from_id(&args.dataset)?;
-    let data = match &args.data_dir {
-        Some(dir) => Dataset::load_dir(kind, Split::Test, dir)?,
-        None => shipped_test_subset(kind)?,
-    };
-    Ok(data.take(args.count))
 }
 
 fn config_for(args: &AttackArgs, threat: &ThreatModel) -> PgdConfig {
@@ -137,13 +117,8 @@ pub fn run(args: AttackArgs) -> Result<()> {
         ));
     }
     let norm = Norm::from_id(&args.norm)?;
-    let data = load_data(&args)?;
-    let bytes = std::fs::read(&args.weights).map_err(|source| Error::Io {
-        path: args.weights.display().to_string(),
-        source,
-    })?;
-    let device = args.device.init()?;
-    let model = SmallCnn::from_safetensors(&bytes, &device)?;
+    let data = args.model.test_set()?.take(args.count);
+    let (device, model) = args.model.model()?;
     let indices: Vec<usize> = (0..data.len()).collect();
     let labels: Vec<usize> = data.labels().iter().map(|&l| l as usize).collect();
     let batches = indices.len().div_ceil(args.batch_size);
@@ -180,7 +155,7 @@ pub fn run(args: AttackArgs) -> Result<()> {
     let report = Report {
         attack: args.attack,
         norm,
-        weights: args.weights.display().to_string(),
+        weights: args.model.weights.display().to_string(),
         dataset: data.kind.id(),
         images: data.len(),
         config: config.expect("at least one ε"),

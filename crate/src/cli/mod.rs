@@ -5,6 +5,7 @@ mod bench_cmd;
 mod data_cmd;
 mod device;
 mod golden;
+mod model_args;
 mod train_cmd;
 
 use std::path::PathBuf;

@@ -6,14 +6,15 @@ use std::time::Instant;
 use burn::module::Module;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use perturb::data::{Dataset, DatasetKind, Split, shipped_test_subset};
+use perturb::Result;
+use perturb::data::{Dataset, DatasetKind, Split};
 use perturb::eval::accuracy;
 use perturb::model::{SmallCnn, to_safetensors};
 use perturb::train::{TrainConfig, train_erm};
-use perturb::{Error, Result};
 use sha2::Digest;
 
 use super::DeviceArg;
+use super::model_args::ModelArgs;
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
@@ -41,15 +42,8 @@ pub struct TrainArgs {
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
-    #[arg(long, default_value = "models/mnist-small-cnn.safetensors")]
-    weights: PathBuf,
-    #[arg(long, default_value = "mnist")]
-    dataset: String,
-    /// Evaluate on the full test split in this folder instead of the shipped 1,000 images.
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
-    #[arg(long, value_enum, default_value = "cpu")]
-    device: DeviceArg,
+    #[command(flatten)]
+    model: ModelArgs,
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -126,21 +120,12 @@ pub fn train(args: TrainArgs) -> Result<()> {
 }
 
 pub fn eval(args: EvalArgs) -> Result<()> {
-    let kind = DatasetKind::from_id(&args.dataset)?;
-    let data = match &args.data_dir {
-        Some(dir) => Dataset::load_dir(kind, Split::Test, dir)?,
-        None => shipped_test_subset(kind)?,
-    };
-    let bytes = std::fs::read(&args.weights).map_err(|source| Error::Io {
-        path: args.weights.display().to_string(),
-        source,
-    })?;
-    let device = args.device.init()?;
-    let model = SmallCnn::from_safetensors(&bytes, &device)?;
+    let data = args.model.test_set()?;
+    let (device, model) = args.model.model()?;
     let clean_accuracy = accuracy(&model, &data, &device, 500)?;
     let report = serde_json::json!({
-        "weights": args.weights.display().to_string(),
-        "dataset": kind.id(),
+        "weights": args.model.weights.display().to_string(),
+        "dataset": data.kind.id(),
         "images": data.len(),
         "clean_accuracy": clean_accuracy,
     });
