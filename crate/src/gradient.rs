@@ -17,25 +17,41 @@ pub struct InputGradient {
     pub gradient: Tensor<4>,
 }
 
-/// Mean cross-entropy of `model` on `images` and its gradient with respect to the images.
+/// Per-sample `objective` of `model`'s logits at `images`, its input gradient (of the batch sum,
+/// so each sample's gradient is its own), and the logits.
 ///
-/// The images must live on an autodiff device (`device.autodiff()`); the model's parameters are
-/// constants here whichever device they were created on. Returned tensors carry no graph.
+/// The model's parameters are constants here whichever device they were created on; the images
+/// are moved onto autodiff. Returned tensors carry no graph.
+pub fn objective_gradient(
+    model: &impl Classifier,
+    images: Tensor<4>,
+    objective: impl FnOnce(Tensor<2>) -> Tensor<1>,
+) -> (Tensor<1>, Tensor<4>, Tensor<2>) {
+    let images = images.detach().autodiff().require_grad();
+    let logits = model.logits(images.clone());
+    let value = objective(logits.clone());
+    let grads = value.clone().sum().backward();
+    let gradient = images
+        .grad(&grads)
+        .expect("the images require a gradient, so backward yields one");
+    (
+        value.without_autodiff(),
+        gradient,
+        logits.without_autodiff(),
+    )
+}
+
+/// Mean cross-entropy of `model` on `images` and its gradient with respect to the images.
 pub fn input_gradient(
     model: &impl Classifier,
     images: Tensor<4>,
     labels: Tensor<1, Int>,
 ) -> InputGradient {
-    let images = images.detach().autodiff().require_grad();
-    let logits = model.logits(images.clone());
-    let loss = cross_entropy(logits.clone(), labels);
-    let grads = loss.backward();
-    let gradient = images
-        .grad(&grads)
-        .expect("the images require a gradient, so backward yields one");
+    let (loss, gradient, logits) =
+        objective_gradient(model, images, |logits| cross_entropy(logits, labels));
     InputGradient {
-        loss: loss.without_autodiff(),
-        logits: logits.without_autodiff(),
+        loss,
+        logits,
         gradient,
     }
 }

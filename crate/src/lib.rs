@@ -13,6 +13,7 @@ pub mod eval;
 pub mod gradient;
 pub mod loss;
 pub mod model;
+pub mod readback;
 pub mod reference;
 pub mod rng;
 pub mod train;

@@ -198,13 +198,10 @@ impl Component for App {
         let n = self.data.len();
         let label = self.data.labels()[self.index];
         let classes = self.data.kind.class_names();
-        let prev = ctx.link().callback(move |_| Msg::Select(0));
         let index = self.index;
-        let prev = if index > 0 {
-            ctx.link().callback(move |_| Msg::Select(index - 1))
-        } else {
-            prev
-        };
+        let prev = ctx
+            .link()
+            .callback(move |_| Msg::Select(index.saturating_sub(1)));
         let next = ctx.link().callback(move |_| Msg::Select(index + 1));
         html! {
             <main>

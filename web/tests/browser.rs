@@ -10,8 +10,8 @@ use burn::tensor::Device;
 use perturb::data::{DatasetKind, shipped_test_subset};
 use perturb::gradient::input_gradient;
 use perturb::model::SmallCnn;
+use perturb::readback::read_f32 as read;
 use perturb::reference::{InputGradientReference, max_abs_diff};
-use perturb_web::inference::read;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);

@@ -2,7 +2,7 @@
 //! one-step special case: L∞ and L2, random start, restarts keeping the strongest result per
 //! sample, per-sample early stop, targeted mode, cross-entropy or margin loss.
 
-use burn::tensor::{Bool, Int, Tensor, TensorData, Transaction};
+use burn::tensor::{Bool, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use super::objective::{AttackLoss, objective, succeeded};
@@ -10,7 +10,9 @@ use super::project::{TINY, l2_norm, linf_norm, project};
 use super::result::{AttackOutcome, AttackProgress, SampleResult, TraceStep};
 use super::threat::{Goal, Norm, ThreatModel};
 use crate::error::{Error, Result};
+use crate::gradient::objective_gradient;
 use crate::model::Classifier;
+use crate::readback::read_all_f32;
 use crate::rng::SplitMix64;
 
 /// Settings of a PGD run.
@@ -111,43 +113,6 @@ fn int_tensor(values: &[usize], device: &burn::tensor::Device) -> Tensor<1, Int>
     Tensor::from_data(TensorData::new(values, [n]), device)
 }
 
-/// Read tensors back with one transaction (asynchronous: works in the browser).
-async fn read_all(tensors: Vec<Tensor<1>>) -> Result<Vec<Vec<f32>>> {
-    let transaction = tensors
-        .into_iter()
-        .fold(Transaction::default(), |t, x| t.register(x));
-    let data = transaction
-        .execute_async()
-        .await
-        .map_err(|e| Error::Device(format!("readback failed: {e}")))?;
-    data.into_iter()
-        .map(|d| {
-            d.try_into_vec_as::<f32>()
-                .map_err(|e| Error::Device(format!("{e:?}")))
-        })
-        .collect()
-}
-
-/// Objective `[n]`, its input gradient, and the logits at `x`.
-fn objective_gradient(
-    model: &impl Classifier,
-    x: &Tensor<4>,
-    class: &Tensor<1, Int>,
-    targeted: bool,
-    loss: AttackLoss,
-) -> (Tensor<1>, Tensor<4>, Tensor<2>) {
-    let x = x.clone().detach().autodiff().require_grad();
-    let logits = model.logits(x.clone());
-    let value = objective(logits.clone(), class.clone(), targeted, loss);
-    let grads = value.clone().sum().backward();
-    let gradient = x.grad(&grads).expect("x requires a gradient");
-    (
-        value.without_autodiff(),
-        gradient,
-        logits.without_autodiff(),
-    )
-}
-
 /// Run PGD on `images` (`[n, c, h, w]` in the pixel range) with true `labels`.
 ///
 /// `on_progress` is called after every step and cancels the attack when it returns `false`; the
@@ -188,8 +153,9 @@ pub async fn pgd(
         let mut active = Tensor::<1, Bool>::from_data(TensorData::new(vec![true; n], [n]), &device);
         let mut steps_used = Tensor::<1>::zeros([n], &device);
         for step in 1..=config.steps {
-            let (value, gradient, logits) =
-                objective_gradient(model, &x, &class, targeted, config.loss);
+            let (value, gradient, logits) = objective_gradient(model, x.clone(), |logits| {
+                objective(logits, class.clone(), targeted, config.loss)
+            });
             let success = succeeded(logits, class.clone(), targeted);
             if config.early_stop {
                 active = active.bool_and(success.clone().bool_not());
@@ -203,7 +169,7 @@ pub async fn pgd(
             x = x.mask_where(mask, stepped);
             steps_used = steps_used + active.clone().float();
             let point = if config.trace {
-                let means = read_all(vec![value.mean(), success.float().mean()]).await?;
+                let means = read_all_f32(vec![value.mean(), success.float().mean()]).await?;
                 let point = TraceStep {
                     restart,
                     step,
@@ -241,7 +207,7 @@ pub async fn pgd(
     let logits = model.logits(adversarial.clone()).without_autodiff();
     let predicted = logits.argmax(1).reshape([n]).float();
     let delta = adversarial.clone() - clean;
-    let columns = read_all(vec![
+    let columns = read_all_f32(vec![
         clean_correct.float(),
         success.float(),
         predicted,
