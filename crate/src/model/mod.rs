@@ -1,9 +1,15 @@
 //! Classifiers, their weights, and the model shipped as the playground default.
 
+mod sequential;
 mod small_cnn;
+mod spec;
 mod weights;
 
+pub use sequential::{
+    Activation, Layer, Sequential, WeightMap, read_safetensors, write_safetensors,
+};
 pub use small_cnn::SmallCnn;
+pub use spec::{LayerSpec, ModelSpec, Shape};
 pub use weights::{load_safetensors, to_safetensors};
 
 use burn::tensor::Device;

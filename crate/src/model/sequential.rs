@@ -1,0 +1,532 @@
+//! A classifier built from a [`ModelSpec`] and a PyTorch state dict: the bring-your-own path,
+//! and the layer-by-layer form that bound propagation walks.
+
+use std::collections::BTreeMap;
+
+use burn::tensor::module::{avg_pool2d, conv2d, max_pool2d};
+use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions};
+use burn::tensor::{DType, Device, Tensor, TensorData};
+use safetensors::{Dtype, SafeTensors};
+
+use super::Classifier;
+use super::spec::{LayerSpec, ModelSpec};
+use crate::error::{Error, Result};
+use crate::rng::SplitMix64;
+
+/// Named host tensors: shape and row-major values, as in a PyTorch state dict.
+pub type WeightMap = BTreeMap<String, (Vec<usize>, Vec<f32>)>;
+
+/// One layer with its parameters on the device, always in inference mode.
+#[derive(Debug, Clone)]
+pub enum Layer {
+    /// Convolution: weight `[out, in, k, k]`, optional bias `[out]`.
+    Conv2d {
+        /// Kernel.
+        weight: Tensor<4>,
+        /// Bias.
+        bias: Option<Tensor<1>>,
+        /// Stride.
+        stride: usize,
+        /// Zero padding.
+        padding: usize,
+    },
+    /// Affine map: weight `[in, out]` (transposed from PyTorch), optional bias `[out]`.
+    Linear {
+        /// Weight.
+        weight: Tensor<2>,
+        /// Bias.
+        bias: Option<Tensor<1>>,
+    },
+    /// Batch norm folded to a per-channel `x·scale + shift` with the running statistics.
+    BatchNorm {
+        /// γ / √(running_var + eps).
+        scale: Tensor<1>,
+        /// β − running_mean · scale.
+        shift: Tensor<1>,
+    },
+    /// max(x, 0).
+    Relu,
+    /// Max pooling.
+    MaxPool2d {
+        /// Window.
+        kernel: usize,
+        /// Stride.
+        stride: usize,
+        /// Padding.
+        padding: usize,
+    },
+    /// Average pooling (padding counted).
+    AvgPool2d {
+        /// Window.
+        kernel: usize,
+        /// Stride.
+        stride: usize,
+        /// Padding.
+        padding: usize,
+    },
+    /// `[n, c, h, w]` to `[n, c·h·w]`.
+    Flatten,
+}
+
+/// An activation between layers: images or feature vectors.
+#[derive(Debug, Clone)]
+pub enum Activation {
+    /// `[n, c, h, w]`.
+    Image(Tensor<4>),
+    /// `[n, features]`.
+    Flat(Tensor<2>),
+}
+
+impl Activation {
+    /// Apply `f` whichever the rank.
+    pub fn map(
+        self,
+        f4: impl FnOnce(Tensor<4>) -> Tensor<4>,
+        f2: impl FnOnce(Tensor<2>) -> Tensor<2>,
+    ) -> Self {
+        match self {
+            Activation::Image(x) => Activation::Image(f4(x)),
+            Activation::Flat(x) => Activation::Flat(f2(x)),
+        }
+    }
+
+    /// The feature vectors; images are flattened.
+    pub fn into_flat(self) -> Tensor<2> {
+        match self {
+            Activation::Image(x) => x.flatten(1, 3),
+            Activation::Flat(x) => x,
+        }
+    }
+}
+
+impl Layer {
+    /// This layer applied to `x`.
+    pub fn forward(&self, x: Activation) -> Activation {
+        match self {
+            Layer::Conv2d {
+                weight,
+                bias,
+                stride,
+                padding,
+            } => match x {
+                Activation::Image(x) => Activation::Image(conv2d(
+                    x,
+                    weight.clone(),
+                    bias.clone(),
+                    ConvOptions::new([*stride; 2], [*padding; 2], [1, 1], 1),
+                )),
+                Activation::Flat(_) => unreachable!("the spec's shapes were checked"),
+            },
+            Layer::Linear { weight, bias } => {
+                let y = x.into_flat().matmul(weight.clone());
+                Activation::Flat(match bias {
+                    Some(b) => y + b.clone().unsqueeze::<2>(),
+                    None => y,
+                })
+            }
+            Layer::BatchNorm { scale, shift } => {
+                let c = scale.dims()[0];
+                x.map(
+                    |x| {
+                        x * scale.clone().reshape([1, c, 1, 1])
+                            + shift.clone().reshape([1, c, 1, 1])
+                    },
+                    |x| x * scale.clone().reshape([1, c]) + shift.clone().reshape([1, c]),
+                )
+            }
+            Layer::Relu => x.map(|x| x.clamp_min(0.0), |x| x.clamp_min(0.0)),
+            Layer::MaxPool2d {
+                kernel,
+                stride,
+                padding,
+            } => x.map(
+                |x| {
+                    max_pool2d(
+                        x,
+                        MaxPoolOptions::new([*kernel; 2])
+                            .with_stride([*stride; 2])
+                            .with_padding([*padding; 2]),
+                    )
+                },
+                |_| unreachable!("the spec's shapes were checked"),
+            ),
+            Layer::AvgPool2d {
+                kernel,
+                stride,
+                padding,
+            } => x.map(
+                |x| {
+                    avg_pool2d(
+                        x,
+                        AvgPoolOptions::new([*kernel; 2])
+                            .with_stride([*stride; 2])
+                            .with_padding([*padding; 2])
+                            .with_count_include_pad(true),
+                    )
+                },
+                |_| unreachable!("the spec's shapes were checked"),
+            ),
+            Layer::Flatten => Activation::Flat(x.into_flat()),
+        }
+    }
+}
+
+/// A sequential classifier described by a [`ModelSpec`].
+#[derive(Debug, Clone)]
+pub struct Sequential {
+    spec: ModelSpec,
+    layers: Vec<Layer>,
+}
+
+fn to_f32(view: &safetensors::tensor::TensorView<'_>, name: &str) -> Result<Vec<f32>> {
+    let dtype = match view.dtype() {
+        Dtype::F32 => DType::F32,
+        Dtype::F16 => DType::F16,
+        Dtype::BF16 => DType::BF16,
+        Dtype::F64 => DType::F64,
+        other => {
+            return Err(Error::Weights(format!(
+                "{name}: element type {other:?} is not a float type"
+            )));
+        }
+    };
+    TensorData::from_bytes_vec(view.data().to_vec(), view.shape().to_vec(), dtype)
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .map_err(|e| Error::Weights(format!("{name}: {e:?}")))
+}
+
+/// Parse SafeTensors bytes into host tensors.
+pub fn read_safetensors(bytes: &[u8]) -> Result<WeightMap> {
+    let tensors = SafeTensors::deserialize(bytes)
+        .map_err(|e| Error::Weights(format!("not a SafeTensors file: {e}")))?;
+    let mut map = WeightMap::new();
+    for (name, view) in tensors.tensors() {
+        let values = to_f32(&view, &name)?;
+        if let Some(bad) = values.iter().find(|v| !v.is_finite()) {
+            return Err(Error::Weights(format!(
+                "{name} holds a non-finite value {bad}"
+            )));
+        }
+        map.insert(name, (view.shape().to_vec(), values));
+    }
+    Ok(map)
+}
+
+/// Serialise host tensors as SafeTensors (f32).
+pub fn write_safetensors(weights: &WeightMap) -> Result<Vec<u8>> {
+    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = weights
+        .iter()
+        .map(|(name, (shape, values))| {
+            let raw = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            (name.clone(), shape.clone(), raw)
+        })
+        .collect();
+    let views = bytes
+        .iter()
+        .map(|(name, shape, raw)| {
+            safetensors::tensor::TensorView::new(Dtype::F32, shape.clone(), raw)
+                .map(|view| (name.clone(), view))
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::Weights(e.to_string()))?;
+    safetensors::serialize(views, None).map_err(|e| Error::Weights(e.to_string()))
+}
+
+/// Takes tensors out of a [`WeightMap`] by name, checking shapes, and reports what is left.
+struct Taker<'a> {
+    weights: &'a mut WeightMap,
+    device: &'a Device,
+}
+
+impl Taker<'_> {
+    fn take<const D: usize>(&mut self, name: &str, shape: [usize; D]) -> Result<Tensor<D>> {
+        let (found, values) = self
+            .weights
+            .remove(name)
+            .ok_or_else(|| Error::Weights(format!("missing tensor {name}")))?;
+        if found != shape {
+            return Err(Error::Weights(format!(
+                "{name} has shape {found:?}, the spec needs {shape:?}"
+            )));
+        }
+        Ok(Tensor::from_data(
+            TensorData::new(values, shape),
+            self.device,
+        ))
+    }
+}
+
+impl Sequential {
+    /// Build `spec` with weights from SafeTensors bytes in PyTorch names and layouts. Every tensor
+    /// the spec needs must be there with its shape, and nothing else may be left over (BatchNorm's
+    /// `num_batches_tracked` excepted).
+    pub fn from_safetensors(spec: ModelSpec, bytes: &[u8], device: &Device) -> Result<Self> {
+        Self::from_weights(spec, read_safetensors(bytes)?, device)
+    }
+
+    /// Build `spec` with weights from host tensors in PyTorch names and layouts.
+    pub fn from_weights(spec: ModelSpec, mut weights: WeightMap, device: &Device) -> Result<Self> {
+        spec.output_shapes()?;
+        let mut taker = Taker {
+            weights: &mut weights,
+            device,
+        };
+        let mut layers = Vec::with_capacity(spec.layers.len());
+        for (i, layer) in spec.layers.iter().enumerate() {
+            let p = spec.layer_name(i);
+            layers.push(match layer {
+                LayerSpec::Conv2d {
+                    in_channels,
+                    out_channels,
+                    kernel_size: k,
+                    stride,
+                    padding,
+                    bias,
+                    ..
+                } => Layer::Conv2d {
+                    weight: taker.take(
+                        &format!("{p}.weight"),
+                        [*out_channels, *in_channels, *k, *k],
+                    )?,
+                    bias: bias
+                        .then(|| taker.take(&format!("{p}.bias"), [*out_channels]))
+                        .transpose()?,
+                    stride: *stride,
+                    padding: *padding,
+                },
+                LayerSpec::Linear {
+                    in_features,
+                    out_features,
+                    bias,
+                    ..
+                } => Layer::Linear {
+                    weight: taker
+                        .take(&format!("{p}.weight"), [*out_features, *in_features])?
+                        .transpose(),
+                    bias: bias
+                        .then(|| taker.take(&format!("{p}.bias"), [*out_features]))
+                        .transpose()?,
+                },
+                LayerSpec::BatchNorm {
+                    num_features, eps, ..
+                } => {
+                    let c = [*num_features];
+                    let gamma = taker.take(&format!("{p}.weight"), c)?;
+                    let beta = taker.take(&format!("{p}.bias"), c)?;
+                    let mean = taker.take(&format!("{p}.running_mean"), c)?;
+                    let var = taker.take(&format!("{p}.running_var"), c)?;
+                    taker.weights.remove(&format!("{p}.num_batches_tracked"));
+                    let scale = gamma / (var + *eps as f32).sqrt();
+                    Layer::BatchNorm {
+                        shift: beta - mean * scale.clone(),
+                        scale,
+                    }
+                }
+                LayerSpec::Relu => Layer::Relu,
+                LayerSpec::MaxPool2d {
+                    kernel_size,
+                    stride,
+                    padding,
+                } => Layer::MaxPool2d {
+                    kernel: *kernel_size,
+                    stride: stride.unwrap_or(*kernel_size),
+                    padding: *padding,
+                },
+                LayerSpec::AvgPool2d {
+                    kernel_size,
+                    stride,
+                    padding,
+                } => Layer::AvgPool2d {
+                    kernel: *kernel_size,
+                    stride: stride.unwrap_or(*kernel_size),
+                    padding: *padding,
+                },
+                LayerSpec::Flatten => Layer::Flatten,
+            });
+        }
+        if !weights.is_empty() {
+            let left: Vec<&str> = weights.keys().map(String::as_str).collect();
+            return Err(Error::Weights(format!(
+                "tensors not in this architecture: {}",
+                left.join(", ")
+            )));
+        }
+        Ok(Self { spec, layers })
+    }
+
+    /// Random weights for `spec` (PyTorch's default uniform ±1/√fan_in; batch norm with random
+    /// positive statistics), deterministic in `seed`. For tests and untrained baselines.
+    pub fn random_weights(spec: &ModelSpec, seed: u64) -> Result<WeightMap> {
+        spec.output_shapes()?;
+        let mut rng = SplitMix64::new(seed);
+        let mut uniform = |n: usize, bound: f32| -> Vec<f32> {
+            (0..n)
+                .map(|_| (2.0 * rng.next_f32() - 1.0) * bound)
+                .collect()
+        };
+        let mut map = WeightMap::new();
+        for (i, layer) in spec.layers.iter().enumerate() {
+            let p = spec.layer_name(i);
+            match layer {
+                LayerSpec::Conv2d {
+                    in_channels: ci,
+                    out_channels: co,
+                    kernel_size: k,
+                    bias,
+                    ..
+                } => {
+                    let bound = 1.0 / ((ci * k * k) as f32).sqrt();
+                    map.insert(
+                        format!("{p}.weight"),
+                        (vec![*co, *ci, *k, *k], uniform(co * ci * k * k, bound)),
+                    );
+                    if *bias {
+                        map.insert(format!("{p}.bias"), (vec![*co], uniform(*co, bound)));
+                    }
+                }
+                LayerSpec::Linear {
+                    in_features: fi,
+                    out_features: fo,
+                    bias,
+                    ..
+                } => {
+                    let bound = 1.0 / (*fi as f32).sqrt();
+                    map.insert(
+                        format!("{p}.weight"),
+                        (vec![*fo, *fi], uniform(fo * fi, bound)),
+                    );
+                    if *bias {
+                        map.insert(format!("{p}.bias"), (vec![*fo], uniform(*fo, bound)));
+                    }
+                }
+                LayerSpec::BatchNorm {
+                    num_features: c, ..
+                } => {
+                    let c = *c;
+                    let shift = |v: Vec<f32>, by: f32| v.into_iter().map(|x| x + by).collect();
+                    map.insert(
+                        format!("{p}.weight"),
+                        (vec![c], shift(uniform(c, 0.5), 1.0)),
+                    );
+                    map.insert(format!("{p}.bias"), (vec![c], uniform(c, 0.5)));
+                    map.insert(format!("{p}.running_mean"), (vec![c], uniform(c, 0.5)));
+                    map.insert(
+                        format!("{p}.running_var"),
+                        (vec![c], shift(uniform(c, 0.5), 1.0)),
+                    );
+                }
+                _ => {}
+            }
+        }
+        Ok(map)
+    }
+
+    /// The spec this model was built from.
+    pub fn spec(&self) -> &ModelSpec {
+        &self.spec
+    }
+
+    /// The layers, first to last.
+    pub fn layers(&self) -> &[Layer] {
+        &self.layers
+    }
+}
+
+impl Classifier for Sequential {
+    fn logits(&self, images: Tensor<4>) -> Tensor<2> {
+        self.layers
+            .iter()
+            .fold(Activation::Image(images), |x, layer| layer.forward(x))
+            .into_flat()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{DEFAULT_MNIST_WEIGHTS, SmallCnn};
+
+    #[test]
+    fn the_default_weights_run_the_same_as_a_spec() {
+        let device = Device::flex();
+        let cnn = SmallCnn::default_mnist(&device).unwrap();
+        let seq =
+            Sequential::from_safetensors(ModelSpec::small_cnn(), DEFAULT_MNIST_WEIGHTS, &device)
+                .unwrap();
+        let mut rng = SplitMix64::new(3);
+        let x: Vec<f32> = (0..2 * 784).map(|_| rng.next_f32()).collect();
+        let x = Tensor::<4>::from_data(TensorData::new(x, [2, 1, 28, 28]), &device);
+        let a = cnn
+            .logits(x.clone())
+            .into_data()
+            .try_into_vec::<f32>()
+            .unwrap();
+        let b = seq.logits(x).into_data().try_into_vec::<f32>().unwrap();
+        for (a, b) in a.iter().zip(&b) {
+            assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn linear_and_batch_norm_compute_by_hand() {
+        // y = BN(W x + b) with W = [[1, 2], [3, 4]], b = [1, -1]; BN γ=2, β=1, mean=1, var=3, eps=1.
+        let spec = ModelSpec::from_json(
+            r#"{"input": [1, 1, 2], "layers": [{"type": "flatten"},
+            {"type": "linear", "in_features": 2, "out_features": 2},
+            {"type": "batch_norm", "num_features": 2, "eps": 1.0}]}"#,
+        )
+        .unwrap();
+        let mut w = WeightMap::new();
+        w.insert("1.weight".into(), (vec![2, 2], vec![1.0, 2.0, 3.0, 4.0]));
+        w.insert("1.bias".into(), (vec![2], vec![1.0, -1.0]));
+        for (n, v) in [
+            ("weight", 2.0),
+            ("bias", 1.0),
+            ("running_mean", 1.0),
+            ("running_var", 3.0),
+        ] {
+            w.insert(format!("2.{n}"), (vec![2], vec![v, v]));
+        }
+        w.insert("2.num_batches_tracked".into(), (vec![], vec![0.0]));
+        let device = Device::flex();
+        let bytes = write_safetensors(&w).unwrap();
+        let model = Sequential::from_safetensors(spec, &bytes, &device).unwrap();
+        let x = Tensor::<4>::from_data(TensorData::new(vec![1.0f32, 1.0], [1, 1, 1, 2]), &device);
+        let y = model.logits(x).into_data().try_into_vec::<f32>().unwrap();
+        // Wx+b = [4, 6]; (v − 1)·2/2 + 1 = [4, 6].
+        assert_eq!(y, vec![4.0, 6.0]);
+    }
+
+    #[test]
+    fn wrong_or_extra_or_missing_tensors_are_refused() {
+        let device = Device::flex();
+        let spec = ModelSpec::small_cnn();
+        let good = Sequential::random_weights(&spec, 1).unwrap();
+        assert!(Sequential::from_weights(spec.clone(), good.clone(), &device).is_ok());
+
+        let mut missing = good.clone();
+        missing.remove("fc2.bias");
+        let err = Sequential::from_weights(spec.clone(), missing, &device)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("missing tensor fc2.bias"), "{err}");
+
+        let mut extra = good.clone();
+        extra.insert("head.weight".into(), (vec![1], vec![0.0]));
+        let err = Sequential::from_weights(spec.clone(), extra, &device)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("head.weight"), "{err}");
+
+        let mut wrong = good;
+        wrong.insert("fc1.weight".into(), (vec![400, 64], vec![0.0; 400 * 64]));
+        let err = Sequential::from_weights(spec.clone(), wrong, &device)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("fc1.weight has shape [400, 64]"), "{err}");
+
+        let err = Sequential::from_safetensors(spec, b"not a file at all", &device).unwrap_err();
+        assert!(err.to_string().contains("SafeTensors"), "{err}");
+    }
+}

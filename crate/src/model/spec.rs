@@ -1,0 +1,346 @@
+//! A small layer spec for bring-your-own models: a sequence of conv/linear/ReLU/pool/flatten/
+//! batch-norm layers, described in JSON with PyTorch's argument names, whose weights come from a
+//! PyTorch state dict saved as SafeTensors.
+//!
+//! ```json
+//! {"input": [1, 28, 28], "layers": [
+//!   {"type": "conv2d", "name": "conv1", "in_channels": 1, "out_channels": 8, "kernel_size": 3},
+//!   {"type": "relu"}, {"type": "max_pool2d", "kernel_size": 2},
+//!   {"type": "flatten"}, {"type": "linear", "name": "fc", "in_features": 1352, "out_features": 10}
+//! ]}
+//! ```
+//!
+//! A layer's `name` is the prefix of its tensors in the state dict (`conv1.weight`, `conv1.bias`);
+//! without one it is the layer's index, as in `torch.nn.Sequential` (`0.weight`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+fn one() -> usize {
+    1
+}
+fn yes() -> bool {
+    true
+}
+fn bn_eps() -> f64 {
+    1e-5
+}
+
+/// One layer, with PyTorch's argument names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum LayerSpec {
+    /// `nn.Conv2d` with square kernels, stride and padding.
+    Conv2d {
+        /// State-dict prefix (defaults to the layer index).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        /// Input channels.
+        in_channels: usize,
+        /// Output channels.
+        out_channels: usize,
+        /// Kernel height and width.
+        kernel_size: usize,
+        /// Stride.
+        #[serde(default = "one")]
+        stride: usize,
+        /// Zero padding on every side.
+        #[serde(default)]
+        padding: usize,
+        /// Whether the layer has a bias.
+        #[serde(default = "yes")]
+        bias: bool,
+    },
+    /// `nn.Linear`.
+    Linear {
+        /// State-dict prefix (defaults to the layer index).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        /// Input features.
+        in_features: usize,
+        /// Output features.
+        out_features: usize,
+        /// Whether the layer has a bias.
+        #[serde(default = "yes")]
+        bias: bool,
+    },
+    /// `nn.BatchNorm2d` / `nn.BatchNorm1d`, always in eval mode (running statistics).
+    BatchNorm {
+        /// State-dict prefix (defaults to the layer index).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        /// Channels (after a conv) or features (after a linear).
+        num_features: usize,
+        /// Added to the running variance.
+        #[serde(default = "bn_eps")]
+        eps: f64,
+    },
+    /// `nn.ReLU`.
+    Relu,
+    /// `nn.MaxPool2d`; the stride defaults to the kernel size.
+    MaxPool2d {
+        /// Window size.
+        kernel_size: usize,
+        /// Stride (defaults to `kernel_size`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stride: Option<usize>,
+        /// Padding on every side.
+        #[serde(default)]
+        padding: usize,
+    },
+    /// `nn.AvgPool2d` (padding counted, as PyTorch's default); the stride defaults to the kernel.
+    AvgPool2d {
+        /// Window size.
+        kernel_size: usize,
+        /// Stride (defaults to `kernel_size`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stride: Option<usize>,
+        /// Padding on every side.
+        #[serde(default)]
+        padding: usize,
+    },
+    /// `nn.Flatten`: `[n, c, h, w]` to `[n, c·h·w]`.
+    Flatten,
+}
+
+/// The shape of one sample between layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Shape {
+    /// Channels, height, width.
+    Image([usize; 3]),
+    /// Features.
+    Flat(usize),
+}
+
+impl std::fmt::Display for Shape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Shape::Image([c, h, w]) => write!(f, "[{c}, {h}, {w}]"),
+            Shape::Flat(n) => write!(f, "[{n}]"),
+        }
+    }
+}
+
+/// A model: the input shape `[channels, height, width]` and its layers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpec {
+    /// One input image, `[channels, height, width]`.
+    pub input: [usize; 3],
+    /// The layers, first to last.
+    pub layers: Vec<LayerSpec>,
+}
+
+fn pooled(size: usize, kernel: usize, stride: usize, padding: usize) -> Option<usize> {
+    let padded = size + 2 * padding;
+    (kernel > 0 && stride > 0 && kernel <= padded).then(|| (padded - kernel) / stride + 1)
+}
+
+impl ModelSpec {
+    /// Parse a JSON spec and check that its shapes chain.
+    pub fn from_json(text: &str) -> Result<Self> {
+        let spec: Self =
+            serde_json::from_str(text).map_err(|e| Error::format("model spec", e.to_string()))?;
+        spec.output_shapes()?;
+        Ok(spec)
+    }
+
+    /// The state-dict prefix of layer `index`.
+    pub fn layer_name(&self, index: usize) -> String {
+        match &self.layers[index] {
+            LayerSpec::Conv2d { name: Some(n), .. }
+            | LayerSpec::Linear { name: Some(n), .. }
+            | LayerSpec::BatchNorm { name: Some(n), .. } => n.clone(),
+            _ => index.to_string(),
+        }
+    }
+
+    /// The number of classes (the size of the last layer's output).
+    pub fn classes(&self) -> Result<usize> {
+        match self.output_shapes()?.last() {
+            Some(Shape::Flat(n)) => Ok(*n),
+            other => Err(Error::format(
+                "model spec",
+                format!("the last layer must output class logits, not {other:?}"),
+            )),
+        }
+    }
+
+    /// The shape after each layer, or an error naming the first layer that does not fit.
+    pub fn output_shapes(&self) -> Result<Vec<Shape>> {
+        let [c, h, w] = self.input;
+        if c == 0 || h == 0 || w == 0 {
+            return Err(Error::format("model spec", "input dimensions must be ≥ 1"));
+        }
+        if self.layers.is_empty() {
+            return Err(Error::format("model spec", "no layers"));
+        }
+        let mut shape = Shape::Image(self.input);
+        let mut shapes = Vec::with_capacity(self.layers.len());
+        for (i, layer) in self.layers.iter().enumerate() {
+            let bad = |why: String| Error::format("model spec", format!("layer {i}: {why}"));
+            shape = match (layer, shape) {
+                (
+                    LayerSpec::Conv2d {
+                        in_channels,
+                        out_channels,
+                        kernel_size,
+                        stride,
+                        padding,
+                        ..
+                    },
+                    Shape::Image([c, h, w]),
+                ) => {
+                    if *in_channels != c || *out_channels == 0 {
+                        return Err(bad(format!(
+                            "conv2d expects {in_channels} input channels, gets {c}"
+                        )));
+                    }
+                    match (
+                        pooled(h, *kernel_size, *stride, *padding),
+                        pooled(w, *kernel_size, *stride, *padding),
+                    ) {
+                        (Some(h), Some(w)) => Shape::Image([*out_channels, h, w]),
+                        _ => return Err(bad(format!("conv2d kernel does not fit {shape}"))),
+                    }
+                }
+                (
+                    LayerSpec::MaxPool2d {
+                        kernel_size,
+                        stride,
+                        padding,
+                    }
+                    | LayerSpec::AvgPool2d {
+                        kernel_size,
+                        stride,
+                        padding,
+                    },
+                    Shape::Image([c, h, w]),
+                ) => {
+                    let stride = stride.unwrap_or(*kernel_size);
+                    if 2 * padding > *kernel_size {
+                        return Err(bad("pool padding must be at most half the kernel".into()));
+                    }
+                    match (
+                        pooled(h, *kernel_size, stride, *padding),
+                        pooled(w, *kernel_size, stride, *padding),
+                    ) {
+                        (Some(h), Some(w)) => Shape::Image([c, h, w]),
+                        _ => return Err(bad(format!("pool window does not fit {shape}"))),
+                    }
+                }
+                (
+                    LayerSpec::Linear {
+                        in_features,
+                        out_features,
+                        ..
+                    },
+                    Shape::Flat(n),
+                ) => {
+                    if *in_features != n || *out_features == 0 {
+                        return Err(bad(format!(
+                            "linear expects {in_features} input features, gets {n}"
+                        )));
+                    }
+                    Shape::Flat(*out_features)
+                }
+                (LayerSpec::BatchNorm { num_features, .. }, shape) => {
+                    let channels = match shape {
+                        Shape::Image([c, ..]) => c,
+                        Shape::Flat(n) => n,
+                    };
+                    if *num_features != channels {
+                        return Err(bad(format!(
+                            "batch norm over {num_features} features, gets {shape}"
+                        )));
+                    }
+                    shape
+                }
+                (LayerSpec::Relu, shape) => shape,
+                (LayerSpec::Flatten, Shape::Image([c, h, w])) => Shape::Flat(c * h * w),
+                (LayerSpec::Flatten, Shape::Flat(n)) => Shape::Flat(n),
+                (layer, shape) => {
+                    return Err(bad(format!(
+                        "{layer:?} cannot take an input of shape {shape}"
+                    )));
+                }
+            };
+            shapes.push(shape);
+        }
+        Ok(shapes)
+    }
+
+    /// The spec of the playground's default [`SmallCnn`](super::SmallCnn), with its tensor names.
+    pub fn small_cnn() -> Self {
+        let conv = |name: &str, i, o| LayerSpec::Conv2d {
+            name: Some(name.into()),
+            in_channels: i,
+            out_channels: o,
+            kernel_size: 3,
+            stride: 1,
+            padding: 0,
+            bias: true,
+        };
+        let linear = |name: &str, i, o| LayerSpec::Linear {
+            name: Some(name.into()),
+            in_features: i,
+            out_features: o,
+            bias: true,
+        };
+        let pool = LayerSpec::MaxPool2d {
+            kernel_size: 2,
+            stride: None,
+            padding: 0,
+        };
+        Self {
+            input: [1, 28, 28],
+            layers: vec![
+                conv("conv1", 1, 8),
+                LayerSpec::Relu,
+                pool.clone(),
+                conv("conv2", 8, 16),
+                LayerSpec::Relu,
+                pool,
+                LayerSpec::Flatten,
+                linear("fc1", 400, 64),
+                LayerSpec::Relu,
+                linear("fc2", 64, 10),
+            ],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_chain_like_pytorch() {
+        let spec = ModelSpec::small_cnn();
+        let shapes = spec.output_shapes().unwrap();
+        assert_eq!(shapes[2], Shape::Image([8, 13, 13]));
+        assert_eq!(shapes[5], Shape::Image([16, 5, 5]));
+        assert_eq!(spec.classes().unwrap(), 10);
+        assert_eq!(spec.layer_name(0), "conv1");
+        assert_eq!(spec.layer_name(1), "1");
+        let json = serde_json::to_string(&spec).unwrap();
+        assert_eq!(ModelSpec::from_json(&json).unwrap(), spec);
+    }
+
+    #[test]
+    fn mismatched_specs_name_the_layer() {
+        let bad = r#"{"input": [1, 28, 28], "layers": [
+            {"type": "flatten"}, {"type": "linear", "in_features": 700, "out_features": 10}]}"#;
+        let err = ModelSpec::from_json(bad).unwrap_err().to_string();
+        assert!(err.contains("layer 1") && err.contains("784"), "{err}");
+        let unflattened = r#"{"input": [1, 4, 4], "layers": [
+            {"type": "linear", "in_features": 16, "out_features": 10}]}"#;
+        assert!(ModelSpec::from_json(unflattened).is_err());
+        let typo = r#"{"input": [1, 4, 4], "layers": [{"type": "conv", "in_channels": 1}]}"#;
+        assert!(ModelSpec::from_json(typo).is_err());
+        let huge_kernel = r#"{"input": [1, 4, 4], "layers": [{"type": "conv2d",
+            "in_channels": 1, "out_channels": 2, "kernel_size": 5}, {"type": "flatten"}]}"#;
+        assert!(ModelSpec::from_json(huge_kernel).is_err());
+    }
+}
