@@ -2,12 +2,15 @@
 //! one-step case. Backend-generic and asynchronous (readbacks never block, so the same code runs
 //! in the browser); natively, drive the futures with any executor.
 
+mod cw;
+mod finish;
 mod objective;
 mod pgd;
 mod project;
 mod result;
 mod threat;
 
+pub use cw::{CwConfig, carlini_wagner};
 pub use objective::{AttackLoss, objective, succeeded};
 pub use pgd::{PgdConfig, pgd};
 pub use project::project;

@@ -1,8 +1,9 @@
 //! What an attack maximises, and when it has succeeded.
 
-use burn::tensor::{Bool, Int, Tensor};
+use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
+use super::threat::{Goal, ThreatModel};
 use crate::loss::cross_entropy_per_sample;
 
 /// The loss an attack climbs.
@@ -56,6 +57,25 @@ pub fn objective(
     }
 }
 
+/// Class indices as a device tensor.
+pub(crate) fn int_tensor(values: &[usize], device: &Device) -> Tensor<1, Int> {
+    let values: Vec<i64> = values.iter().map(|&v| v as i64).collect();
+    let n = values.len();
+    Tensor::from_data(TensorData::new(values, [n]), device)
+}
+
+/// Whether the attack is targeted, and the class it aims at (the target) or away from (the label).
+pub(crate) fn aim(
+    threat: &ThreatModel,
+    labels: &[usize],
+    device: &Device,
+) -> (bool, Tensor<1, Int>) {
+    match threat.goal() {
+        Goal::Untargeted => (false, int_tensor(labels, device)),
+        Goal::Targeted(targets) => (true, int_tensor(targets, device)),
+    }
+}
+
 /// Whether each sample's prediction meets the goal: not the label (untargeted), or the target.
 pub fn succeeded(logits: Tensor<2>, class: Tensor<1, Int>, targeted: bool) -> Tensor<1, Bool> {
     let [n, _] = logits.dims();
@@ -66,7 +86,6 @@ pub fn succeeded(logits: Tensor<2>, class: Tensor<1, Int>, targeted: bool) -> Te
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::tensor::{Device, TensorData};
 
     #[test]
     fn margin_is_right_when_all_logits_are_negative() {

@@ -5,10 +5,11 @@
 use burn::tensor::{Bool, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use super::objective::{AttackLoss, objective, succeeded};
-use super::project::{TINY, l2_norm, linf_norm, project};
-use super::result::{AttackOutcome, AttackProgress, SampleResult, TraceStep};
-use super::threat::{Goal, Norm, ThreatModel};
+use super::finish::{Final, sample_results};
+use super::objective::{AttackLoss, aim, int_tensor, objective, succeeded};
+use super::project::{TINY, l2_norm, project};
+use super::result::{AttackOutcome, AttackProgress, TraceStep};
+use super::threat::{Norm, ThreatModel};
 use crate::error::{Error, Result};
 use crate::gradient::objective_gradient;
 use crate::model::Classifier;
@@ -107,12 +108,6 @@ fn random_start(clean: &Tensor<4>, threat: &ThreatModel, rng: &mut SplitMix64) -
     project(clean.clone() + delta, clean, threat)
 }
 
-fn int_tensor(values: &[usize], device: &burn::tensor::Device) -> Tensor<1, Int> {
-    let values: Vec<i64> = values.iter().map(|&v| v as i64).collect();
-    let n = values.len();
-    Tensor::from_data(TensorData::new(values, [n]), device)
-}
-
 /// Run PGD on `images` (`[n, c, h, w]` in the pixel range) with true `labels`.
 ///
 /// `on_progress` is called after every step and cancels the attack when it returns `false`; the
@@ -132,10 +127,7 @@ pub async fn pgd(
     let device = clean.device();
     let clean_logits = model.logits(clean.clone()).without_autodiff();
     threat.check_batch(dims, labels, clean_logits.dims()[1])?;
-    let (targeted, class) = match threat.goal() {
-        Goal::Untargeted => (false, int_tensor(labels, &device)),
-        Goal::Targeted(targets) => (true, int_tensor(targets, &device)),
-    };
+    let (targeted, class) = aim(threat, labels, &device);
     let label = int_tensor(labels, &device);
     let clean_correct = succeeded(clean_logits, label.clone(), true);
 
@@ -204,30 +196,18 @@ pub async fn pgd(
         steps: steps_used,
     } = best.expect("at least one restart ran");
 
-    let logits = model.logits(adversarial.clone()).without_autodiff();
-    let predicted = logits.argmax(1).reshape([n]).float();
-    let delta = adversarial.clone() - clean;
-    let columns = read_all_f32(vec![
-        clean_correct.float(),
-        success.float(),
-        predicted,
-        value,
-        linf_norm(delta.clone()),
-        l2_norm(delta).reshape([n]),
-        steps_used,
-    ])
+    let samples = sample_results(
+        model,
+        Final {
+            clean,
+            adversarial: adversarial.clone(),
+            clean_correct,
+            success,
+            value,
+            steps: steps_used,
+        },
+    )
     .await?;
-    let samples = (0..n)
-        .map(|i| SampleResult {
-            clean_correct: columns[0][i] > 0.5,
-            success: columns[1][i] > 0.5,
-            predicted: columns[2][i] as usize,
-            final_loss: columns[3][i],
-            linf: columns[4][i],
-            l2: columns[5][i],
-            steps: columns[6][i] as usize,
-        })
-        .collect();
     Ok(AttackOutcome {
         adversarial,
         samples,
