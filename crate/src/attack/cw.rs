@@ -307,7 +307,7 @@ mod tests {
         s.update(&[1.0, 0.0]);
         assert_eq!(s.c, vec![0.5, 10.0]);
         s.update(&[0.0, 1.0]);
-        assert_eq!(s.c, vec![0.75, 5.0]);
+        assert_eq!(s.c, vec![0.75, 5.5]);
         assert_eq!(s.lower, vec![0.5, 1.0]);
         assert_eq!(s.upper, vec![1.0, 10.0]);
     }
