@@ -27,18 +27,44 @@ pub fn objective_gradient(
     images: Tensor<4>,
     objective: impl FnOnce(Tensor<2>) -> Tensor<1>,
 ) -> (Tensor<1>, Tensor<4>, Tensor<2>) {
+    expected_objective_gradient(model, images, 1, objective)
+}
+
+/// Expectation over transformation (Athalye et al., the paper's Eq. 16): the objective, its input
+/// gradient and the logits, each averaged over `samples` forward passes of a randomized model.
+///
+/// The batch is repeated `samples` times in one forward pass (copy-major: rows `j·n..(j+1)·n` are
+/// draw `j`), so `objective` receives `[samples·n, classes]` logits and must return `[samples·n]`
+/// (repeat any per-sample targets with `repeat_dim(0, samples)`). With `samples = 1` this is the
+/// plain gradient.
+pub fn expected_objective_gradient(
+    model: &impl Classifier,
+    images: Tensor<4>,
+    samples: usize,
+    objective: impl FnOnce(Tensor<2>) -> Tensor<1>,
+) -> (Tensor<1>, Tensor<4>, Tensor<2>) {
+    let samples = samples.max(1);
+    let n = images.dims()[0];
     let images = images.detach().autodiff().require_grad();
-    let logits = model.logits(images.clone());
+    let batch = if samples > 1 {
+        images.clone().repeat_dim(0, samples)
+    } else {
+        images.clone()
+    };
+    let logits = model.logits(batch);
+    let classes = logits.dims()[1];
     let value = objective(logits.clone());
+    let value = value.reshape([samples, n]).mean_dim(0).reshape([n]);
     let grads = value.clone().sum().backward();
     let gradient = images
         .grad(&grads)
         .expect("the images require a gradient, so backward yields one");
-    (
-        value.without_autodiff(),
-        gradient,
-        logits.without_autodiff(),
-    )
+    let logits = logits
+        .without_autodiff()
+        .reshape([samples, n, classes])
+        .mean_dim(0)
+        .reshape([n, classes]);
+    (value.without_autodiff(), gradient, logits)
 }
 
 /// Mean cross-entropy of `model` on `images` and its gradient with respect to the images.

@@ -25,6 +25,13 @@ impl SplitMix64 {
         (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
     }
 
+    /// Standard normal (Box–Muller on two uniforms).
+    pub fn next_gaussian(&mut self) -> f32 {
+        let u = (self.next_f32()).max(f32::MIN_POSITIVE);
+        let v = self.next_f32();
+        (-2.0 * u.ln()).sqrt() * (std::f32::consts::TAU * v).cos()
+    }
+
     /// Uniform integer in `0..n` (`n > 0`).
     pub fn below(&mut self, n: usize) -> usize {
         (self.next_u64() % n as u64) as usize

@@ -11,7 +11,7 @@ use super::project::{TINY, l2_norm, project};
 use super::result::{AttackOutcome, AttackProgress, TraceStep};
 use super::threat::{Norm, ThreatModel};
 use crate::error::{Error, Result};
-use crate::gradient::objective_gradient;
+use crate::gradient::expected_objective_gradient;
 use crate::model::Classifier;
 use crate::readback::read_all_f32;
 use crate::rng::SplitMix64;
@@ -35,6 +35,13 @@ pub struct PgdConfig {
     pub seed: u64,
     /// Record batch means after every step (costs one readback per step).
     pub trace: bool,
+    /// Draws of a randomized model averaged per gradient (EOT, Eq. 16); 1 for a deterministic one.
+    #[serde(default = "one")]
+    pub eot_samples: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl PgdConfig {
@@ -49,6 +56,7 @@ impl PgdConfig {
             loss: AttackLoss::CrossEntropy,
             seed: 0,
             trace: false,
+            eot_samples: 1,
         }
     }
 
@@ -63,9 +71,9 @@ impl PgdConfig {
     }
 
     fn validate(&self) -> Result<()> {
-        if self.steps == 0 || self.restarts == 0 {
+        if self.steps == 0 || self.restarts == 0 || self.eot_samples == 0 {
             return Err(Error::InvalidArgument(
-                "steps and restarts must be at least 1".into(),
+                "steps, restarts and EOT samples must be at least 1".into(),
             ));
         }
         if !self.step_size.is_finite() || self.step_size < 0.0 {
@@ -93,12 +101,7 @@ fn random_start(clean: &Tensor<4>, threat: &ThreatModel, rng: &mut SplitMix64) -
             Tensor::<4>::from_data(TensorData::new(values, dims), &device)
         }
         Norm::L2 => {
-            let gaussian: Vec<f32> = (0..count)
-                .map(|_| {
-                    let (u, v) = (rng.next_f32().max(f32::MIN_POSITIVE), rng.next_f32());
-                    (-2.0 * u.ln()).sqrt() * (std::f32::consts::TAU * v).cos()
-                })
-                .collect();
+            let gaussian: Vec<f32> = (0..count).map(|_| rng.next_gaussian()).collect();
             let radii: Vec<f32> = (0..dims[0]).map(|_| rng.next_f32() * eps).collect();
             let direction = Tensor::<4>::from_data(TensorData::new(gaussian, dims), &device);
             let radii = Tensor::<4>::from_data(TensorData::new(radii, [dims[0], 1, 1, 1]), &device);
@@ -131,6 +134,7 @@ pub async fn pgd(
     let label = int_tensor(labels, &device);
     let clean_correct = succeeded(clean_logits, label.clone(), true);
 
+    let repeated = class.clone().repeat_dim(0, config.eot_samples);
     let mut rng = SplitMix64::new(config.seed);
     let total = config.steps * config.restarts;
     let mut trace = Vec::new();
@@ -145,9 +149,10 @@ pub async fn pgd(
         let mut active = Tensor::<1, Bool>::from_data(TensorData::new(vec![true; n], [n]), &device);
         let mut steps_used = Tensor::<1>::zeros([n], &device);
         for step in 1..=config.steps {
-            let (value, gradient, logits) = objective_gradient(model, x.clone(), |logits| {
-                objective(logits, class.clone(), targeted, config.loss)
-            });
+            let (value, gradient, logits) =
+                expected_objective_gradient(model, x.clone(), config.eot_samples, |logits| {
+                    objective(logits, repeated.clone(), targeted, config.loss)
+                });
             let success = succeeded(logits, class.clone(), targeted);
             if config.early_stop {
                 active = active.bool_and(success.clone().bool_not());
