@@ -1,0 +1,43 @@
+//! One type for "which attack, with which settings", so the CLI, the page and the sweeps can
+//! treat every attack alike.
+
+use burn::tensor::Tensor;
+use serde::{Deserialize, Serialize};
+
+use super::cw::{CwConfig, carlini_wagner};
+use super::pgd::{PgdConfig, pgd};
+use super::result::{AttackOutcome, AttackProgress};
+use super::threat::ThreatModel;
+use crate::error::Result;
+use crate::model::Classifier;
+
+/// An attack and its settings. FGSM/FGM and BIM are PGD configurations
+/// ([`PgdConfig::fgsm`], `random_start: false`); EOT is PGD with `eot_samples > 1`; BPDA is PGD
+/// on a defence's straight-through view.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "kebab-case")]
+pub enum Attack {
+    /// Projected gradient descent (FGSM when one step from the clean image).
+    Pgd(PgdConfig),
+    /// Carlini & Wagner L2.
+    CarliniWagner(CwConfig),
+}
+
+impl Attack {
+    /// Run on one batch.
+    pub async fn run(
+        &self,
+        model: &impl Classifier,
+        images: Tensor<4>,
+        labels: &[usize],
+        threat: &ThreatModel,
+        on_progress: impl FnMut(AttackProgress) -> bool,
+    ) -> Result<AttackOutcome> {
+        match self {
+            Attack::Pgd(config) => pgd(model, images, labels, threat, config, on_progress).await,
+            Attack::CarliniWagner(config) => {
+                carlini_wagner(model, images, labels, threat, config, on_progress).await
+            }
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! Robust accuracy over a test slice, and its curve against ε, in one call.
+
+use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
+
+use super::method::Attack;
+use super::result::{AttackOutcome, AttackSummary, SampleResult};
+use super::threat::{Norm, ThreatModel};
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::model::Classifier;
+
+/// Where a run over many batches is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchProgress {
+    /// Batches done (over every ε of a sweep).
+    pub done: usize,
+    /// Batches in all.
+    pub total: usize,
+}
+
+/// One point of a robustness curve.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CurvePoint {
+    /// The budget.
+    pub epsilon: f32,
+    /// Figures at this budget.
+    #[serde(flatten)]
+    pub summary: AttackSummary,
+}
+
+fn labels_of(data: &Dataset) -> Vec<usize> {
+    data.labels().iter().map(|&l| l as usize).collect()
+}
+
+/// Attack every image of `data` in batches of `batch_size`, calling `each` with every batch's
+/// outcome and the batch's indices. `on_batch` may cancel (return `false`) between batches.
+pub async fn attack_dataset(
+    model: &impl Classifier,
+    data: &Dataset,
+    device: &Device,
+    batch_size: usize,
+    threat: &ThreatModel,
+    attack: &Attack,
+    mut each: impl FnMut(&[usize], &AttackOutcome),
+    mut on_batch: impl FnMut() -> bool,
+) -> Result<Vec<SampleResult>> {
+    if batch_size == 0 || data.is_empty() {
+        return Err(Error::InvalidArgument(
+            "need a batch size ≥ 1 and at least one image".into(),
+        ));
+    }
+    let labels = labels_of(data);
+    let indices: Vec<usize> = (0..data.len()).collect();
+    let mut samples = Vec::with_capacity(data.len());
+    for batch in indices.chunks(batch_size) {
+        let (images, _) = data.batch(batch, device)?;
+        let batch_labels: Vec<usize> = batch.iter().map(|&i| labels[i]).collect();
+        let outcome = attack
+            .run(model, images, &batch_labels, threat, |_| true)
+            .await?;
+        each(batch, &outcome);
+        samples.extend(outcome.samples);
+        if !on_batch() {
+            break;
+        }
+    }
+    Ok(samples)
+}
+
+/// Robust accuracy (and the other summary figures) at each budget in `epsilons`, with the attack
+/// `configure` builds for each threat model (e.g. PGD whose step size follows ε).
+#[allow(clippy::too_many_arguments)]
+pub async fn robustness_curve(
+    model: &impl Classifier,
+    data: &Dataset,
+    device: &Device,
+    batch_size: usize,
+    norm: Norm,
+    epsilons: &[f32],
+    configure: impl Fn(&ThreatModel) -> Attack,
+    mut on_progress: impl FnMut(BatchProgress) -> bool,
+) -> Result<Vec<CurvePoint>> {
+    if epsilons.is_empty() {
+        return Err(Error::InvalidArgument("no budgets to sweep".into()));
+    }
+    let labels = labels_of(data);
+    let per_eps = data.len().div_ceil(batch_size.max(1));
+    let total = per_eps * epsilons.len();
+    let mut done = 0;
+    let mut cancelled = false;
+    let mut curve = Vec::with_capacity(epsilons.len());
+    for &epsilon in epsilons {
+        let threat = ThreatModel::new(norm, epsilon)?;
+        let attack = configure(&threat);
+        let samples = attack_dataset(
+            model,
+            data,
+            device,
+            batch_size,
+            &threat,
+            &attack,
+            |_, _| {},
+            || {
+                done += 1;
+                cancelled = !on_progress(BatchProgress { done, total });
+                !cancelled
+            },
+        )
+        .await?;
+        if cancelled {
+            break;
+        }
+        curve.push(CurvePoint {
+            epsilon,
+            summary: AttackSummary::from_samples(&samples, &labels),
+        });
+    }
+    Ok(curve)
+}
