@@ -101,7 +101,7 @@ fn a_tight_budget_returns_the_clean_image_for_failures() {
     let zero = ThreatModel::new(Norm::L2, 0.0).unwrap();
     let out = run(
         &model,
-        &images.slice([0..4]),
+        &images.clone().narrow(0, 0, 4),
         &labels[..4],
         &zero,
         &CwConfig {

@@ -69,3 +69,95 @@ fn corrupt_or_missing_weights_are_refused_with_a_message() {
     assert!(stderr(&out).contains("cannot read"), "{}", stderr(&out));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn audit_flags_quantization_in_json() {
+    let out = perturb(&[
+        "audit",
+        "--defense",
+        "quantize:8",
+        "--count",
+        "32",
+        "--steps",
+        "10",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let checks = report["checks"].as_array().unwrap();
+    let verdict = |name: &str| {
+        checks
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("no {name}"))["verdict"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(verdict("nonzero-gradients"), "flag");
+    assert_eq!(verdict("adaptive-attack-adds-nothing"), "flag");
+    assert!(report["flagged"].as_u64().unwrap() >= 4);
+    let out = perturb(&["audit", "--defense", "blur:3"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("unknown defence"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_pytorch_style_spec_runs_the_default_weights_and_bad_specs_are_refused() {
+    let dir = std::env::temp_dir().join(format!("perturb-spec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = dir.join("cnn.json");
+    std::fs::write(
+        &spec,
+        r#"{"input": [1, 28, 28], "layers": [
+        {"type": "conv2d", "name": "conv1", "in_channels": 1, "out_channels": 8, "kernel_size": 3},
+        {"type": "relu"}, {"type": "max_pool2d", "kernel_size": 2},
+        {"type": "conv2d", "name": "conv2", "in_channels": 8, "out_channels": 16, "kernel_size": 3},
+        {"type": "relu"}, {"type": "max_pool2d", "kernel_size": 2}, {"type": "flatten"},
+        {"type": "linear", "name": "fc1", "in_features": 400, "out_features": 64}, {"type": "relu"},
+        {"type": "linear", "name": "fc2", "in_features": 64, "out_features": 10}]}"#,
+    )
+    .unwrap();
+    let out = perturb(&["eval", "--arch", spec.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["clean_accuracy"].as_f64().unwrap() > 0.97);
+
+    let wrong = dir.join("wrong.json");
+    std::fs::write(
+        &wrong,
+        r#"{"input": [1, 28, 28], "layers": [{"type": "flatten"},
+        {"type": "linear", "name": "fc1", "in_features": 784, "out_features": 10}]}"#,
+    )
+    .unwrap();
+    let out = perturb(&["eval", "--arch", wrong.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("fc1.weight has shape [64, 400], the spec needs [10, 784]"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = perturb(&[
+        "attack",
+        "--attack",
+        "cw",
+        "--norm",
+        "l2",
+        "--eps",
+        "3",
+        "--steps",
+        "50",
+        "--count",
+        "8",
+        "--cw-c",
+        "1",
+        "--cw-search",
+        "3",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["config"]["method"], "carlini-wagner");
+    assert!(report["attack_success_rate"].as_f64().unwrap() > 0.5);
+}

@@ -121,14 +121,9 @@ fn check(name: &str, pass: bool, detail: String, figures: &[(&str, f64)]) -> Che
     }
 }
 
-/// Accuracy of `model` on `images`, judged by its logits averaged over `draws` forward passes
+/// Predicted classes of `model` on `images`, by its logits averaged over `draws` forward passes
 /// (one for a deterministic model; several for a randomized one, whose accuracy is an expectation).
-async fn accuracy_on(
-    model: &dyn Classifier,
-    images: Tensor<4>,
-    labels: &Tensor<1, Int>,
-    draws: usize,
-) -> Result<f64> {
+fn predictions(model: &dyn Classifier, images: Tensor<4>, draws: usize) -> Tensor<1, Int> {
     let n = images.dims()[0];
     let logits = model.logits(images.repeat_dim(0, draws));
     let classes = logits.dims()[1];
@@ -136,7 +131,17 @@ async fn accuracy_on(
         .reshape([draws, n, classes])
         .mean_dim(0)
         .reshape([n, classes]);
-    let hits = mean.argmax(1).reshape([n]).equal(labels.clone());
+    mean.argmax(1).reshape([n])
+}
+
+/// Accuracy of `model` on `images` by the argmax of its mean logits over `draws` passes.
+async fn accuracy_on(
+    model: &dyn Classifier,
+    images: Tensor<4>,
+    labels: &Tensor<1, Int>,
+    draws: usize,
+) -> Result<f64> {
+    let hits = predictions(model, images, draws).equal(labels.clone());
     Ok(f64::from(read_f32(hits.float().mean()).await?[0]))
 }
 
@@ -150,9 +155,15 @@ struct Judge<'a> {
 }
 
 impl Judge<'_> {
-    /// Accuracy of the audited model on `images`.
+    /// Robust accuracy of the audited model on perturbed `images`: the fraction classified
+    /// correctly both clean and perturbed.
     async fn accuracy(&self, images: Tensor<4>) -> Result<f64> {
-        accuracy_on(self.model, images, &self.label_tensor, self.draws).await
+        let clean = predictions(self.model, self.images.clone(), self.draws);
+        let perturbed = predictions(self.model, images, self.draws);
+        let both = clean
+            .equal(self.label_tensor.clone())
+            .bool_and(perturbed.equal(self.label_tensor.clone()));
+        Ok(f64::from(read_f32(both.float().mean()).await?[0]))
     }
 
     /// Robust accuracy of the audited model on adversarials that `attacker`'s gradients craft.
@@ -198,7 +209,7 @@ pub async fn audit(
     threat.check_batch(
         images.dims(),
         labels,
-        model.logits(images.clone().slice([0..1])).dims()[1],
+        model.logits(images.clone().narrow(0, 0, 1)).dims()[1],
     )?;
     let pgd_config = PgdConfig {
         restarts: config.restarts,

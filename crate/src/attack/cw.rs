@@ -105,8 +105,8 @@ impl Search {
     /// Carlini & Wagner's update: halve towards the bracket after a success, otherwise raise c
     /// (tenfold until a success brackets it).
     fn update(&mut self, succeeded: &[f32]) {
-        for i in 0..self.c.len() {
-            if succeeded[i] > 0.5 {
+        for (i, &hit) in succeeded.iter().enumerate() {
+            if hit > 0.5 {
                 self.upper[i] = self.upper[i].min(self.c[i]);
                 self.c[i] = (self.lower[i] + self.upper[i]) / 2.0;
             } else {

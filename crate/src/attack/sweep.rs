@@ -33,8 +33,8 @@ fn labels_of(data: &Dataset) -> Vec<usize> {
     data.labels().iter().map(|&l| l as usize).collect()
 }
 
-/// Attack every image of `data` in batches of `batch_size`, calling `each` with every batch's
-/// outcome and the batch's indices. `on_batch` may cancel (return `false`) between batches.
+/// Attack every image of `data` in batches of `batch_size`, calling `on_batch` with each batch's
+/// indices and outcome; it cancels the rest by returning `false`.
 pub async fn attack_dataset(
     model: &impl Classifier,
     data: &Dataset,
@@ -42,8 +42,7 @@ pub async fn attack_dataset(
     batch_size: usize,
     threat: &ThreatModel,
     attack: &Attack,
-    mut each: impl FnMut(&[usize], &AttackOutcome),
-    mut on_batch: impl FnMut() -> bool,
+    mut on_batch: impl FnMut(&[usize], &AttackOutcome) -> bool,
 ) -> Result<Vec<SampleResult>> {
     if batch_size == 0 || data.is_empty() {
         return Err(Error::InvalidArgument(
@@ -59,9 +58,9 @@ pub async fn attack_dataset(
         let outcome = attack
             .run(model, images, &batch_labels, threat, |_| true)
             .await?;
-        each(batch, &outcome);
+        let go_on = on_batch(batch, &outcome);
         samples.extend(outcome.samples);
-        if !on_batch() {
+        if !go_on {
             break;
         }
     }
@@ -93,20 +92,11 @@ pub async fn robustness_curve(
     for &epsilon in epsilons {
         let threat = ThreatModel::new(norm, epsilon)?;
         let attack = configure(&threat);
-        let samples = attack_dataset(
-            model,
-            data,
-            device,
-            batch_size,
-            &threat,
-            &attack,
-            |_, _| {},
-            || {
-                done += 1;
-                cancelled = !on_progress(BatchProgress { done, total });
-                !cancelled
-            },
-        )
+        let samples = attack_dataset(model, data, device, batch_size, &threat, &attack, |_, _| {
+            done += 1;
+            cancelled = !on_progress(BatchProgress { done, total });
+            !cancelled
+        })
         .await?;
         if cancelled {
             break;

@@ -86,8 +86,8 @@ pub async fn transfer_matrix(
             attack,
             |batch, outcome| {
                 adversarials.push((batch.to_vec(), outcome.adversarial.clone()));
+                true
             },
-            || true,
         )
         .await?;
         for (batch, adversarial) in adversarials {

@@ -1,12 +1,16 @@
-//! `perturb attack`: FGSM/PGD over a model, a data slice and one or more budgets, with a progress
-//! bar and a JSON report.
+//! `perturb attack`: FGSM, PGD (with EOT or BPDA against a defence) or C&W over a model, a data
+//! slice and one or more budgets, with a progress bar and a JSON report.
 
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use perturb::attack::{AttackLoss, AttackSummary, Norm, PgdConfig, SampleResult, ThreatModel, pgd};
+use perturb::attack::{
+    Attack, AttackLoss, BatchProgress, CurvePoint, CwConfig, Norm, PgdConfig, ThreatModel,
+    robustness_curve,
+};
 use perturb::{Error, Result};
 use serde::Serialize;
 
+use super::defense_arg::DefenseArg;
 use super::model_args::ModelArgs;
 
 #[derive(Debug, Clone, Copy, ValueEnum, Serialize)]
@@ -16,6 +20,8 @@ enum AttackKind {
     Fgsm,
     /// Projected gradient descent.
     Pgd,
+    /// Carlini & Wagner L2 (minimum norm; a success counts only within ε).
+    Cw,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -52,6 +58,27 @@ pub struct AttackArgs {
     loss: LossArg,
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Average each gradient over N draws of a randomized defence (EOT, Eq. 16).
+    #[arg(long, default_value_t = 1)]
+    eot: usize,
+    /// Follow BPDA's straight-through gradients through a quantization defence.
+    #[arg(long)]
+    bpda: bool,
+    /// C&W: confidence κ.
+    #[arg(long, default_value_t = 0.0)]
+    cw_kappa: f32,
+    /// C&W: starting constant c.
+    #[arg(long, default_value_t = 1e-2)]
+    cw_c: f32,
+    /// C&W: binary-search rounds on c.
+    #[arg(long, default_value_t = 6)]
+    cw_search: usize,
+    /// C&W: Adam learning rate.
+    #[arg(long, default_value_t = 0.05)]
+    cw_lr: f32,
+    /// The model behind a defence: none, quantize:LEVELS or noise:SIGMA[:SHIFT].
+    #[arg(long, default_value = "none")]
+    defense: DefenseArg,
     #[command(flatten)]
     model: ModelArgs,
     /// Attack the first N test images.
@@ -65,27 +92,23 @@ pub struct AttackArgs {
 }
 
 #[derive(Debug, Serialize)]
-struct EpsilonResult {
-    epsilon: f32,
-    #[serde(flatten)]
-    summary: AttackSummary,
-}
-
-#[derive(Debug, Serialize)]
 struct Report {
     attack: AttackKind,
     norm: Norm,
+    arch: String,
     weights: String,
+    defense: String,
+    gradients: &'static str,
     dataset: &'static str,
     images: usize,
-    config: PgdConfig,
+    config: Attack,
     clean_accuracy: f64,
     robust_accuracy: f64,
     attack_success_rate: f64,
-    per_epsilon: Vec<EpsilonResult>,
+    per_epsilon: Vec<CurvePoint>,
 }
 
-fn config_for(args: &AttackArgs, threat: &ThreatModel) -> PgdConfig {
+fn attack_for(args: &AttackArgs, threat: &ThreatModel) -> Attack {
     let base = match args.attack {
         AttackKind::Fgsm => PgdConfig::fgsm(threat),
         AttackKind::Pgd => PgdConfig {
@@ -93,16 +116,27 @@ fn config_for(args: &AttackArgs, threat: &ThreatModel) -> PgdConfig {
             random_start: !args.no_random_start,
             ..PgdConfig::pgd(threat, args.steps)
         },
+        AttackKind::Cw => {
+            return Attack::CarliniWagner(CwConfig {
+                confidence: args.cw_kappa,
+                initial_const: args.cw_c,
+                binary_search_steps: args.cw_search,
+                steps: args.steps,
+                learning_rate: args.cw_lr,
+                ..CwConfig::default()
+            });
+        }
     };
-    PgdConfig {
+    Attack::Pgd(PgdConfig {
         step_size: args.step_size.unwrap_or(base.step_size),
         loss: match args.loss {
             LossArg::Ce => AttackLoss::CrossEntropy,
             LossArg::Margin => AttackLoss::Margin,
         },
         seed: args.seed,
+        eot_samples: args.eot,
         ..base
-    }
+    })
 }
 
 pub fn run(args: AttackArgs) -> Result<()> {
@@ -116,49 +150,57 @@ pub fn run(args: AttackArgs) -> Result<()> {
             "--count and --batch-size must be positive".into(),
         ));
     }
+    if args.eot == 0 {
+        return Err(Error::InvalidArgument("--eot must be at least 1".into()));
+    }
+    args.defense.validate()?;
     let norm = Norm::from_id(&args.norm)?;
     let data = args.model.test_set()?.take(args.count);
-    let (device, model) = args.model.model()?;
-    let indices: Vec<usize> = (0..data.len()).collect();
-    let labels: Vec<usize> = data.labels().iter().map(|&l| l as usize).collect();
-    let batches = indices.len().div_ceil(args.batch_size);
-    let bar = ProgressBar::new((batches * args.eps.len()) as u64);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} batches  {msg}  [{elapsed_precise}<{eta}]",
-        )
-        .expect("static template"),
-    );
-    let mut per_epsilon = Vec::new();
-    let mut config = None;
-    for &eps in &args.eps {
-        let threat = ThreatModel::new(norm, eps)?;
-        let cfg = config_for(&args, &threat);
-        let mut samples: Vec<SampleResult> = Vec::with_capacity(data.len());
-        for batch in indices.chunks(args.batch_size) {
-            bar.set_message(format!("ε = {eps}"));
-            let (images, _) = data.batch(batch, &device)?;
-            let batch_labels: Vec<usize> = batch.iter().map(|&i| labels[i]).collect();
-            let outcome =
-                pollster::block_on(pgd(&model, images, &batch_labels, &threat, &cfg, |_| true))?;
-            samples.extend(outcome.samples);
-            bar.inc(1);
+    let (device, base) = args.model.model()?;
+    let deployed = args.defense.wrap(&base, args.seed)?;
+    let (gradients, attacker) = if args.bpda {
+        match args.defense.adaptive(&base, args.seed)? {
+            Some(("BPDA", view)) => ("bpda", view),
+            _ => {
+                return Err(Error::InvalidArgument(
+                    "--bpda needs a non-differentiable defence (--defense quantize:N)".into(),
+                ));
+            }
         }
-        per_epsilon.push(EpsilonResult {
-            epsilon: eps,
-            summary: AttackSummary::from_samples(&samples, &labels),
-        });
-        config.get_or_insert(cfg);
-    }
+    } else {
+        ("true", deployed)
+    };
+    let batches = data.len().div_ceil(args.batch_size) * args.eps.len();
+    let bar = ProgressBar::new(batches as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} batches  [{elapsed_precise}<{eta}]")
+            .expect("static template"),
+    );
+    let per_epsilon = pollster::block_on(robustness_curve(
+        &attacker,
+        &data,
+        &device,
+        args.batch_size,
+        norm,
+        &args.eps,
+        |threat| attack_for(&args, threat),
+        |p: BatchProgress| {
+            bar.set_position(p.done as u64);
+            true
+        },
+    ))?;
     bar.finish_and_clear();
     let first = &per_epsilon[0].summary;
     let report = Report {
         attack: args.attack,
         norm,
+        arch: args.model.arch.clone(),
         weights: args.model.weights.display().to_string(),
+        defense: format!("{:?}", args.defense),
+        gradients,
         dataset: data.kind.id(),
         images: data.len(),
-        config: config.expect("at least one ε"),
+        config: attack_for(&args, &ThreatModel::new(norm, args.eps[0])?),
         clean_accuracy: first.clean_accuracy,
         robust_accuracy: first.robust_accuracy,
         attack_success_rate: first.attack_success_rate,

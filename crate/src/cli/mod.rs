@@ -1,8 +1,10 @@
 //! Command-line interface: argument types and dispatch to the subcommands.
 
 mod attack_cmd;
+mod audit_cmd;
 mod bench_cmd;
 mod data_cmd;
+mod defense_arg;
 mod device;
 mod golden;
 mod model_args;
@@ -29,8 +31,10 @@ enum Command {
         #[command(subcommand)]
         command: data_cmd::DataCommand,
     },
-    /// Run FGSM or PGD over a test slice at one or more budgets.
+    /// Run FGSM, PGD (EOT/BPDA) or C&W over a test slice at one or more budgets.
     Attack(attack_cmd::AttackArgs),
+    /// Gradient-masking sanity checks (Carlini et al., AutoAttack flags) on a model and defence.
+    Audit(audit_cmd::AuditArgs),
     /// Time PGD on a batch of test images (CPU or wgpu) and print the figures.
     Bench(bench_cmd::BenchArgs),
     /// Train the default model with standard cross-entropy and write weights plus a model card.
@@ -49,6 +53,7 @@ enum Command {
 pub fn run(cli: Cli) -> perturb::Result<()> {
     match cli.command {
         Command::Attack(args) => attack_cmd::run(args),
+        Command::Audit(args) => audit_cmd::run(args),
         Command::Bench(args) => bench_cmd::run(args),
         Command::Data { command } => data_cmd::run(command),
         Command::Train(args) => train_cmd::train(args),

@@ -52,6 +52,12 @@ impl<M: Classifier + ?Sized> Classifier for &M {
     }
 }
 
+impl<M: Classifier + ?Sized> Classifier for Box<M> {
+    fn logits(&self, images: burn::tensor::Tensor<4>) -> burn::tensor::Tensor<2> {
+        (**self).logits(images)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
