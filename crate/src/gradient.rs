@@ -17,8 +17,8 @@ pub struct InputGradient {
     pub gradient: Tensor<4>,
 }
 
-/// Per-sample `objective` of `model`'s logits at `images`, its input gradient (of the batch sum,
-/// so each sample's gradient is its own), and the logits.
+/// `objective` of `model`'s logits at `images` (per sample, or any `[m]` such as a batch mean),
+/// its input gradient (of the sum, so each sample's gradient is its own), and the logits.
 ///
 /// The model's parameters are constants here whichever device they were created on; the images
 /// are moved onto autodiff. Returned tensors carry no graph.
@@ -54,7 +54,11 @@ pub fn expected_objective_gradient(
     let logits = model.logits(batch);
     let classes = logits.dims()[1];
     let value = objective(logits.clone());
-    let value = value.reshape([samples, n]).mean_dim(0).reshape([n]);
+    let value = if samples > 1 {
+        value.reshape([samples, n]).mean_dim(0).reshape([n])
+    } else {
+        value
+    };
     let grads = value.clone().sum().backward();
     let gradient = images
         .grad(&grads)
