@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::finish::{Final, sample_results};
 use super::objective::{AttackLoss, aim, int_tensor, objective, succeeded};
-use super::project::{TINY, l2_norm, project};
+use super::project::{Feasible, TINY, l2_norm, project};
 use super::result::{AttackOutcome, AttackProgress, TraceStep};
 use super::threat::{Norm, ThreatModel};
 use crate::error::{Error, Result};
@@ -135,6 +135,7 @@ pub async fn pgd(
     let clean_correct = succeeded(clean_logits, label.clone(), true);
 
     let repeated = class.clone().repeat_dim(0, config.eot_samples);
+    let feasible = Feasible::new(&clean, threat);
     let mut rng = SplitMix64::new(config.seed);
     let total = config.steps * config.restarts;
     let mut trace = Vec::new();
@@ -148,6 +149,7 @@ pub async fn pgd(
         };
         let mut active = Tensor::<1, Bool>::from_data(TensorData::new(vec![true; n], [n]), &device);
         let mut steps_used = Tensor::<1>::zeros([n], &device);
+        let mut steps_taken = 0;
         for step in 1..=config.steps {
             let (value, gradient, logits) =
                 expected_objective_gradient(model, x.clone(), config.eot_samples, |logits| {
@@ -161,10 +163,15 @@ pub async fn pgd(
                 Norm::Linf => gradient.sign(),
                 Norm::L2 => gradient.clone() / (l2_norm(gradient) + TINY),
             };
-            let stepped = project(x.clone() + direction * config.step_size, &clean, threat);
-            let mask = active.clone().reshape([n, 1, 1, 1]).expand(dims);
-            x = x.mask_where(mask, stepped);
-            steps_used = steps_used + active.clone().float();
+            let stepped = feasible.project(x.clone() + direction * config.step_size);
+            steps_taken = step;
+            x = if config.early_stop {
+                let mask = active.clone().reshape([n, 1, 1, 1]).expand(dims);
+                steps_used = steps_used + active.clone().float();
+                x.mask_where(mask, stepped)
+            } else {
+                stepped
+            };
             let point = if config.trace {
                 let means = read_all_f32(vec![value.mean(), success.float().mean()]).await?;
                 let point = TraceStep {
@@ -187,6 +194,9 @@ pub async fn pgd(
                 cancelled = true;
                 break;
             }
+        }
+        if !config.early_stop {
+            steps_used = Tensor::<1>::full([n], steps_taken as f32, &device);
         }
         let candidate = merge(best, x, model, &class, targeted, config.loss, steps_used);
         best = Some(candidate);

@@ -45,6 +45,41 @@ pub fn project(x: Tensor<4>, clean: &Tensor<4>, threat: &ThreatModel) -> Tensor<
     projected.clamp(low, high)
 }
 
+/// The feasible set around fixed clean images, with the L∞ box bounds computed once so each
+/// projection of an iterative attack costs two element-wise operations.
+pub(crate) struct Feasible<'a> {
+    clean: &'a Tensor<4>,
+    threat: &'a ThreatModel,
+    /// L∞: per-pixel `[max(clean − ε, low), min(clean + ε, high)]`.
+    bounds: Option<(Tensor<4>, Tensor<4>)>,
+}
+
+impl<'a> Feasible<'a> {
+    pub(crate) fn new(clean: &'a Tensor<4>, threat: &'a ThreatModel) -> Self {
+        let bounds = (threat.norm() == Norm::Linf).then(|| {
+            let (low, high) = threat.pixel_range();
+            let eps = threat.epsilon();
+            (
+                (clean.clone() - eps).clamp_min(low),
+                (clean.clone() + eps).clamp_max(high),
+            )
+        });
+        Self {
+            clean,
+            threat,
+            bounds,
+        }
+    }
+
+    /// Same result as [`project`].
+    pub(crate) fn project(&self, x: Tensor<4>) -> Tensor<4> {
+        match &self.bounds {
+            Some((lower, upper)) => x.max_pair(lower.clone()).min_pair(upper.clone()),
+            None => project(x, self.clean, self.threat),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,6 +127,24 @@ mod tests {
             .try_into_vec_as::<f32>()
             .unwrap();
         assert!((p[0] - 0.55).abs() < 1e-7);
+    }
+
+    #[test]
+    fn precomputed_bounds_project_exactly_like_project() {
+        let d = Device::flex();
+        let clean = t(vec![0.5, 0.95, 0.02, 0.3], &d);
+        let x = t(vec![0.9, 1.2, -0.3, 0.31], &d);
+        let threat = ThreatModel::new(Norm::Linf, 0.1).unwrap();
+        let a = project(x.clone(), &clean, &threat)
+            .into_data()
+            .try_into_vec_as::<f32>()
+            .unwrap();
+        let b = Feasible::new(&clean, &threat)
+            .project(x)
+            .into_data()
+            .try_into_vec_as::<f32>()
+            .unwrap();
+        assert_eq!(a, b);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! `perturb bench`: time PGD on a batch of test images and print the figures (benchmarks are
-//! never timed unit tests).
+//! never timed unit tests), and, where PyTorch and torchattacks are installed, the same attack on
+//! PyTorch-CPU with the same weights and images (`tests/bench/torch_pgd.py`) and the ratio.
 
 use std::time::Instant;
 
@@ -22,6 +23,48 @@ pub struct BenchArgs {
     /// Timed runs after one warm-up run.
     #[arg(long, default_value_t = 3)]
     repeats: usize,
+    /// Python with torch and torchattacks for the PyTorch-CPU reference ("none" to skip).
+    #[arg(long, default_value = "python3")]
+    torch_python: String,
+}
+
+/// Run the PyTorch reference with as many threads as Burn's CPU backend uses; its ms per step.
+fn torch_reference(python: &str, args: &BenchArgs) -> Option<f64> {
+    use std::process::Command;
+    let has_torch = Command::new(python)
+        .args(["-c", "import torch, torchattacks"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !has_torch {
+        println!("PyTorch reference skipped: {python} cannot import torch and torchattacks");
+        return None;
+    }
+    let threads = std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        });
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/bench/torch_pgd.py");
+    let out = Command::new(python)
+        .arg(script)
+        .args(["--threads", &threads.to_string()])
+        .args(["--batch-size", &args.batch_size.to_string()])
+        .args(["--steps", &args.steps.to_string()])
+        .args(["--repeats", &args.repeats.to_string()])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    print!("{text}");
+    if !out.status.success() {
+        eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+        return None;
+    }
+    let before = text.split(" ms per step").next()?;
+    before.rsplit(' ').next()?.parse().ok()
 }
 
 pub fn run(args: BenchArgs) -> Result<()> {
@@ -58,5 +101,14 @@ pub fn run(args: BenchArgs) -> Result<()> {
         median * 1e3 / args.steps as f64,
         indices.len() as f64 / median
     );
+    if args.torch_python != "none" && args.device == DeviceArg::Cpu {
+        if let Some(torch_ms) = torch_reference(&args.torch_python, &args) {
+            let ours = median * 1e3 / args.steps as f64;
+            println!(
+                "Perturb / PyTorch-CPU time per step: {:.2}× ({ours:.2} ms vs {torch_ms:.2} ms)",
+                ours / torch_ms
+            );
+        }
+    }
     Ok(())
 }

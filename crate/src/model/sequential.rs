@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use burn::tensor::module::{avg_pool2d, conv2d, max_pool2d};
+use burn::tensor::activation::relu;
+use burn::tensor::module::{avg_pool2d, conv2d, linear, max_pool2d};
 use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions};
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use safetensors::{Dtype, SafeTensors};
@@ -118,11 +119,7 @@ impl Layer {
                 Activation::Flat(_) => unreachable!("the spec's shapes were checked"),
             },
             Layer::Linear { weight, bias } => {
-                let y = x.into_flat().matmul(weight.clone());
-                Activation::Flat(match bias {
-                    Some(b) => y + b.clone().unsqueeze::<2>(),
-                    None => y,
-                })
+                Activation::Flat(linear(x.into_flat(), weight.clone(), bias.clone()))
             }
             Layer::BatchNorm { scale, shift } => {
                 let c = scale.dims()[0];
@@ -134,7 +131,7 @@ impl Layer {
                     |x| x * scale.clone().reshape([1, c]) + shift.clone().reshape([1, c]),
                 )
             }
-            Layer::Relu => x.map(|x| x.clamp_min(0.0), |x| x.clamp_min(0.0)),
+            Layer::Relu => x.map(relu, relu),
             Layer::MaxPool2d {
                 kernel,
                 stride,
@@ -496,6 +493,43 @@ mod tests {
         let y = model.logits(x).into_data().try_into_vec::<f32>().unwrap();
         // Wx+b = [4, 6]; (v − 1)·2/2 + 1 = [4, 6].
         assert_eq!(y, vec![4.0, 6.0]);
+    }
+
+    #[test]
+    fn batch_norm_stays_in_eval_mode_so_samples_do_not_depend_on_their_batch() {
+        let spec = ModelSpec::from_json(
+            r#"{"input": [1, 6, 6], "layers": [
+            {"type": "conv2d", "in_channels": 1, "out_channels": 4, "kernel_size": 3},
+            {"type": "batch_norm", "num_features": 4}, {"type": "relu"},
+            {"type": "avg_pool2d", "kernel_size": 2}, {"type": "flatten"},
+            {"type": "linear", "in_features": 16, "out_features": 3},
+            {"type": "batch_norm", "num_features": 3}]}"#,
+        )
+        .unwrap();
+        let device = Device::flex();
+        let weights = Sequential::random_weights(&spec, 4).unwrap();
+        let model = Sequential::from_weights(spec, weights, &device).unwrap();
+        let mut rng = SplitMix64::new(8);
+        let x: Vec<f32> = (0..5 * 36).map(|_| rng.next_f32()).collect();
+        let batch = Tensor::<4>::from_data(TensorData::new(x, [5, 1, 6, 6]), &device);
+        let together = model
+            .logits(batch.clone())
+            .into_data()
+            .try_into_vec::<f32>()
+            .unwrap();
+        for i in 0..5 {
+            let alone = model
+                .logits(batch.clone().narrow(0, i, 1))
+                .into_data()
+                .try_into_vec::<f32>()
+                .unwrap();
+            for (a, b) in alone.iter().zip(&together[i * 3..(i + 1) * 3]) {
+                assert!(
+                    (a - b).abs() < 1e-6,
+                    "sample {i}: {a} alone vs {b} in the batch"
+                );
+            }
+        }
     }
 
     #[test]
