@@ -101,14 +101,15 @@ pub fn run(args: BenchArgs) -> Result<()> {
         median * 1e3 / args.steps as f64,
         indices.len() as f64 / median
     );
-    if args.torch_python != "none" && args.device == DeviceArg::Cpu {
-        if let Some(torch_ms) = torch_reference(&args.torch_python, &args) {
-            let ours = median * 1e3 / args.steps as f64;
-            println!(
-                "Perturb / PyTorch-CPU time per step: {:.2}× ({ours:.2} ms vs {torch_ms:.2} ms)",
-                ours / torch_ms
-            );
-        }
+    if args.torch_python != "none"
+        && args.device == DeviceArg::Cpu
+        && let Some(torch_ms) = torch_reference(&args.torch_python, &args)
+    {
+        let ours = median * 1e3 / args.steps as f64;
+        println!(
+            "Perturb / PyTorch-CPU time per step: {:.2}× ({ours:.2} ms vs {torch_ms:.2} ms)",
+            ours / torch_ms
+        );
     }
     Ok(())
 }
