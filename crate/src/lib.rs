@@ -6,6 +6,7 @@
 //! front-end and the native CLI both call into this crate.
 
 pub mod attack;
+pub mod certify;
 pub mod data;
 pub mod defense;
 pub mod error;

@@ -161,3 +161,26 @@ fn a_pytorch_style_spec_runs_the_default_weights_and_bad_specs_are_refused() {
     assert_eq!(report["config"]["method"], "carlini-wagner");
     assert!(report["attack_success_rate"].as_f64().unwrap() > 0.5);
 }
+
+#[test]
+fn certify_reports_ibp_verified_accuracy_that_falls_with_the_budget() {
+    let out = perturb(&["certify", "--eps", "0,0.005,0.02", "--count", "100"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v: Vec<f64> = report["per_epsilon"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["verified_accuracy"].as_f64().unwrap())
+        .collect();
+    let eval = perturb(&["eval"]);
+    let clean: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
+    assert!(
+        v[0] > 0.95,
+        "at ε = 0 every correct prediction is verified: {v:?} vs {clean}"
+    );
+    assert!(v[1] <= v[0] && v[2] <= v[1], "{v:?}");
+    let out = perturb(&["certify", "--method", "crown"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("not available"), "{}", stderr(&out));
+}

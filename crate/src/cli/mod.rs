@@ -3,6 +3,7 @@
 mod attack_cmd;
 mod audit_cmd;
 mod bench_cmd;
+mod certify_cmd;
 mod data_cmd;
 mod defense_arg;
 mod device;
@@ -35,6 +36,8 @@ enum Command {
     Attack(attack_cmd::AttackArgs),
     /// Gradient-masking sanity checks (Carlini et al., AutoAttack flags) on a model and defence.
     Audit(audit_cmd::AuditArgs),
+    /// IBP-verified accuracy over a test slice at one or more L∞ budgets (JSON).
+    Certify(certify_cmd::CertifyArgs),
     /// Time PGD on a batch of test images (CPU or wgpu) and print the figures.
     Bench(bench_cmd::BenchArgs),
     /// Train the default model with standard cross-entropy and write weights plus a model card.
@@ -55,6 +58,7 @@ pub fn run(cli: Cli) -> perturb::Result<()> {
         Command::Attack(args) => attack_cmd::run(args),
         Command::Audit(args) => audit_cmd::run(args),
         Command::Bench(args) => bench_cmd::run(args),
+        Command::Certify(args) => certify_cmd::run(args),
         Command::Data { command } => data_cmd::run(command),
         Command::Train(args) => train_cmd::train(args),
         Command::Eval(args) => train_cmd::eval(args),
