@@ -1,7 +1,7 @@
 //! Evaluation: predictions and accuracy over a dataset.
 
 use burn::tensor::activation::softmax;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Int, Tensor};
 
 use crate::data::Dataset;
 use crate::error::{Error, Result};
@@ -10,6 +10,26 @@ use crate::model::Classifier;
 /// Class probabilities `[n, classes]` of `model` on `images`.
 pub fn probabilities(model: &impl Classifier, images: Tensor<4>) -> Tensor<2> {
     softmax(model.logits(images), 1)
+}
+
+/// Predicted classes `[n]` of `model` on `images`, by its logits averaged over `draws` forward
+/// passes (one for a deterministic model; several for a randomized one, whose prediction is an
+/// expectation).
+pub fn predictions(model: &impl Classifier, images: Tensor<4>, draws: usize) -> Tensor<1, Int> {
+    let n = images.dims()[0];
+    let draws = draws.max(1);
+    let batch = if draws > 1 {
+        images.repeat_dim(0, draws)
+    } else {
+        images
+    };
+    let logits = model.logits(batch);
+    let classes = logits.dims()[1];
+    let mean = logits
+        .reshape([draws, n, classes])
+        .mean_dim(0)
+        .reshape([n, classes]);
+    mean.argmax(1).reshape([n])
 }
 
 /// Fraction of `data` that `model` classifies correctly, evaluated in batches on `device`.

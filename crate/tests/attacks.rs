@@ -1,10 +1,12 @@
 //! Properties every attack must have, on the shipped default model and test images (CPU backend).
 
+mod common;
+
 use burn::tensor::{Device, Tensor};
+use common::mnist_batch;
 use perturb::attack::{
     AttackLoss, AttackOutcome, AttackSummary, Norm, PgdConfig, ThreatModel, pgd,
 };
-use perturb::data::{DatasetKind, shipped_test_subset};
 use perturb::model::SmallCnn;
 
 struct Fixture {
@@ -15,13 +17,11 @@ struct Fixture {
 
 fn fixture(count: usize) -> Fixture {
     let device = Device::flex();
-    let data = shipped_test_subset(DatasetKind::Mnist).unwrap();
-    let indices: Vec<usize> = (0..count).collect();
-    let (images, _) = data.batch(&indices, &device).unwrap();
+    let (images, labels) = mnist_batch(count, &device);
     Fixture {
         model: SmallCnn::default_mnist(&device).unwrap(),
         images,
-        labels: data.labels()[..count].iter().map(|&l| l as usize).collect(),
+        labels,
     }
 }
 

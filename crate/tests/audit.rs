@@ -1,21 +1,13 @@
 //! The gradient-masking audit: an undefended model passes; defensive quantization is flagged for
 //! masking and BPDA is reported to break it; a randomized defence is flagged and EOT breaks it.
 
-use burn::tensor::{Device, Tensor};
+mod common;
+
+use burn::tensor::Device;
+use common::mnist_batch;
 use perturb::attack::{Adaptive, AuditConfig, AuditReport, AuditTarget, Verdict, audit};
-use perturb::data::{DatasetKind, shipped_test_subset};
 use perturb::defense::{Quantized, RandomizedInput};
 use perturb::model::SmallCnn;
-
-fn batch(count: usize, device: &Device) -> (Tensor<4>, Vec<usize>) {
-    let data = shipped_test_subset(DatasetKind::Mnist).unwrap();
-    let indices: Vec<usize> = (0..count).collect();
-    let (images, _) = data.batch(&indices, device).unwrap();
-    (
-        images,
-        data.labels()[..count].iter().map(|&l| l as usize).collect(),
-    )
-}
 
 fn verdict(report: &AuditReport, name: &str) -> Verdict {
     report
@@ -39,7 +31,7 @@ fn config() -> AuditConfig {
 fn an_undefended_model_passes_every_check() {
     let device = Device::flex();
     let model = SmallCnn::default_mnist(&device).unwrap();
-    let (images, labels) = batch(64, &device);
+    let (images, labels) = mnist_batch(64, &device);
     let target = AuditTarget {
         model: &model,
         surrogate: None,
@@ -55,7 +47,7 @@ fn an_undefended_model_passes_every_check() {
 fn quantization_is_flagged_and_bpda_breaks_it() {
     let device = Device::flex();
     let model = SmallCnn::default_mnist(&device).unwrap();
-    let (images, labels) = batch(64, &device);
+    let (images, labels) = mnist_batch(64, &device);
     let defended = Quantized::new(&model, 8).unwrap();
     let bpda = defended.clone().bpda();
     let target = AuditTarget {
@@ -103,7 +95,7 @@ fn quantization_is_flagged_and_bpda_breaks_it() {
 fn randomness_is_flagged_and_eot_is_reported() {
     let device = Device::flex();
     let model = SmallCnn::default_mnist(&device).unwrap();
-    let (images, labels) = batch(32, &device);
+    let (images, labels) = mnist_batch(32, &device);
     let defended = RandomizedInput::new(&model, 0.3, 2, 4).unwrap();
     let target = AuditTarget {
         model: &defended,

@@ -1,16 +1,15 @@
 //! C&W L2 on the shipped default model: minimum-norm adversarials that really are adversarial.
 
+mod common;
+
 use burn::tensor::{Device, Tensor};
+use common::mnist_batch;
 use perturb::attack::{AttackOutcome, CwConfig, Norm, ThreatModel, carlini_wagner};
-use perturb::data::{DatasetKind, shipped_test_subset};
 use perturb::model::{Classifier, SmallCnn};
 
 fn fixture(count: usize) -> (SmallCnn, Tensor<4>, Vec<usize>) {
     let device = Device::flex();
-    let data = shipped_test_subset(DatasetKind::Mnist).unwrap();
-    let indices: Vec<usize> = (0..count).collect();
-    let (images, _) = data.batch(&indices, &device).unwrap();
-    let labels = data.labels()[..count].iter().map(|&l| l as usize).collect();
+    let (images, labels) = mnist_batch(count, &device);
     (SmallCnn::default_mnist(&device).unwrap(), images, labels)
 }
 

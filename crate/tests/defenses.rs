@@ -1,21 +1,14 @@
 //! Gradient masking by defensive quantization, and BPDA breaking it (the paper's §VII.A story).
 
+mod common;
+
 use burn::tensor::{Device, Tensor};
+use common::mnist_batch;
 use perturb::attack::{AttackSummary, Norm, PgdConfig, ThreatModel, pgd};
 use perturb::data::{DatasetKind, shipped_test_subset};
 use perturb::defense::Quantized;
 use perturb::gradient::input_gradient;
 use perturb::model::{Classifier, SmallCnn};
-
-fn batch(count: usize, device: &Device) -> (Tensor<4>, Vec<usize>) {
-    let data = shipped_test_subset(DatasetKind::Mnist).unwrap();
-    let indices: Vec<usize> = (0..count).collect();
-    let (images, _) = data.batch(&indices, device).unwrap();
-    (
-        images,
-        data.labels()[..count].iter().map(|&l| l as usize).collect(),
-    )
-}
 
 fn attack(
     model: &impl Classifier,
@@ -38,7 +31,7 @@ fn attack(
 fn quantization_masks_gradients_and_bpda_breaks_it() {
     let device = Device::flex();
     let model = SmallCnn::default_mnist(&device).unwrap();
-    let (images, labels) = batch(64, &device);
+    let (images, labels) = mnist_batch(64, &device);
     let defended = Quantized::new(&model, 8).unwrap();
 
     // The true gradient through rounding is exactly zero: nothing for PGD to follow.

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use burn::tensor::{Int, Tensor, TensorData};
+use burn::tensor::{Bool, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use super::objective::{AttackLoss, int_tensor, objective};
@@ -15,6 +15,7 @@ use super::pgd::{PgdConfig, pgd};
 use super::project::l2_norm;
 use super::threat::{Norm, ThreatModel};
 use crate::error::{Error, Result};
+use crate::eval::predictions;
 use crate::gradient::objective_gradient;
 use crate::model::Classifier;
 use crate::readback::{read_all_f32, read_f32};
@@ -121,30 +122,6 @@ fn check(name: &str, pass: bool, detail: String, figures: &[(&str, f64)]) -> Che
     }
 }
 
-/// Predicted classes of `model` on `images`, by its logits averaged over `draws` forward passes
-/// (one for a deterministic model; several for a randomized one, whose accuracy is an expectation).
-fn predictions(model: &dyn Classifier, images: Tensor<4>, draws: usize) -> Tensor<1, Int> {
-    let n = images.dims()[0];
-    let logits = model.logits(images.repeat_dim(0, draws));
-    let classes = logits.dims()[1];
-    let mean = logits
-        .reshape([draws, n, classes])
-        .mean_dim(0)
-        .reshape([n, classes]);
-    mean.argmax(1).reshape([n])
-}
-
-/// Accuracy of `model` on `images` by the argmax of its mean logits over `draws` passes.
-async fn accuracy_on(
-    model: &dyn Classifier,
-    images: Tensor<4>,
-    labels: &Tensor<1, Int>,
-    draws: usize,
-) -> Result<f64> {
-    let hits = predictions(model, images, draws).equal(labels.clone());
-    Ok(f64::from(read_f32(hits.float().mean()).await?[0]))
-}
-
 /// The audited model and batch, scoring adversarials however they were made.
 struct Judge<'a> {
     model: &'a dyn Classifier,
@@ -154,14 +131,42 @@ struct Judge<'a> {
     draws: usize,
 }
 
-impl Judge<'_> {
+impl<'a> Judge<'a> {
+    fn new(
+        model: &'a dyn Classifier,
+        images: Tensor<4>,
+        labels: &'a [usize],
+        draws: usize,
+    ) -> Self {
+        let label_tensor = int_tensor(labels, &images.device());
+        Self {
+            model,
+            images,
+            labels,
+            label_tensor,
+            draws,
+        }
+    }
+
+    /// Correct predictions on the clean images. A randomized model draws afresh on every call,
+    /// so each robust accuracy is scored against its own clean pass.
+    fn clean_correct(&self) -> Tensor<1, Bool> {
+        predictions(&self.model, self.images.clone(), self.draws).equal(self.label_tensor.clone())
+    }
+
+    /// Fraction of the clean images classified correctly.
+    async fn clean_accuracy(&self) -> Result<f64> {
+        Ok(f64::from(
+            read_f32(self.clean_correct().float().mean()).await?[0],
+        ))
+    }
+
     /// Robust accuracy of the audited model on perturbed `images`: the fraction classified
     /// correctly both clean and perturbed.
     async fn accuracy(&self, images: Tensor<4>) -> Result<f64> {
-        let clean = predictions(self.model, self.images.clone(), self.draws);
-        let perturbed = predictions(self.model, images, self.draws);
-        let both = clean
-            .equal(self.label_tensor.clone())
+        let perturbed = predictions(&self.model, images, self.draws);
+        let both = self
+            .clean_correct()
             .bool_and(perturbed.equal(self.label_tensor.clone()));
         Ok(f64::from(read_f32(both.float().mean()).await?[0]))
     }
@@ -204,13 +209,9 @@ pub async fn audit(
     let images = images.detach().without_autodiff();
     let device = images.device();
     let n = images.dims()[0];
-    let label_tensor = int_tensor(labels, &device);
     let threat = ThreatModel::new(Norm::Linf, eps)?;
-    threat.check_batch(
-        images.dims(),
-        labels,
-        model.logits(images.clone().narrow(0, 0, 1)).dims()[1],
-    )?;
+    let first = model.logits(images.clone());
+    threat.check_batch(images.dims(), labels, first.dims()[1])?;
     let pgd_config = PgdConfig {
         restarts: config.restarts,
         seed: config.seed,
@@ -219,19 +220,13 @@ pub async fn audit(
     let mut checks = Vec::new();
 
     on_progress("randomness");
-    let first = model.logits(images.clone());
     let second = model.logits(images.clone());
     let drift = f64::from(read_f32((first - second).abs().max()).await?[0]);
     // A randomized model's accuracy is an expectation: judge it by logits averaged over draws.
     let draws = if drift > 1e-6 { RANDOM_DRAWS } else { 1 };
-    let clean_accuracy = accuracy_on(model, images.clone(), &label_tensor, draws).await?;
-    let judge = Judge {
-        model,
-        images: images.clone(),
-        labels,
-        label_tensor: label_tensor.clone(),
-        draws,
-    };
+    let judge = Judge::new(model, images.clone(), labels, draws);
+    let label_tensor = judge.label_tensor.clone();
+    let clean_accuracy = judge.clean_accuracy().await?;
     checks.push(check(
         "deterministic",
         drift <= 1e-6,

@@ -12,7 +12,7 @@ use burn::tensor::{Bool, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use super::finish::{Final, sample_results};
-use super::objective::{AttackLoss, aim, int_tensor, objective, succeeded};
+use super::objective::{AttackLoss, Setup, objective, succeeded};
 use super::result::{AttackOutcome, AttackProgress, TraceStep};
 use super::threat::{Norm, ThreatModel};
 use crate::error::{Error, Result};
@@ -137,14 +137,16 @@ pub async fn carlini_wagner(
             "C&W is an L2 attack; use the l2 norm".into(),
         ));
     }
-    let clean = images.detach().without_autodiff();
+    let Setup {
+        clean,
+        clean_logits,
+        clean_correct,
+        targeted,
+        class,
+    } = Setup::new(model, images, labels, threat)?;
     let dims = clean.dims();
     let n = dims[0];
     let device = clean.device();
-    let clean_logits = model.logits(clean.clone()).without_autodiff();
-    threat.check_batch(dims, labels, clean_logits.dims()[1])?;
-    let (targeted, class) = aim(threat, labels, &device);
-    let clean_correct = succeeded(clean_logits, int_tensor(labels, &device), true);
     let (low, high) = threat.pixel_range();
     let span = high - low;
     let budget_sq = threat.epsilon() * threat.epsilon();
@@ -155,12 +157,7 @@ pub async fn carlini_wagner(
 
     let mut best_l2 = Tensor::<1>::full([n], f32::INFINITY, &device);
     let mut best_adv = clean.clone();
-    let mut best_margin = objective(
-        model.logits(clean.clone()).without_autodiff(),
-        class.clone(),
-        targeted,
-        AttackLoss::Margin,
-    );
+    let mut best_margin = objective(clean_logits, class.clone(), targeted, AttackLoss::Margin);
     let mut steps_used = Tensor::<1>::zeros([n], &device);
     let mut found = Tensor::<1, Bool>::from_data(TensorData::new(vec![false; n], [n]), &device);
     let mut search = Search::new(n, config.initial_const);
@@ -212,7 +209,7 @@ pub async fn carlini_wagner(
                 Tensor::<1>::full([n], (round * config.steps + step) as f32, &device),
             );
             let mask = better.reshape([n, 1, 1, 1]).expand(dims);
-            best_adv = best_adv.mask_where(mask, to_pixels(w.clone()));
+            best_adv = best_adv.mask_where(mask, x.without_autodiff());
 
             // Adam with PyTorch's bias correction.
             // Adam as PyTorch computes it (lerp for the first moment, bias corrections in f64).

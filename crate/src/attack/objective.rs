@@ -65,14 +65,48 @@ pub(crate) fn int_tensor(values: &[usize], device: &Device) -> Tensor<1, Int> {
 }
 
 /// Whether the attack is targeted, and the class it aims at (the target) or away from (the label).
-pub(crate) fn aim(
-    threat: &ThreatModel,
-    labels: &[usize],
-    device: &Device,
-) -> (bool, Tensor<1, Int>) {
+fn aim(threat: &ThreatModel, labels: &[usize], device: &Device) -> (bool, Tensor<1, Int>) {
     match threat.goal() {
         Goal::Untargeted => (false, int_tensor(labels, device)),
         Goal::Targeted(targets) => (true, int_tensor(targets, device)),
+    }
+}
+
+/// What every attack works out about its batch before the first step.
+pub(crate) struct Setup {
+    /// The clean images, detached.
+    pub clean: Tensor<4>,
+    /// Their logits.
+    pub clean_logits: Tensor<2>,
+    /// Whether each clean image is classified correctly.
+    pub clean_correct: Tensor<1, Bool>,
+    /// Whether the attack is targeted.
+    pub targeted: bool,
+    /// The class aimed at (targeted) or away from (untargeted).
+    pub class: Tensor<1, Int>,
+}
+
+impl Setup {
+    /// Check the batch against the threat model and the classifier (one clean forward pass).
+    pub(crate) fn new(
+        model: &impl crate::model::Classifier,
+        images: Tensor<4>,
+        labels: &[usize],
+        threat: &ThreatModel,
+    ) -> crate::error::Result<Self> {
+        let clean = images.detach().without_autodiff();
+        let device = clean.device();
+        let clean_logits = model.logits(clean.clone()).without_autodiff();
+        threat.check_batch(clean.dims(), labels, clean_logits.dims()[1])?;
+        let (targeted, class) = aim(threat, labels, &device);
+        let clean_correct = succeeded(clean_logits.clone(), int_tensor(labels, &device), true);
+        Ok(Self {
+            clean,
+            clean_logits,
+            clean_correct,
+            targeted,
+            class,
+        })
     }
 }
 

@@ -6,7 +6,7 @@ use burn::tensor::{Bool, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use super::finish::{Final, sample_results};
-use super::objective::{AttackLoss, aim, int_tensor, objective, succeeded};
+use super::objective::{AttackLoss, Setup, objective, succeeded};
 use super::project::{Feasible, TINY, l2_norm, project};
 use super::result::{AttackOutcome, AttackProgress, TraceStep};
 use super::threat::{Norm, ThreatModel};
@@ -124,15 +124,16 @@ pub async fn pgd(
     mut on_progress: impl FnMut(AttackProgress) -> bool,
 ) -> Result<AttackOutcome> {
     config.validate()?;
-    let clean = images.detach().without_autodiff();
+    let Setup {
+        clean,
+        clean_correct,
+        targeted,
+        class,
+        ..
+    } = Setup::new(model, images, labels, threat)?;
     let dims = clean.dims();
     let n = dims[0];
     let device = clean.device();
-    let clean_logits = model.logits(clean.clone()).without_autodiff();
-    threat.check_batch(dims, labels, clean_logits.dims()[1])?;
-    let (targeted, class) = aim(threat, labels, &device);
-    let label = int_tensor(labels, &device);
-    let clean_correct = succeeded(clean_logits, label.clone(), true);
 
     let repeated = class.clone().repeat_dim(0, config.eot_samples);
     let feasible = Feasible::new(&clean, threat);

@@ -29,10 +29,6 @@ pub struct CurvePoint {
     pub summary: AttackSummary,
 }
 
-fn labels_of(data: &Dataset) -> Vec<usize> {
-    data.labels().iter().map(|&l| l as usize).collect()
-}
-
 /// Attack every image of `data` in batches of `batch_size`, calling `on_batch` with each batch's
 /// indices and outcome; it cancels the rest by returning `false`.
 pub async fn attack_dataset(
@@ -49,7 +45,7 @@ pub async fn attack_dataset(
             "need a batch size ≥ 1 and at least one image".into(),
         ));
     }
-    let labels = labels_of(data);
+    let labels = data.class_labels();
     let indices: Vec<usize> = (0..data.len()).collect();
     let mut samples = Vec::with_capacity(data.len());
     for batch in indices.chunks(batch_size) {
@@ -83,7 +79,7 @@ pub async fn robustness_curve(
     if epsilons.is_empty() {
         return Err(Error::InvalidArgument("no budgets to sweep".into()));
     }
-    let labels = labels_of(data);
+    let labels = data.class_labels();
     let per_eps = data.len().div_ceil(batch_size.max(1));
     let total = per_eps * epsilons.len();
     let mut done = 0;

@@ -8,6 +8,7 @@ use super::sweep::attack_dataset;
 use super::threat::{Goal, ThreatModel};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::eval::predictions;
 use crate::model::Classifier;
 use crate::readback::read_f32;
 
@@ -25,10 +26,9 @@ pub struct TransferMatrix {
     pub target_clean_accuracy: Vec<f64>,
 }
 
-/// Predicted classes of `model` on `images`.
+/// Predicted classes of `model` on `images`, read back.
 async fn predict(model: &dyn Classifier, images: burn::tensor::Tensor<4>) -> Result<Vec<usize>> {
-    let n = images.dims()[0];
-    let classes = model.logits(images).argmax(1).reshape([n]).float();
+    let classes = predictions(&model, images, 1).float();
     Ok(read_f32(classes)
         .await?
         .into_iter()
@@ -59,7 +59,7 @@ pub async fn transfer_matrix(
             "need at least one surrogate and one target".into(),
         ));
     }
-    let labels: Vec<usize> = data.labels().iter().map(|&l| l as usize).collect();
+    let labels = data.class_labels();
     let n = labels.len();
     // Clean predictions of every target.
     let mut clean_ok = vec![vec![false; n]; targets.len()];

@@ -207,10 +207,7 @@ pub fn run(args: AttackArgs) -> Result<()> {
         per_epsilon,
     };
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).expect("report serialises")
-        );
+        super::print_json(&report);
     } else {
         println!(
             "{:?} {:?} on {} {} images, clean accuracy {:.2}%",

@@ -54,7 +54,7 @@ pub fn run(args: AuditArgs) -> Result<()> {
     let adaptive_view = args.defense.adaptive(&base, args.seed)?;
     let indices: Vec<usize> = (0..data.len()).collect();
     let (images, _) = data.batch(&indices, &device)?;
-    let labels: Vec<usize> = data.labels().iter().map(|&l| l as usize).collect();
+    let labels = data.class_labels();
     let defended = args.defense != DefenseArg::None;
     let target = AuditTarget {
         model: &deployed,
@@ -81,10 +81,7 @@ pub fn run(args: AuditArgs) -> Result<()> {
         }
     }))?;
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).expect("report serialises")
-        );
+        super::print_json(&report);
     } else {
         println!(
             "audit of {} ({:?}) on {} {} images at L∞ ε = {}: clean accuracy {:.1}%, {} of {} checks flagged",

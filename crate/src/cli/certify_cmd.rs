@@ -76,9 +76,6 @@ pub fn run(args: CertifyArgs) -> Result<()> {
         "batch_size": args.batch_size,
         "per_epsilon": per_epsilon,
     });
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&report).expect("JSON values serialise")
-    );
+    super::print_json(&report);
     Ok(())
 }

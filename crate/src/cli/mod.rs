@@ -66,6 +66,14 @@ pub fn run(cli: Cli) -> perturb::Result<()> {
     }
 }
 
+/// Print a report as pretty JSON on standard output.
+pub(crate) fn print_json(report: &impl serde::Serialize) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(report).expect("reports serialise")
+    );
+}
+
 pub(crate) fn write_file(path: &std::path::Path, bytes: &[u8]) -> perturb::Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|source| perturb::Error::Io {

@@ -129,9 +129,6 @@ pub fn eval(args: EvalArgs) -> Result<()> {
         "images": data.len(),
         "clean_accuracy": clean_accuracy,
     });
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&report).expect("JSON values serialise")
-    );
+    super::print_json(&report);
     Ok(())
 }

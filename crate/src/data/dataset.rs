@@ -204,6 +204,11 @@ impl Dataset {
         &self.labels
     }
 
+    /// All labels in order, as class indices.
+    pub fn class_labels(&self) -> Vec<usize> {
+        self.labels.iter().map(|&l| usize::from(l)).collect()
+    }
+
     /// Raw bytes of image `index`.
     pub fn image_bytes(&self, index: usize) -> &[u8] {
         let n = self.rows * self.cols;

@@ -73,14 +73,8 @@ impl<M: Classifier> Classifier for Quantized<M> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Identity;
     use burn::tensor::{Device, TensorData};
-
-    struct Identity;
-    impl Classifier for Identity {
-        fn logits(&self, images: Tensor<4>) -> Tensor<2> {
-            images.flatten(1, 3)
-        }
-    }
 
     #[test]
     fn rounds_to_levels_and_refuses_fewer_than_two() {

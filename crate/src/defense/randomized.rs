@@ -116,14 +116,8 @@ impl<M: Classifier> Classifier for RandomizedInput<M> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Identity;
     use burn::tensor::Device;
-
-    struct Identity;
-    impl Classifier for Identity {
-        fn logits(&self, images: Tensor<4>) -> Tensor<2> {
-            images.flatten(1, 3)
-        }
-    }
 
     #[test]
     fn shifts_move_whole_images_with_zero_fill() {
