@@ -1,5 +1,14 @@
 //! Certification: bounds on what any perturbation inside the threat model can do.
 
 mod ibp;
+mod smoothing;
+mod stats;
 
 pub use ibp::{Interval, input_box, logit_bounds, margin_lower_bounds, propagate, verified};
+pub use smoothing::{
+    SmoothedCertificate, SmoothedPrediction, SmoothingConfig, certified_accuracy_curve,
+    certified_radius, certify, certify_all, predict,
+};
+pub use stats::{
+    binomial_test_half, clopper_pearson_lower, clopper_pearson_upper, normal_quantile,
+};
