@@ -1,22 +1,17 @@
 //! Interval bound propagation: hand-computed intervals, and soundness — 10,000 points sampled in
 //! the ball and every PGD adversarial stay inside the bounds — on random nets and the default model.
 
-use burn::tensor::{Device, Int, Tensor, TensorData};
+mod common;
+
+use burn::tensor::{Device, Tensor};
+use common::soundness::{
+    Claimed, TOLERANCE, assert_sound, flat2, image, label_tensor, random_images, random_nets,
+    unit_box,
+};
 use perturb::attack::{AttackLoss, Norm, PgdConfig, ThreatModel, pgd};
 use perturb::certify::{input_box, logit_bounds, margin_lower_bounds, verified};
 use perturb::data::{DatasetKind, shipped_test_subset};
 use perturb::model::{Classifier, DEFAULT_MNIST_WEIGHTS, ModelSpec, Sequential, WeightMap};
-use perturb::rng::SplitMix64;
-
-const TOLERANCE: f32 = 1e-5;
-
-fn flat2(t: Tensor<2>) -> Vec<f32> {
-    t.into_data().try_into_vec_as::<f32>().unwrap()
-}
-
-fn image(values: Vec<f32>, shape: [usize; 4], device: &Device) -> Tensor<4> {
-    Tensor::from_data(TensorData::new(values, shape), device)
-}
 
 #[test]
 fn hand_computed_intervals() {
@@ -52,106 +47,26 @@ fn hand_computed_intervals() {
     assert_eq!((flat2(lo), flat2(hi)), (vec![0.0], vec![2.0]));
 }
 
-/// Check logit and margin bounds against `samples` points drawn uniformly in the ball (and its
-/// corners), plus any extra points given.
-fn assert_sound(
-    model: &Sequential,
-    images: &Tensor<4>,
-    labels: &[usize],
-    eps: f32,
-    samples: usize,
-    extra: Option<Tensor<4>>,
-) {
-    let device = images.device();
-    let [n, c, h, w] = images.dims();
-    let label_tensor = Tensor::<1, Int>::from_data(
-        TensorData::new(labels.iter().map(|&l| l as i64).collect::<Vec<_>>(), [n]),
-        &device,
-    );
-    let input = input_box(images.clone(), eps, (0.0, 1.0)).unwrap();
-    let (lo, hi) = logit_bounds(model, input.clone());
-    let (lo, hi) = (flat2(lo), flat2(hi));
-    let margins = flat2(margin_lower_bounds(model, input, label_tensor));
-    let classes = lo.len() / n;
-    let clean = images.clone().into_data().try_into_vec_as::<f32>().unwrap();
-    let per = c * h * w;
-    let mut rng = SplitMix64::new(21);
-    let mut checked = 0;
-    let mut check = |points: Tensor<4>, owner: &dyn Fn(usize) -> usize| {
-        let logits = flat2(model.logits(points));
-        for (k, row) in logits.chunks(classes).enumerate() {
-            let i = owner(k);
-            for j in 0..classes {
-                let (l, u) = (lo[i * classes + j], hi[i * classes + j]);
-                assert!(
-                    row[j] >= l - TOLERANCE && row[j] <= u + TOLERANCE,
-                    "sample {i} logit {j}: {} outside [{l}, {u}]",
-                    row[j]
-                );
-                let m = row[labels[i]] - row[j];
-                assert!(
-                    j == labels[i] || m >= margins[i * classes + j] - TOLERANCE,
-                    "sample {i} class {j}: margin {m} below bound {}",
-                    margins[i * classes + j]
-                );
-            }
-            checked += 1;
-        }
-    };
-    let per_batch = 250;
-    for batch in 0..samples.div_ceil(per_batch) {
-        let mut values = Vec::with_capacity(per_batch * per);
-        let mut owners = Vec::with_capacity(per_batch);
-        for k in 0..per_batch {
-            let i = (batch * per_batch + k) % n;
-            owners.push(i);
-            let corner = k % 4 == 0;
-            for p in 0..per {
-                let x = clean[i * per + p];
-                let d = if corner {
-                    if rng.next_f32() < 0.5 { -eps } else { eps }
-                } else {
-                    (2.0 * rng.next_f32() - 1.0) * eps
-                };
-                values.push((x + d).clamp(0.0, 1.0));
-            }
-        }
-        check(image(values, [per_batch, c, h, w], &device), &|k| owners[k]);
+/// IBP's claims on the ball of radius `eps` around `images`.
+fn ibp_claims(model: &Sequential, images: &Tensor<4>, labels: &[usize], eps: f32) -> Claimed {
+    let input = unit_box(images, eps);
+    let (lower, upper) = logit_bounds(model, input.clone());
+    let labels = label_tensor(labels, &images.device());
+    Claimed {
+        lower: flat2(lower),
+        upper: flat2(upper),
+        margins: flat2(margin_lower_bounds(model, input, labels)),
     }
-    if let Some(extra) = extra {
-        check(extra, &|k| k);
-    }
-    assert!(checked >= samples);
 }
 
 #[test]
 fn bounds_hold_on_random_nets_for_10000_points() {
     let device = Device::flex();
-    let specs = [
-        r#"{"input": [1, 8, 8], "layers": [{"type": "flatten"},
-            {"type": "linear", "in_features": 64, "out_features": 16}, {"type": "batch_norm", "num_features": 16},
-            {"type": "relu"}, {"type": "linear", "in_features": 16, "out_features": 16}, {"type": "relu"},
-            {"type": "linear", "in_features": 16, "out_features": 5}]}"#,
-        r#"{"input": [1, 8, 8], "layers": [
-            {"type": "conv2d", "in_channels": 1, "out_channels": 4, "kernel_size": 3, "padding": 1},
-            {"type": "batch_norm", "num_features": 4}, {"type": "relu"}, {"type": "max_pool2d", "kernel_size": 2},
-            {"type": "conv2d", "in_channels": 4, "out_channels": 6, "kernel_size": 3, "stride": 2, "padding": 1},
-            {"type": "relu"}, {"type": "avg_pool2d", "kernel_size": 2}, {"type": "flatten"},
-            {"type": "linear", "in_features": 6, "out_features": 4}]}"#,
-    ];
-    for (s, text) in specs.iter().enumerate() {
-        let spec = ModelSpec::from_json(text).unwrap();
-        let model = Sequential::from_weights(
-            spec.clone(),
-            Sequential::random_weights(&spec, s as u64 + 1).unwrap(),
-            &device,
-        )
-        .unwrap();
-        let mut rng = SplitMix64::new(s as u64);
-        let values: Vec<f32> = (0..4 * 64).map(|_| rng.next_f32()).collect();
-        let images = image(values, [4, 1, 8, 8], &device);
+    for (s, model) in random_nets(&device).iter().enumerate() {
+        let images = random_images(s as u64, &device);
         let labels = [0, 1, 2, 3];
-        assert_sound(&model, &images, &labels, 0.1, 10_000, None);
+        let claims = ibp_claims(model, &images, &labels, 0.1);
+        assert_sound(model, &images, &labels, 0.1, 10_000, None, &claims);
     }
 }
 
@@ -183,7 +98,16 @@ fn bounds_hold_on_the_default_model_for_samples_and_pgd_adversarials() {
     ))
     .unwrap()
     .adversarial;
-    assert_sound(&model, &images, &labels, eps, 10_000, Some(adversarial));
+    let claims = ibp_claims(&model, &images, &labels, eps);
+    assert_sound(
+        &model,
+        &images,
+        &labels,
+        eps,
+        10_000,
+        Some(adversarial),
+        &claims,
+    );
 }
 
 #[test]
