@@ -1,11 +1,13 @@
 //! Certification: bounds on what any perturbation inside the threat model can do.
 
 mod crown;
+mod exact;
 mod ibp;
 mod smoothing;
 mod stats;
 
 pub use crown::{CrownConfig, IntermediateBounds, crown_logit_bounds, crown_margin_lower_bounds};
+pub use exact::{ExactConfig, ExactOutcome, ExactStats, TinyNet, verify_exact};
 pub use ibp::{Interval, input_box, logit_bounds, margin_lower_bounds, propagate, verified};
 pub use smoothing::{
     SmoothedCertificate, SmoothedPrediction, SmoothingConfig, certified_accuracy_curve,
