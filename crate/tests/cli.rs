@@ -171,16 +171,130 @@ fn certify_reports_ibp_verified_accuracy_that_falls_with_the_budget() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| p["verified_accuracy"].as_f64().unwrap())
+        .map(|p| p["ibp"]["verified_accuracy"].as_f64().unwrap())
         .collect();
-    let eval = perturb(&["eval"]);
-    let clean: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
     assert!(
         v[0] > 0.95,
-        "at ε = 0 every correct prediction is verified: {v:?} vs {clean}"
+        "at ε = 0 every correct prediction is verified: {v:?}"
     );
     assert!(v[1] <= v[0] && v[2] <= v[1], "{v:?}");
-    let out = perturb(&["certify", "--method", "crown"]);
+    let out = perturb(&["certify", "--method", "zonotope"]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("not available"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("invalid value"), "{}", stderr(&out));
+}
+
+#[test]
+fn certify_compare_shows_crown_at_least_as_tight_and_plots_both() {
+    let dir = std::env::temp_dir().join(format!("perturb-compare-{}", std::process::id()));
+    let plot = dir.join("compare.svg");
+    let out = perturb(&[
+        "certify",
+        "--method",
+        "compare",
+        "--eps",
+        "0.01",
+        "--count",
+        "20",
+        "--batch-size",
+        "20",
+        "--plot",
+        plot.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let at = &report["per_epsilon"][0];
+    let ibp = at["ibp"]["verified_accuracy"].as_f64().unwrap();
+    let crown = at["crown"]["verified_accuracy"].as_f64().unwrap();
+    assert!(crown >= ibp && crown > 0.5, "IBP {ibp}, CROWN {crown}");
+    assert!(at["crown_tighter_fraction"].as_f64().unwrap() > 0.5, "{at}");
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert_eq!(svg.matches("<polyline").count(), 2);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn certify_smoothing_reports_a_falling_curve_and_refuses_bad_sigma() {
+    let out = perturb(&[
+        "certify",
+        "--method",
+        "smoothing",
+        "--count",
+        "6",
+        "--samples",
+        "500",
+        "--sigma",
+        "0.25",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let curve: Vec<f64> = report["curve"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["certified_accuracy"].as_f64().unwrap())
+        .collect();
+    assert!(curve.windows(2).all(|w| w[1] <= w[0]), "{curve:?}");
+    assert!(curve[0] >= 0.5, "{report}");
+    assert_eq!(report["certified_clean_accuracy"].as_f64(), Some(curve[0]));
+    for bad in ["-1", "0", "nan"] {
+        let out = perturb(&[
+            "certify",
+            "--method",
+            "smoothing",
+            "--count",
+            "1",
+            "--sigma",
+            bad,
+        ]);
+        assert!(!out.status.success(), "σ = {bad} accepted");
+        assert!(stderr(&out).contains("σ"), "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn certify_exact_decides_every_image_of_an_mlp_and_refuses_a_cnn() {
+    use perturb::model::{ModelSpec, Sequential, write_safetensors};
+    let dir = std::env::temp_dir().join(format!("perturb-exact-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = r#"{"input": [1, 28, 28], "layers": [{"type": "flatten"},
+        {"type": "linear", "in_features": 784, "out_features": 8}, {"type": "relu"},
+        {"type": "linear", "in_features": 8, "out_features": 10}]}"#;
+    let spec_path = dir.join("mlp.json");
+    std::fs::write(&spec_path, text).unwrap();
+    let weights = Sequential::random_weights(&ModelSpec::from_json(text).unwrap(), 3).unwrap();
+    let weights_path = dir.join("mlp.safetensors");
+    std::fs::write(&weights_path, write_safetensors(&weights).unwrap()).unwrap();
+    let out = perturb(&[
+        "certify",
+        "--method",
+        "exact",
+        "--arch",
+        spec_path.to_str().unwrap(),
+        "--weights",
+        weights_path.to_str().unwrap(),
+        "--eps",
+        "0,0.002",
+        "--count",
+        "10",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for at in report["per_epsilon"].as_array().unwrap() {
+        let exact = at["verified_accuracy"].as_f64().unwrap();
+        let refuted = at["counterexamples"].as_u64().unwrap();
+        assert_eq!(at["timeouts"].as_u64(), Some(0), "{at}");
+        assert!((exact * 10.0).round() as u64 + refuted == 10, "{at}");
+        assert!(
+            exact >= at["crown_verified_accuracy"].as_f64().unwrap(),
+            "{at}"
+        );
+        assert!(
+            exact >= at["ibp_verified_accuracy"].as_f64().unwrap(),
+            "{at}"
+        );
+    }
+    let out = perturb(&["certify", "--method", "exact", "--count", "1"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("linear and relu"), "{}", stderr(&out));
+    std::fs::remove_dir_all(dir).ok();
 }

@@ -12,17 +12,36 @@ use perturb::model::SmallCnn;
 
 use super::DeviceArg;
 
+/// What to time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Suite {
+    /// PGD on the default model (and torchattacks for comparison).
+    Pgd,
+    /// IBP, CROWN-IBP and CROWN per batch, and smoothing CERTIFY per image.
+    Certify,
+    /// Exact verification: branch-and-bound nodes and time against network depth and width.
+    Exact,
+}
+
 #[derive(Debug, Args)]
 pub struct BenchArgs {
+    #[arg(long, value_enum, default_value = "pgd")]
+    pub(crate) suite: Suite,
     #[arg(long, value_enum, default_value = "cpu")]
-    device: DeviceArg,
+    pub(crate) device: DeviceArg,
     #[arg(long, default_value_t = 256)]
-    batch_size: usize,
+    pub(crate) batch_size: usize,
     #[arg(long, default_value_t = 40)]
     steps: usize,
     /// Timed runs after one warm-up run.
     #[arg(long, default_value_t = 3)]
-    repeats: usize,
+    pub(crate) repeats: usize,
+    /// Certify suite: noise samples n per image for smoothing CERTIFY.
+    #[arg(long, default_value_t = 10_000)]
+    pub(crate) samples: usize,
+    /// Exact suite: write nodes against network size as SVG here.
+    #[arg(long)]
+    pub(crate) plot: Option<std::path::PathBuf>,
     /// Python with torch and torchattacks for the PyTorch-CPU reference ("none" to skip).
     #[arg(long, default_value = "python3")]
     torch_python: String,
@@ -68,6 +87,11 @@ fn torch_reference(python: &str, args: &BenchArgs) -> Option<f64> {
 }
 
 pub fn run(args: BenchArgs) -> Result<()> {
+    match args.suite {
+        Suite::Pgd => {}
+        Suite::Certify => return super::bench_certify::certification(&args),
+        Suite::Exact => return super::bench_certify::exact_scaling(&args),
+    }
     let device = args.device.init()?;
     let model = SmallCnn::default_mnist(&device)?;
     let data = shipped_test_subset(DatasetKind::Mnist)?;

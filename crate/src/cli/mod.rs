@@ -2,6 +2,7 @@
 
 mod attack_cmd;
 mod audit_cmd;
+mod bench_certify;
 mod bench_cmd;
 mod certify_cmd;
 mod data_cmd;
@@ -9,6 +10,7 @@ mod defense_arg;
 mod device;
 mod golden;
 mod model_args;
+mod plot;
 mod train_cmd;
 
 use std::path::PathBuf;
@@ -36,7 +38,7 @@ enum Command {
     Attack(attack_cmd::AttackArgs),
     /// Gradient-masking sanity checks (Carlini et al., AutoAttack flags) on a model and defence.
     Audit(audit_cmd::AuditArgs),
-    /// IBP-verified accuracy over a test slice at one or more L∞ budgets (JSON).
+    /// Verified accuracy by IBP, CROWN or exact search, or randomized smoothing certificates (JSON, SVG).
     Certify(certify_cmd::CertifyArgs),
     /// Time PGD on a batch of test images (CPU or wgpu) and print the figures.
     Bench(bench_cmd::BenchArgs),
