@@ -6,9 +6,9 @@ mod common;
 
 use burn::tensor::{Device, Tensor};
 use common::soundness::{
-    Claimed, assert_sound, flat2, image, label_tensor, random_images, random_nets, unit_box,
+    Claimed, assert_sound, flat2, image, label_tensor, pgd_adversarials, random_images,
+    random_nets, unit_box,
 };
-use perturb::attack::{AttackLoss, Norm, PgdConfig, ThreatModel, pgd};
 use perturb::certify::{
     CrownConfig, IntermediateBounds, crown_logit_bounds, crown_margin_lower_bounds,
     margin_lower_bounds,
@@ -101,23 +101,7 @@ fn bounds_hold_on_the_default_model_for_samples_and_pgd_adversarials() {
             .unwrap();
     let (images, labels) = common::mnist_batch(6, &device);
     let eps = 0.03;
-    let threat = ThreatModel::new(Norm::Linf, eps).unwrap();
-    let config = PgdConfig {
-        loss: AttackLoss::Margin,
-        restarts: 2,
-        seed: 4,
-        ..PgdConfig::pgd(&threat, 20)
-    };
-    let adversarial = pollster::block_on(pgd(
-        &model,
-        images.clone(),
-        &labels,
-        &threat,
-        &config,
-        |_| true,
-    ))
-    .unwrap()
-    .adversarial;
+    let adversarial = pgd_adversarials(&model, &images, &labels, eps);
     for mode in MODES {
         let claims = crown_claims(&model, &images, &labels, eps, mode);
         assert_sound(

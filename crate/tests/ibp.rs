@@ -5,10 +5,9 @@ mod common;
 
 use burn::tensor::{Device, Tensor};
 use common::soundness::{
-    Claimed, TOLERANCE, assert_sound, flat2, image, label_tensor, random_images, random_nets,
-    unit_box,
+    Claimed, TOLERANCE, assert_sound, flat2, image, label_tensor, pgd_adversarials, random_images,
+    random_nets, unit_box,
 };
-use perturb::attack::{AttackLoss, Norm, PgdConfig, ThreatModel, pgd};
 use perturb::certify::{input_box, logit_bounds, margin_lower_bounds, verified};
 use perturb::data::{DatasetKind, shipped_test_subset};
 use perturb::model::{Classifier, DEFAULT_MNIST_WEIGHTS, ModelSpec, Sequential, WeightMap};
@@ -81,23 +80,7 @@ fn bounds_hold_on_the_default_model_for_samples_and_pgd_adversarials() {
     let (images, _) = data.batch(&indices, &device).unwrap();
     let labels: Vec<usize> = indices.iter().map(|&i| data.labels()[i] as usize).collect();
     let eps = 0.02;
-    let threat = ThreatModel::new(Norm::Linf, eps).unwrap();
-    let config = PgdConfig {
-        loss: AttackLoss::Margin,
-        restarts: 2,
-        seed: 4,
-        ..PgdConfig::pgd(&threat, 20)
-    };
-    let adversarial = pollster::block_on(pgd(
-        &model,
-        images.clone(),
-        &labels,
-        &threat,
-        &config,
-        |_| true,
-    ))
-    .unwrap()
-    .adversarial;
+    let adversarial = pgd_adversarials(&model, &images, &labels, eps);
     let claims = ibp_claims(&model, &images, &labels, eps);
     assert_sound(
         &model,

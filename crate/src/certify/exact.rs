@@ -238,6 +238,18 @@ impl TinyNet {
         Some(NodeBounds { pre })
     }
 
+    /// The margin `z_label − z_class` as weights on the last hidden layer and a constant.
+    fn margin_row(&self, label: usize, class: usize) -> (Vec<f64>, f64) {
+        let last = self.layers.last().expect("at least one layer");
+        let row = last
+            .row(label)
+            .iter()
+            .zip(last.row(class))
+            .map(|(a, b)| a - b)
+            .collect();
+        (row, last.bias[label] - last.bias[class])
+    }
+
     /// CROWN lower bound of the margin `z_label − z_class` at a node.
     fn margin_lower(
         &self,
@@ -247,14 +259,7 @@ impl TinyNet {
         phases: &[Vec<Phase>],
         region: (&[f64], &[f64]),
     ) -> f64 {
-        let last = self.layers.last().expect("at least one layer");
-        let row: Vec<f64> = last
-            .row(label)
-            .iter()
-            .zip(last.row(class))
-            .map(|(a, b)| a - b)
-            .collect();
-        let constant = last.bias[label] - last.bias[class];
+        let (row, constant) = self.margin_row(label, class);
         self.lower(
             self.layers.len() - 1,
             row,
@@ -275,13 +280,7 @@ impl TinyNet {
         phases: &[Vec<Phase>],
         (lo, hi): (&[f64], &[f64]),
     ) -> Result<Option<(f64, Vec<f64>)>> {
-        let last = self.layers.last().expect("at least one layer");
-        let objective: Vec<f64> = last
-            .row(label)
-            .iter()
-            .zip(last.row(class))
-            .map(|(a, b)| a - b)
-            .collect();
+        let (objective, offset) = self.margin_row(label, class);
         let hidden = self.layers.len() - 1;
         let mut lp = Problem::new(OptimizationDirection::Minimize);
         let coefficient = |k: usize, i: usize| if k + 1 == hidden { objective[i] } else { 0.0 };
@@ -327,7 +326,7 @@ impl TinyNet {
                     .enumerate()
                     .map(|(i, &v)| solution.var_value(v).clamp(lo[i], hi[i]))
                     .collect();
-                let value = solution.objective() + last.bias[label] - last.bias[class];
+                let value = solution.objective() + offset;
                 Ok(Some((value, x)))
             }
             Err(microlp::Error::Infeasible) => Ok(None),

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
+use perturb::attack::{AttackLoss, Norm, PgdConfig, ThreatModel, pgd};
 use perturb::certify::Interval;
 use perturb::model::{Classifier, ModelSpec, Sequential};
 use perturb::rng::SplitMix64;
@@ -152,4 +153,26 @@ pub fn assert_sound(
         check(extra, &|k| k);
     }
     assert!(checked >= samples);
+}
+
+/// Margin-loss PGD-20 adversarials (2 restarts) in the L∞ ball of radius `eps`: the points a
+/// bound is most likely to miss.
+pub fn pgd_adversarials(
+    model: &Sequential,
+    images: &Tensor<4>,
+    labels: &[usize],
+    eps: f32,
+) -> Tensor<4> {
+    let threat = ThreatModel::new(Norm::Linf, eps).unwrap();
+    let config = PgdConfig {
+        loss: AttackLoss::Margin,
+        restarts: 2,
+        seed: 4,
+        ..PgdConfig::pgd(&threat, 20)
+    };
+    pollster::block_on(pgd(model, images.clone(), labels, &threat, &config, |_| {
+        true
+    }))
+    .unwrap()
+    .adversarial
 }
