@@ -6,14 +6,14 @@ mod common;
 
 use burn::tensor::{Device, Tensor};
 use common::soundness::{
-    Claimed, assert_sound, flat2, image, label_tensor, pgd_adversarials, random_images,
-    random_nets, unit_box,
+    Claimed, abs_diff_net, affine_net, assert_sound, flat2, label_tensor, pgd_adversarials,
+    random_images, random_nets, unit_box,
 };
 use perturb::certify::{
     CrownConfig, IntermediateBounds, crown_logit_bounds, crown_margin_lower_bounds,
     margin_lower_bounds,
 };
-use perturb::model::{DEFAULT_MNIST_WEIGHTS, ModelSpec, Sequential, WeightMap};
+use perturb::model::{DEFAULT_MNIST_WEIGHTS, ModelSpec, Sequential};
 
 const MODES: [IntermediateBounds; 2] = [IntermediateBounds::Crown, IntermediateBounds::Ibp];
 
@@ -47,35 +47,14 @@ fn crown_claims(
 fn hand_computed_bounds() {
     let device = Device::flex();
     // An affine net is bounded exactly: Linear(w = 1, b = 2) on [1, 2, 3] ± 1 gives [5, 11].
-    let spec = ModelSpec::from_json(
-        r#"{"input": [1, 1, 3], "layers": [{"type": "flatten"},
-        {"type": "linear", "in_features": 3, "out_features": 1}]}"#,
-    )
-    .unwrap();
-    let mut w = WeightMap::new();
-    w.insert("1.weight".into(), (vec![1, 3], vec![1.0; 3]));
-    w.insert("1.bias".into(), (vec![1], vec![2.0]));
-    let model = Sequential::from_weights(spec, w, &device).unwrap();
-    let x = image(vec![1.0, 2.0, 3.0], [1, 1, 1, 3], &device);
-    let input = perturb::certify::input_box(x, 1.0, (-100.0, 100.0)).unwrap();
+    let (model, input) = affine_net(&device);
     let (lo, hi) = crown_logit_bounds(&model, input, &CrownConfig::default()).unwrap();
     assert_eq!((flat2(lo), flat2(hi)), (vec![5.0], vec![11.0]));
 
     // relu(x1 − x2) + relu(x2 − x1) = |x1 − x2| on [0, 1]²: IBP says [0, 2]. CROWN relaxes each
     // ReLU on [−1, 1] from above by z/2 + 1/2 and the two z cancel, so the upper bound is 1 —
     // the true maximum; below, slope 0 (u = −l) gives 0.
-    let spec = ModelSpec::from_json(
-        r#"{"input": [1, 1, 2], "layers": [{"type": "flatten"},
-        {"type": "linear", "in_features": 2, "out_features": 2, "bias": false}, {"type": "relu"},
-        {"type": "linear", "in_features": 2, "out_features": 1, "bias": false}]}"#,
-    )
-    .unwrap();
-    let mut w = WeightMap::new();
-    w.insert("1.weight".into(), (vec![2, 2], vec![1.0, -1.0, -1.0, 1.0]));
-    w.insert("3.weight".into(), (vec![1, 2], vec![1.0, 1.0]));
-    let model = Sequential::from_weights(spec, w, &device).unwrap();
-    let x = image(vec![0.5, 0.5], [1, 1, 1, 2], &device);
-    let input = perturb::certify::input_box(x, 0.5, (0.0, 1.0)).unwrap();
+    let (model, input) = abs_diff_net(&device);
     let (lo, hi) = crown_logit_bounds(&model, input, &CrownConfig::default()).unwrap();
     assert_eq!((flat2(lo), flat2(hi)), (vec![0.0], vec![1.0]));
 }

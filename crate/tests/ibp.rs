@@ -5,44 +5,25 @@ mod common;
 
 use burn::tensor::{Device, Tensor};
 use common::soundness::{
-    Claimed, TOLERANCE, assert_sound, flat2, image, label_tensor, pgd_adversarials, random_images,
-    random_nets, unit_box,
+    Claimed, TOLERANCE, abs_diff_net, affine_net, assert_sound, flat2, label_tensor,
+    pgd_adversarials, random_images, random_nets, unit_box,
 };
 use perturb::certify::{input_box, logit_bounds, margin_lower_bounds, verified};
 use perturb::data::{DatasetKind, shipped_test_subset};
-use perturb::model::{Classifier, DEFAULT_MNIST_WEIGHTS, ModelSpec, Sequential, WeightMap};
+use perturb::model::{Classifier, DEFAULT_MNIST_WEIGHTS, ModelSpec, Sequential};
 
 #[test]
 fn hand_computed_intervals() {
     let device = Device::flex();
     // Linear(w = 1, b = 2) on [1, 2, 3] ± 1: centre 8, radius 3.
-    let spec = ModelSpec::from_json(
-        r#"{"input": [1, 1, 3], "layers": [{"type": "flatten"},
-        {"type": "linear", "in_features": 3, "out_features": 1}]}"#,
-    )
-    .unwrap();
-    let mut w = WeightMap::new();
-    w.insert("1.weight".into(), (vec![1, 3], vec![1.0; 3]));
-    w.insert("1.bias".into(), (vec![1], vec![2.0]));
-    let model = Sequential::from_weights(spec, w, &device).unwrap();
-    let x = image(vec![1.0, 2.0, 3.0], [1, 1, 1, 3], &device);
-    let (lo, hi) = logit_bounds(&model, input_box(x, 1.0, (-100.0, 100.0)).unwrap());
+    let (model, input) = affine_net(&device);
+    let (lo, hi) = logit_bounds(&model, input);
     assert_eq!((flat2(lo), flat2(hi)), (vec![5.0], vec![11.0]));
 
     // [1, −1] then ReLU then [1, 1] on [0.5, 0.5] ± 0.5 inside [0, 1]: x1 − x2 ∈ [−1, 1], ReLU
     // gives [0, 1]; the second unit (−x1 + x2) likewise, so the sum lies in [0, 2].
-    let spec = ModelSpec::from_json(
-        r#"{"input": [1, 1, 2], "layers": [{"type": "flatten"},
-        {"type": "linear", "in_features": 2, "out_features": 2, "bias": false}, {"type": "relu"},
-        {"type": "linear", "in_features": 2, "out_features": 1, "bias": false}]}"#,
-    )
-    .unwrap();
-    let mut w = WeightMap::new();
-    w.insert("1.weight".into(), (vec![2, 2], vec![1.0, -1.0, -1.0, 1.0]));
-    w.insert("3.weight".into(), (vec![1, 2], vec![1.0, 1.0]));
-    let model = Sequential::from_weights(spec, w, &device).unwrap();
-    let x = image(vec![0.5, 0.5], [1, 1, 1, 2], &device);
-    let (lo, hi) = logit_bounds(&model, input_box(x, 0.5, (0.0, 1.0)).unwrap());
+    let (model, input) = abs_diff_net(&device);
+    let (lo, hi) = logit_bounds(&model, input);
     assert_eq!((flat2(lo), flat2(hi)), (vec![0.0], vec![2.0]));
 }
 

@@ -289,10 +289,6 @@ fn shapes(model: &Sequential) -> Vec<Shape> {
     shapes
 }
 
-fn flat(x: Activation) -> Tensor<2> {
-    x.into_flat()
-}
-
 fn reshape(x: Tensor<2>, shape: Shape) -> Activation {
     let n = x.dims()[0];
     match shape {
@@ -381,7 +377,10 @@ impl Run<'_> {
 /// Run the forward pass that fixes every nonlinear layer's input bounds.
 fn prepare<'a>(model: &'a Sequential, input: Interval, config: &CrownConfig) -> Run<'a> {
     let layers = model.layers();
-    let (lower, upper) = (flat(input.lower.clone()), flat(input.upper.clone()));
+    let (lower, upper) = (
+        input.lower.clone().into_flat(),
+        input.upper.clone().into_flat(),
+    );
     let mut run = Run {
         layers,
         shapes: shapes(model),
@@ -392,7 +391,7 @@ fn prepare<'a>(model: &'a Sequential, input: Interval, config: &CrownConfig) -> 
     let mut current = input;
     for (k, layer) in layers.iter().enumerate() {
         if is_nonlinear(layer) {
-            let (mut l, mut u) = (flat(current.lower), flat(current.upper));
+            let (mut l, mut u) = (current.lower.into_flat(), current.upper.into_flat());
             if config.intermediate == IntermediateBounds::Crown && needs_crown(layers, k) {
                 let (cl, cu) = run.neuron_bounds(k, config.max_elements);
                 l = l.max_pair(cl);
@@ -409,15 +408,15 @@ fn prepare<'a>(model: &'a Sequential, input: Interval, config: &CrownConfig) -> 
     run
 }
 
-fn check_batch(input: &Interval, labels: Option<&Tensor<1, Int>>) -> Result<()> {
-    let n = flat(input.lower.clone()).dims()[0];
-    match labels {
-        Some(labels) if labels.dims()[0] != n => Err(Error::Mismatch(format!(
+fn check_labels(input: &Interval, labels: &Tensor<1, Int>) -> Result<()> {
+    let n = input.lower.clone().into_flat().dims()[0];
+    if labels.dims()[0] != n {
+        return Err(Error::Mismatch(format!(
             "{} labels for {n} inputs",
             labels.dims()[0]
-        ))),
-        _ => Ok(()),
+        )));
     }
+    Ok(())
 }
 
 /// CROWN bounds `([n, classes], [n, classes])` of every logit over the box `input`.
@@ -426,7 +425,6 @@ pub fn crown_logit_bounds(
     input: Interval,
     config: &CrownConfig,
 ) -> Result<(Tensor<2>, Tensor<2>)> {
-    check_batch(&input, None)?;
     let run = prepare(model, input, config);
     let last = model.layers().len();
     let classes = size(run.shapes[last]);
@@ -451,7 +449,7 @@ pub fn crown_margin_lower_bounds(
     labels: Tensor<1, Int>,
     config: &CrownConfig,
 ) -> Result<Tensor<2>> {
-    check_batch(&input, Some(&labels))?;
+    check_labels(&input, &labels)?;
     let run = prepare(model, input, config);
     let last = model.layers().len();
     let classes = size(run.shapes[last]);

@@ -7,7 +7,7 @@
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use perturb::attack::{AttackLoss, Norm, PgdConfig, ThreatModel, pgd};
 use perturb::certify::Interval;
-use perturb::model::{Classifier, ModelSpec, Sequential};
+use perturb::model::{Classifier, ModelSpec, Sequential, WeightMap};
 use perturb::rng::SplitMix64;
 
 /// Slack for float rounding in the bound computations.
@@ -175,4 +175,38 @@ pub fn pgd_adversarials(
     }))
     .unwrap()
     .adversarial
+}
+
+/// Linear(w = 1, b = 2) on [1, 2, 3] ± 1 (pixel range wide open): the output lies in [5, 11].
+pub fn affine_net(device: &Device) -> (Sequential, Interval) {
+    let spec = ModelSpec::from_json(
+        r#"{"input": [1, 1, 3], "layers": [{"type": "flatten"},
+        {"type": "linear", "in_features": 3, "out_features": 1}]}"#,
+    )
+    .unwrap();
+    let mut w = WeightMap::new();
+    w.insert("1.weight".into(), (vec![1, 3], vec![1.0; 3]));
+    w.insert("1.bias".into(), (vec![1], vec![2.0]));
+    let model = Sequential::from_weights(spec, w, device).unwrap();
+    let x = image(vec![1.0, 2.0, 3.0], [1, 1, 1, 3], device);
+    let input = perturb::certify::input_box(x, 1.0, (-100.0, 100.0)).unwrap();
+    (model, input)
+}
+
+/// relu(x1 − x2) + relu(x2 − x1) = |x1 − x2| on [0.5, 0.5] ± 0.5 inside [0, 1]: the output
+/// truly lies in [0, 1].
+pub fn abs_diff_net(device: &Device) -> (Sequential, Interval) {
+    let spec = ModelSpec::from_json(
+        r#"{"input": [1, 1, 2], "layers": [{"type": "flatten"},
+        {"type": "linear", "in_features": 2, "out_features": 2, "bias": false}, {"type": "relu"},
+        {"type": "linear", "in_features": 2, "out_features": 1, "bias": false}]}"#,
+    )
+    .unwrap();
+    let mut w = WeightMap::new();
+    w.insert("1.weight".into(), (vec![2, 2], vec![1.0, -1.0, -1.0, 1.0]));
+    w.insert("3.weight".into(), (vec![1, 2], vec![1.0, 1.0]));
+    let model = Sequential::from_weights(spec, w, device).unwrap();
+    let x = image(vec![0.5, 0.5], [1, 1, 1, 2], device);
+    let input = perturb::certify::input_box(x, 0.5, (0.0, 1.0)).unwrap();
+    (model, input)
 }
