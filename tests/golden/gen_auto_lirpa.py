@@ -1,0 +1,170 @@
+"""Reference bounds from auto_LiRPA (https://github.com/Verified-Intelligence/auto_LiRPA), for
+crate/tests/lirpa_golden.rs. Run by hand (not in CI):
+
+    pip install torch==2.5.1 safetensors
+    pip install --no-deps auto-lirpa==0.3
+    python3 tests/golden/gen_auto_lirpa.py > tests/golden/auto_lirpa.json
+
+auto_LiRPA 0.3, the only release on PyPI, was written for torch < 1.13, which has no wheel for
+current Pythons. Two shims below make it run on torch 2.5.1 without touching its bound code:
+torch's private `_set_opset_version` is gone (it now sets `GLOBALS.export_onnx_opset_version`), and
+graph nodes are no longer subscriptable by attribute name (`node[k]` becomes the typed getter).
+
+Each case: a model spec in Perturb's JSON format, its weights as a PyTorch state dict (inline for
+the small random nets, the shipped file for the default model), images, the L-infinity radius
+(the ball is clipped to [0, 1]), and auto_LiRPA's logit bounds by IBP and, for nets without max
+pooling (where relaxations differ between tools), by CROWN.
+"""
+
+import json
+import os
+import sys
+
+import torch
+import torch.onnx.symbolic_helper as symbolic_helper
+from torch import nn
+from torch.onnx._globals import GLOBALS
+
+
+def _set_opset_version(version):
+    GLOBALS.export_onnx_opset_version = version
+
+
+symbolic_helper._set_opset_version = _set_opset_version
+torch._C.Node.__getitem__ = lambda node, key: getattr(node, node.kindOf(key))(key)
+
+import auto_LiRPA  # noqa: E402
+from auto_LiRPA import BoundedModule, BoundedTensor, PerturbationLpNorm  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mnist_small_cnn import load_images, load_model  # noqa: E402
+
+# Specs in Perturb's format; the PyTorch nn.Sequential below uses the same layer indices, so the
+# state-dict names ("1.weight", ...) match the spec's default layer names.
+MLP = {
+    "input": [1, 6, 6],
+    "layers": [
+        {"type": "flatten"},
+        {"type": "linear", "in_features": 36, "out_features": 20},
+        {"type": "relu"},
+        {"type": "linear", "in_features": 20, "out_features": 12},
+        {"type": "batch_norm", "num_features": 12},
+        {"type": "relu"},
+        {"type": "linear", "in_features": 12, "out_features": 5},
+    ],
+}
+CNN = {
+    "input": [1, 8, 8],
+    "layers": [
+        {"type": "conv2d", "in_channels": 1, "out_channels": 4, "kernel_size": 3, "padding": 1},
+        {"type": "batch_norm", "num_features": 4},
+        {"type": "relu"},
+        {"type": "conv2d", "in_channels": 4, "out_channels": 6, "kernel_size": 3, "stride": 2,
+         "padding": 1},
+        {"type": "relu"},
+        {"type": "avg_pool2d", "kernel_size": 2},
+        {"type": "flatten"},
+        {"type": "linear", "in_features": 24, "out_features": 10},
+        {"type": "relu"},
+        {"type": "linear", "in_features": 10, "out_features": 4},
+    ],
+}
+POOLED = {
+    "input": [1, 8, 8],
+    "layers": [
+        {"type": "conv2d", "in_channels": 1, "out_channels": 3, "kernel_size": 3},
+        {"type": "relu"},
+        {"type": "max_pool2d", "kernel_size": 2},
+        {"type": "flatten"},
+        {"type": "linear", "in_features": 27, "out_features": 4},
+    ],
+}
+
+
+def torch_layer(spec):
+    kind = spec["type"]
+    if kind == "flatten":
+        return nn.Flatten()
+    if kind == "relu":
+        return nn.ReLU()
+    if kind == "linear":
+        return nn.Linear(spec["in_features"], spec["out_features"])
+    if kind == "conv2d":
+        return nn.Conv2d(spec["in_channels"], spec["out_channels"], spec["kernel_size"],
+                         stride=spec.get("stride", 1), padding=spec.get("padding", 0))
+    if kind == "avg_pool2d":
+        return nn.AvgPool2d(spec["kernel_size"])
+    if kind == "max_pool2d":
+        return nn.MaxPool2d(spec["kernel_size"])
+    raise ValueError(kind)
+
+
+def random_net(spec, seed):
+    torch.manual_seed(seed)
+    layers = []
+    flat = False
+    for layer in spec["layers"]:
+        if layer["type"] == "flatten":
+            flat = True
+        if layer["type"] == "batch_norm":
+            n = layer["num_features"]
+            bn = nn.BatchNorm1d(n) if flat else nn.BatchNorm2d(n)
+            # Non-trivial running statistics and affine parameters.
+            bn.running_mean.uniform_(-0.5, 0.5)
+            bn.running_var.uniform_(0.5, 2.0)
+            bn.weight.data.uniform_(0.5, 1.5)
+            bn.bias.data.uniform_(-0.5, 0.5)
+            layers.append(bn)
+        else:
+            layers.append(torch_layer(layer))
+    return nn.Sequential(*layers).eval()
+
+
+def bounds(model, images, eps, method):
+    bounded = BoundedModule(model, torch.zeros_like(images), device="cpu")
+    ptb = PerturbationLpNorm(norm=float("inf"), x_L=(images - eps).clamp(0, 1),
+                             x_U=(images + eps).clamp(0, 1))
+    lower, upper = bounded.compute_bounds(x=(BoundedTensor(images, ptb),), method=method)
+    return lower.detach().flatten().tolist(), upper.detach().flatten().tolist()
+
+
+def case(name, spec, model, images, eps, weights, crown):
+    with torch.no_grad():
+        logits = model(images)
+    out = {
+        "name": name,
+        "spec": spec,
+        "weights": weights,
+        "images": images.flatten().tolist(),
+        "shape": list(images.shape),
+        "eps": eps,
+        "logits": logits.flatten().tolist(),
+    }
+    out["ibp_lower"], out["ibp_upper"] = bounds(model, images, eps, "IBP")
+    if crown:
+        out["crown_lower"], out["crown_upper"] = bounds(model, images, eps, "CROWN")
+    return out
+
+
+def state_dict(model):
+    return {k: {"shape": list(v.shape), "values": v.flatten().tolist()}
+            for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
+
+
+cases = []
+for name, spec, seed, crown in [("mlp", MLP, 1, True), ("cnn", CNN, 2, True),
+                                ("pooled", POOLED, 3, False)]:
+    model = random_net(spec, seed)
+    images = torch.rand([3] + spec["input"], generator=torch.Generator().manual_seed(seed + 10))
+    for eps in [0.02, 0.1]:
+        cases.append(case(f"{name} eps={eps}", spec, model, images, eps, state_dict(model), crown))
+
+default = load_model()
+images, _ = load_images(4)
+for eps in [0.005, 0.02]:
+    cases.append(case(f"default model eps={eps}", None, default, images, eps, None, False))
+
+json.dump({"generator": "tests/golden/gen_auto_lirpa.py",
+           "auto_lirpa": auto_LiRPA.__version__ if hasattr(auto_LiRPA, "__version__") else "0.3",
+           "torch": torch.__version__, "cases": cases}, sys.stdout)
+print()
