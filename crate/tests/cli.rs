@@ -121,7 +121,7 @@ fn a_pytorch_style_spec_runs_the_default_weights_and_bad_specs_are_refused() {
     let out = perturb(&["eval", "--arch", spec.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(report["clean_accuracy"].as_f64().unwrap() > 0.97);
+    assert!(report["evaluation"]["clean_accuracy"].as_f64().unwrap() > 0.97);
 
     let wrong = dir.join("wrong.json");
     std::fs::write(
@@ -297,4 +297,97 @@ fn certify_exact_decides_every_image_of_an_mlp_and_refuses_a_cnn() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("linear and relu"), "{}", stderr(&out));
     std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn train_writes_weights_a_card_and_curves_that_eval_reproduces() {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
+    if !data.join("mnist").exists() {
+        assert!(
+            std::env::var_os("PERTURB_REQUIRE_DATA").is_none(),
+            "PERTURB_REQUIRE_DATA is set but data/ is missing"
+        );
+        eprintln!("skipping: data/ not fetched");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("perturb-train-{}", std::process::id()));
+    let weights = dir.join("tiny.safetensors");
+    let plot = dir.join("tiny.svg");
+    let out = perturb(&[
+        "train",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--arch",
+        "small-cnn",
+        "--objective",
+        "pgd",
+        "--eps",
+        "0.1",
+        "--pgd-steps",
+        "2",
+        "--epochs",
+        "2",
+        "--limit",
+        "512",
+        "--batch-size",
+        "64",
+        "--eval-count",
+        "100",
+        "--test-limit",
+        "200",
+        "--final-pgd-steps",
+        "5",
+        "--out",
+        weights.to_str().unwrap(),
+        "--plot",
+        plot.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(weights.with_extension("json")).unwrap()).unwrap();
+    assert_eq!(card["history"].as_array().unwrap().len(), 2);
+    assert_eq!(card["objective"]["kind"], "adversarial");
+    assert!(
+        card["command"]
+            .as_str()
+            .unwrap()
+            .starts_with("perturb train")
+    );
+    let bytes = std::fs::read(&weights).unwrap();
+    assert_eq!(
+        card["weights_bytes"].as_u64().unwrap() as usize,
+        bytes.len()
+    );
+    let metrics = &card["metrics"];
+    assert_eq!(metrics["images"], 200);
+    let robust = metrics["robust_accuracy"].as_f64().unwrap();
+    let verified = metrics["verified_accuracy"].as_f64().unwrap();
+    assert!(verified <= robust && robust <= metrics["clean_accuracy"].as_f64().unwrap());
+    assert!(
+        std::fs::read_to_string(&plot)
+            .unwrap()
+            .contains("PGD ε=0.1")
+    );
+
+    // The weights load through the inference path.
+    let out = perturb(&[
+        "eval",
+        "--weights",
+        weights.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["evaluation"]["images"], 10_000);
+
+    let out = perturb(&[
+        "train",
+        "--objective",
+        "pgd",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("needs --eps"), "{}", stderr(&out));
 }

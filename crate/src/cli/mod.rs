@@ -42,9 +42,9 @@ enum Command {
     Certify(certify_cmd::CertifyArgs),
     /// Time PGD on a batch of test images (CPU or wgpu) and print the figures.
     Bench(bench_cmd::BenchArgs),
-    /// Train the default model with standard cross-entropy and write weights plus a model card.
+    /// Train a zoo architecture (standard, PGD, IBP or noise objective); weights, model card, curves.
     Train(train_cmd::TrainArgs),
-    /// Accuracy of a weights file on a test set, as JSON.
+    /// Clean, PGD-robust and IBP-verified accuracy of a weights file on a test set, as JSON.
     Eval(train_cmd::EvalArgs),
     /// Regenerate golden reference files used by the tests.
     Golden {

@@ -14,7 +14,8 @@ use super::DeviceArg;
 /// Which model, which test images, which device.
 #[derive(Debug, Args)]
 pub struct ModelArgs {
-    /// `small-cnn` (the shipped default) or a JSON layer spec (see `perturb::model::ModelSpec`).
+    /// A zoo architecture (`small-cnn`, the shipped default; `mlp`, `lenet5`, `strided-cnn`) or a
+    /// JSON layer spec (see `perturb::model::ModelSpec`).
     #[arg(long, default_value = "small-cnn")]
     pub arch: String,
     /// SafeTensors weights (PyTorch state-dict names and layouts).
@@ -36,10 +37,10 @@ pub(crate) fn read(path: &Path) -> Result<Vec<u8>> {
     })
 }
 
-/// The layer spec named by `arch`: `small-cnn` or a JSON file.
+/// The layer spec named by `arch`: a zoo architecture or a JSON file.
 pub(crate) fn spec(arch: &str) -> Result<ModelSpec> {
-    if arch == "small-cnn" {
-        return Ok(ModelSpec::small_cnn());
+    if ModelSpec::ZOO.contains(&arch) {
+        return ModelSpec::named(arch);
     }
     let text = String::from_utf8(read(Path::new(arch))?)
         .map_err(|_| Error::InvalidArgument(format!("{arch} is not UTF-8 text")))?;

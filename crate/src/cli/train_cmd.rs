@@ -1,4 +1,5 @@
-//! `perturb train` and `perturb eval`: the default model, its weights and its model card.
+//! `perturb train` and `perturb eval`: zoo architectures with any training objective, per-epoch
+//! clean/robust/verified curves, weights and a model card.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -6,18 +7,50 @@ use std::time::Instant;
 use burn::module::Module;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use perturb::Result;
-use perturb::data::{Dataset, DatasetKind, Split};
-use perturb::eval::accuracy;
-use perturb::model::{SmallCnn, to_safetensors};
-use perturb::train::{TrainConfig, train_erm};
+use perturb::data::{Dataset, DatasetKind, Split, shipped_test_subset};
+use perturb::eval::{EvalSettings, Evaluation, evaluate};
+use perturb::model::{Sequential, TrainableNet, read_safetensors, write_safetensors};
+use perturb::train::{Objective, Optimizer, Schedule, TrainConfig};
+use perturb::{Error, Result};
+use serde::Serialize;
 use sha2::Digest;
 
 use super::DeviceArg;
-use super::model_args::ModelArgs;
+use super::model_args::{ModelArgs, read, spec};
+use super::plot::{Chart, Series};
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
+    /// A zoo architecture (small-cnn, mlp, lenet5, strided-cnn) or a JSON layer spec.
+    #[arg(long, default_value = "small-cnn")]
+    arch: String,
+    /// standard, pgd (Madry adversarial training), ibp (Gowal et al.) or noise (Gaussian, σ).
+    #[arg(long, default_value = "standard")]
+    objective: String,
+    /// L∞ radius for pgd and ibp training (and the robust figures).
+    #[arg(long)]
+    eps: Option<f32>,
+    /// PGD steps per batch for pgd training.
+    #[arg(long, default_value_t = 10)]
+    pgd_steps: usize,
+    /// PGD step size for pgd training (default 2.5·ε/steps).
+    #[arg(long)]
+    pgd_step_size: Option<f32>,
+    /// PGD training: fraction of the run over which ε grows from 0.
+    #[arg(long, default_value_t = 0.0)]
+    eps_ramp: f32,
+    /// Noise σ for noise training.
+    #[arg(long)]
+    sigma: Option<f32>,
+    /// IBP: fraction of the run trained clean first.
+    #[arg(long, default_value_t = 0.05)]
+    warmup: f32,
+    /// IBP: fraction of the run over which ε and κ ramp.
+    #[arg(long, default_value_t = 0.5)]
+    ramp: f32,
+    /// IBP: final weight of the clean loss.
+    #[arg(long, default_value_t = 0.5)]
+    kappa_end: f32,
     #[arg(long, default_value = "mnist")]
     dataset: String,
     #[arg(long, default_value = "data")]
@@ -28,22 +61,69 @@ pub struct TrainArgs {
     batch_size: usize,
     #[arg(long, default_value_t = 1e-3)]
     lr: f64,
+    /// adam or sgd (momentum 0.9).
+    #[arg(long, default_value = "adam")]
+    optimizer: String,
+    /// constant, cosine or step.
+    #[arg(long, default_value = "constant")]
+    schedule: String,
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Train on only the first N training images (quick runs).
     #[arg(long)]
     limit: Option<usize>,
+    /// Evaluate at the end on only the first N test images (quick runs).
+    #[arg(long)]
+    test_limit: Option<usize>,
+    /// Start from these weights (fine-tuning, or resuming at an epoch boundary; the optimiser's
+    /// state starts afresh).
+    #[arg(long)]
+    init: Option<PathBuf>,
+    /// Images of the shipped test subset evaluated after every epoch.
+    #[arg(long, default_value_t = 500)]
+    eval_count: usize,
+    /// Radius of the robust figures (default: the training ε).
+    #[arg(long)]
+    eval_eps: Option<f32>,
+    /// PGD steps of the final robust evaluation on the full test set.
+    #[arg(long, default_value_t = 40)]
+    final_pgd_steps: usize,
+    /// PGD restarts of the final robust evaluation.
+    #[arg(long, default_value_t = 1)]
+    final_restarts: usize,
     #[arg(long, value_enum, default_value = "cpu")]
     device: DeviceArg,
-    /// Weights file to write; the model card goes next to it with a .json extension.
+    /// Weights file to write; the model card goes next to it with a .json extension. It is
+    /// rewritten after every epoch, so a stopped run keeps its last epoch.
     #[arg(long, default_value = "models/mnist-small-cnn.safetensors")]
     out: PathBuf,
+    /// Write clean/robust/verified accuracy per epoch as an SVG chart here.
+    #[arg(long)]
+    plot: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
     #[command(flatten)]
     model: ModelArgs,
+    /// L∞ radius for PGD-robust and IBP-verified accuracy (clean only without it).
+    #[arg(long)]
+    eps: Option<f32>,
+    #[arg(long, default_value_t = 40)]
+    pgd_steps: usize,
+    #[arg(long, default_value_t = 1)]
+    restarts: usize,
+    #[arg(long, default_value_t = 250)]
+    batch_size: usize,
+}
+
+/// One epoch's figures on the evaluation slice.
+#[derive(Debug, Serialize)]
+struct EpochRecord {
+    epoch: usize,
+    mean_loss: f32,
+    seconds: f64,
+    eval: Evaluation,
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -53,55 +133,208 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
+fn objective(args: &TrainArgs) -> Result<Objective> {
+    let need = |value: Option<f32>, what: &str| {
+        value.ok_or_else(|| {
+            Error::InvalidArgument(format!("--objective {} needs {what}", args.objective))
+        })
+    };
+    let objective = match args.objective.as_str() {
+        "standard" => Objective::Standard,
+        "pgd" => {
+            let epsilon = need(args.eps, "--eps")?;
+            Objective::Adversarial {
+                epsilon,
+                steps: args.pgd_steps,
+                step_size: args
+                    .pgd_step_size
+                    .unwrap_or(2.5 * epsilon / args.pgd_steps.max(1) as f32),
+                ramp: args.eps_ramp,
+            }
+        }
+        "ibp" => Objective::Ibp {
+            epsilon: need(args.eps, "--eps")?,
+            warmup: args.warmup,
+            ramp: args.ramp,
+            kappa_end: args.kappa_end,
+        },
+        "noise" => Objective::Noise {
+            sigma: need(args.sigma, "--sigma")?,
+        },
+        other => {
+            return Err(Error::InvalidArgument(format!(
+                "unknown objective {other:?} (standard, pgd, ibp, noise)"
+            )));
+        }
+    };
+    objective.validate()?;
+    Ok(objective)
+}
+
+fn bar(len: usize, template: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len as u64);
+    bar.set_style(ProgressStyle::with_template(template).expect("static template"));
+    bar
+}
+
+/// The weights as SafeTensors bytes.
+fn weights_bytes(model: &TrainableNet) -> Result<Vec<u8>> {
+    write_safetensors(&pollster::block_on(model.weights())?)
+}
+
+fn chart(args: &TrainArgs, history: &[EpochRecord]) -> Chart {
+    let series = |name: &str, get: &dyn Fn(&Evaluation) -> Option<f64>| Series {
+        name: name.into(),
+        points: history
+            .iter()
+            .filter_map(|r| get(&r.eval).map(|v| ((r.epoch + 1) as f64, 100.0 * v)))
+            .collect(),
+    };
+    let eps = history.first().and_then(|r| r.eval.epsilon);
+    let mut all = vec![series("clean", &|e| Some(e.clean_accuracy))];
+    if let Some(eps) = eps {
+        all.push(series(&format!("PGD ε={eps}"), &|e| e.robust_accuracy));
+        all.push(series(&format!("IBP-verified ε={eps}"), &|e| {
+            e.verified_accuracy
+        }));
+    }
+    Chart {
+        title: format!(
+            "{} trained with {} ({})",
+            args.arch, args.objective, args.dataset
+        ),
+        x_label: "epoch".into(),
+        y_label: "accuracy on the evaluation slice (%)".into(),
+        series: all.into_iter().filter(|s| !s.points.is_empty()).collect(),
+        log_y: false,
+    }
+}
+
 pub fn train(args: TrainArgs) -> Result<()> {
+    let objective = objective(&args)?;
     let kind = DatasetKind::from_id(&args.dataset)?;
+    let model_spec = spec(&args.arch)?;
     let mut train_set = Dataset::load_dir(kind, Split::Train, &args.data_dir)?;
     if let Some(limit) = args.limit {
         train_set = train_set.take(limit);
     }
-    let test_set = Dataset::load_dir(kind, Split::Test, &args.data_dir)?;
-    let device = args.device.init()?;
-    device.seed(args.seed);
-    let ad_device = device.clone().autodiff();
+    let mut test_set = Dataset::load_dir(kind, Split::Test, &args.data_dir)?;
+    if let Some(limit) = args.test_limit {
+        test_set = test_set.take(limit);
+    }
+    let eval_set = shipped_test_subset(kind)?.take(args.eval_count.max(1));
     let config = TrainConfig {
         epochs: args.epochs,
         batch_size: args.batch_size,
         learning_rate: args.lr,
+        optimizer: Optimizer::from_id(&args.optimizer)?,
+        schedule: Schedule::from_id(&args.schedule)?,
+        objective,
         seed: args.seed,
         report_every: 20,
     };
-    let bar = ProgressBar::new((train_set.len().div_ceil(args.batch_size) * args.epochs) as u64);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} steps  {msg}  [{elapsed_precise}<{eta}]",
-        )
-        .expect("static template"),
+    config.validate()?;
+    let eval_eps = args.eval_eps.or(match objective {
+        Objective::Adversarial { epsilon, .. } | Objective::Ibp { epsilon, .. } => Some(epsilon),
+        _ => None,
+    });
+    let device = args.device.init()?;
+    device.seed(args.seed);
+    let ad_device = device.clone().autodiff();
+    let model = match &args.init {
+        Some(path) => TrainableNet::from_weights(
+            model_spec.clone(),
+            read_safetensors(&read(path)?)?,
+            &ad_device,
+        )?,
+        None => TrainableNet::init(model_spec.clone(), args.seed, &ad_device)?,
+    };
+
+    let steps_per_epoch = train_set.len().div_ceil(args.batch_size);
+    let progress = bar(
+        steps_per_epoch * args.epochs,
+        "{bar:40} {pos}/{len} steps  {msg}  [{elapsed_precise}<{eta}]",
     );
     let started = Instant::now();
-    let model = train_erm(
-        SmallCnn::new(&ad_device),
+    let mut epoch_started = Instant::now();
+    let mut history: Vec<EpochRecord> = Vec::new();
+    let (mut loss_sum, mut loss_count) = (0.0f32, 0usize);
+    let eval_settings = EvalSettings {
+        batch_size: 250,
+        epsilon: eval_eps,
+        pgd_steps: 20,
+        restarts: 1,
+    };
+    let model = pollster::block_on(perturb::train::train(
+        model,
         &train_set,
         &config,
         &ad_device,
-        |p| {
-            bar.set_position(p.step as u64);
-            bar.set_message(format!("epoch {} loss {:.4}", p.epoch + 1, p.loss));
-            true
+        |report, model| {
+            progress.set_position(report.step as u64);
+            if let Some(loss) = report.loss {
+                loss_sum += loss;
+                loss_count += 1;
+                progress.set_message(format!("epoch {} loss {loss:.4}", report.epoch + 1));
+            }
+            if report.epoch_done {
+                let frozen = model.valid().sequential();
+                let eval = pollster::block_on(evaluate(
+                    &frozen,
+                    &eval_set,
+                    &device,
+                    &eval_settings,
+                    |_, _| {},
+                ))?;
+                let record = EpochRecord {
+                    epoch: report.epoch,
+                    mean_loss: loss_sum / loss_count.max(1) as f32,
+                    seconds: epoch_started.elapsed().as_secs_f64(),
+                    eval,
+                };
+                progress.println(serde_json::to_string(&record).expect("records serialise"));
+                history.push(record);
+                (loss_sum, loss_count) = (0.0, 0);
+                super::write_file(&args.out, &weights_bytes(model)?)?;
+                epoch_started = Instant::now();
+            }
+            Ok(true)
         },
-    )?;
-    bar.finish();
+    ))?;
+    progress.finish();
     let wall_time_s = started.elapsed().as_secs_f64();
-    let model = model.valid().to_device(&device);
-    let clean_accuracy = accuracy(&model, &test_set, &device, 500)?;
-    let bytes = to_safetensors(&model)?;
+
+    let bytes = weights_bytes(&model)?;
     super::write_file(&args.out, &bytes)?;
+    let frozen = Sequential::from_safetensors(model_spec.clone(), &bytes, &device)?;
+    let final_bar = bar(
+        test_set.len(),
+        "final evaluation {bar:40} {pos}/{len} images [{eta}]",
+    );
+    let final_eval = pollster::block_on(evaluate(
+        &frozen,
+        &test_set,
+        &device,
+        &EvalSettings {
+            batch_size: 250,
+            epsilon: eval_eps,
+            pgd_steps: args.final_pgd_steps,
+            restarts: args.final_restarts,
+        },
+        |done, _| final_bar.set_position(done as u64),
+    ))?;
+    final_bar.finish_and_clear();
+    if let Some(path) = &args.plot {
+        super::write_file(path, chart(&args, &history).to_svg().as_bytes())?;
+    }
     let card = serde_json::json!({
         "name": args.out.file_stem().and_then(|s| s.to_str()).unwrap_or("model"),
-        "architecture": "small-cnn: conv3x3-8, pool2, conv3x3-16, pool2, fc-64, fc-10 (ReLU)",
+        "architecture": args.arch,
+        "spec": model_spec,
         "parameters": model.num_params(),
         "dataset": kind.id(),
-        "objective": "standard cross-entropy (ERM), Adam",
-        "command": std::env::args().collect::<Vec<_>>().join(" "),
+        "objective": objective,
+        "command": format!("perturb {}", std::env::args().skip(1).collect::<Vec<_>>().join(" ")),
         "config": config,
         "train_images": train_set.len(),
         "wall_time_s": (wall_time_s * 10.0).round() / 10.0,
@@ -110,7 +343,8 @@ pub fn train(args: TrainArgs) -> Result<()> {
         "weights_file": args.out.file_name().and_then(|s| s.to_str()),
         "weights_bytes": bytes.len(),
         "weights_sha256": sha256_hex(&bytes),
-        "metrics": { "clean_accuracy_test": clean_accuracy, "test_images": test_set.len() },
+        "metrics": final_eval,
+        "history": history,
     });
     let card_path = args.out.with_extension("json");
     let text = serde_json::to_string_pretty(&card).expect("JSON values serialise");
@@ -122,12 +356,25 @@ pub fn train(args: TrainArgs) -> Result<()> {
 pub fn eval(args: EvalArgs) -> Result<()> {
     let data = args.model.test_set()?;
     let (device, model) = args.model.model()?;
-    let clean_accuracy = accuracy(&model, &data, &device, 500)?;
+    let progress = bar(data.len(), "{bar:40} {pos}/{len} images attacked [{eta}]");
+    let evaluation = pollster::block_on(evaluate(
+        &model,
+        &data,
+        &device,
+        &EvalSettings {
+            batch_size: args.batch_size,
+            epsilon: args.eps,
+            pgd_steps: args.pgd_steps,
+            restarts: args.restarts,
+        },
+        |done, _| progress.set_position(done as u64),
+    ))?;
+    progress.finish_and_clear();
     let report = serde_json::json!({
         "weights": args.model.weights.display().to_string(),
+        "architecture": args.model.arch,
         "dataset": data.kind.id(),
-        "images": data.len(),
-        "clean_accuracy": clean_accuracy,
+        "evaluation": evaluation,
     });
     super::print_json(&report);
     Ok(())

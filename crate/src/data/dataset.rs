@@ -225,13 +225,20 @@ impl Dataset {
 
     /// The first `n` images (or all of them when there are fewer).
     pub fn take(&self, n: usize) -> Dataset {
-        let n = n.min(self.len());
+        self.range(0, n)
+    }
+
+    /// Images `start..end`, clamped to the dataset.
+    pub fn range(&self, start: usize, end: usize) -> Dataset {
+        let end = end.min(self.len());
+        let start = start.min(end);
+        let size = self.rows * self.cols;
         Dataset {
             kind: self.kind,
             rows: self.rows,
             cols: self.cols,
-            pixels: self.pixels[..n * self.rows * self.cols].to_vec(),
-            labels: self.labels[..n].to_vec(),
+            pixels: self.pixels[start * size..end * size].to_vec(),
+            labels: self.labels[start..end].to_vec(),
         }
     }
 

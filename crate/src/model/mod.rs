@@ -3,6 +3,7 @@
 mod sequential;
 mod small_cnn;
 mod spec;
+mod trainable;
 mod weights;
 
 pub use sequential::{
@@ -10,6 +11,7 @@ pub use sequential::{
 };
 pub use small_cnn::SmallCnn;
 pub use spec::{LayerSpec, ModelSpec, Shape};
+pub use trainable::{ConvParams, LayerParams, LinearParams, NoParams, TrainableNet};
 pub use weights::{load_safetensors, to_safetensors};
 
 use burn::tensor::Device;

@@ -101,6 +101,35 @@ impl Activation {
 }
 
 impl Layer {
+    /// The layer for a spec entry that has no parameters (ReLU, pooling, flatten), else `None`.
+    pub fn without_params(spec: &LayerSpec) -> Option<Self> {
+        Some(match spec {
+            LayerSpec::Relu => Layer::Relu,
+            LayerSpec::MaxPool2d {
+                kernel_size,
+                stride,
+                padding,
+            } => Layer::MaxPool2d {
+                kernel: *kernel_size,
+                stride: stride.unwrap_or(*kernel_size),
+                padding: *padding,
+            },
+            LayerSpec::AvgPool2d {
+                kernel_size,
+                stride,
+                padding,
+            } => Layer::AvgPool2d {
+                kernel: *kernel_size,
+                stride: stride.unwrap_or(*kernel_size),
+                padding: *padding,
+            },
+            LayerSpec::Flatten => Layer::Flatten,
+            LayerSpec::Conv2d { .. } | LayerSpec::Linear { .. } | LayerSpec::BatchNorm { .. } => {
+                return None;
+            }
+        })
+    }
+
     /// This layer applied to `x`.
     pub fn forward(&self, x: Activation) -> Activation {
         match self {
@@ -320,26 +349,8 @@ impl Sequential {
                         scale,
                     }
                 }
-                LayerSpec::Relu => Layer::Relu,
-                LayerSpec::MaxPool2d {
-                    kernel_size,
-                    stride,
-                    padding,
-                } => Layer::MaxPool2d {
-                    kernel: *kernel_size,
-                    stride: stride.unwrap_or(*kernel_size),
-                    padding: *padding,
-                },
-                LayerSpec::AvgPool2d {
-                    kernel_size,
-                    stride,
-                    padding,
-                } => Layer::AvgPool2d {
-                    kernel: *kernel_size,
-                    stride: stride.unwrap_or(*kernel_size),
-                    padding: *padding,
-                },
-                LayerSpec::Flatten => Layer::Flatten,
+                stateless => Layer::without_params(stateless)
+                    .expect("every layer with parameters is matched above"),
             });
         }
         if !weights.is_empty() {
@@ -350,6 +361,13 @@ impl Sequential {
             )));
         }
         Ok(Self { spec, layers })
+    }
+
+    /// `spec` with already-built layers, one per spec entry (shapes as [`Self::from_weights`]
+    /// would make them).
+    pub(crate) fn from_parts(spec: ModelSpec, layers: Vec<Layer>) -> Self {
+        debug_assert_eq!(spec.layers.len(), layers.len());
+        Self { spec, layers }
     }
 
     /// Random weights for `spec` (PyTorch's default uniform ±1/√fan_in; batch norm with random

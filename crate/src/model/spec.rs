@@ -132,6 +132,35 @@ pub struct ModelSpec {
     pub layers: Vec<LayerSpec>,
 }
 
+fn conv(name: &str, i: usize, o: usize, kernel: usize, stride: usize, padding: usize) -> LayerSpec {
+    LayerSpec::Conv2d {
+        name: Some(name.into()),
+        in_channels: i,
+        out_channels: o,
+        kernel_size: kernel,
+        stride,
+        padding,
+        bias: true,
+    }
+}
+
+fn linear(name: &str, i: usize, o: usize) -> LayerSpec {
+    LayerSpec::Linear {
+        name: Some(name.into()),
+        in_features: i,
+        out_features: o,
+        bias: true,
+    }
+}
+
+fn pool2() -> LayerSpec {
+    LayerSpec::MaxPool2d {
+        kernel_size: 2,
+        stride: None,
+        padding: 0,
+    }
+}
+
 fn pooled(size: usize, kernel: usize, stride: usize, padding: usize) -> Option<usize> {
     let padded = size + 2 * padding;
     (kernel > 0 && stride > 0 && kernel <= padded).then(|| (padded - kernel) / stride + 1)
@@ -271,37 +300,89 @@ impl ModelSpec {
         Ok(shapes)
     }
 
-    /// The spec of the playground's default [`SmallCnn`](super::SmallCnn), with its tensor names.
-    pub fn small_cnn() -> Self {
-        let conv = |name: &str, i, o| LayerSpec::Conv2d {
-            name: Some(name.into()),
-            in_channels: i,
-            out_channels: o,
-            kernel_size: 3,
-            stride: 1,
-            padding: 0,
-            bias: true,
-        };
-        let linear = |name: &str, i, o| LayerSpec::Linear {
-            name: Some(name.into()),
-            in_features: i,
-            out_features: o,
-            bias: true,
-        };
-        let pool = LayerSpec::MaxPool2d {
-            kernel_size: 2,
-            stride: None,
-            padding: 0,
-        };
+    /// The zoo's architectures by name, for 1×28×28 inputs and 10 classes: `small-cnn` (the
+    /// default), `mlp`, `lenet5` and `strided-cnn`.
+    pub fn named(id: &str) -> Result<Self> {
+        match id {
+            "small-cnn" => Ok(Self::small_cnn()),
+            "mlp" => Ok(Self::mlp()),
+            "lenet5" => Ok(Self::lenet5()),
+            "strided-cnn" => Ok(Self::strided_cnn()),
+            other => Err(Error::InvalidArgument(format!(
+                "unknown architecture {other:?}; the zoo has {}",
+                Self::ZOO.join(", ")
+            ))),
+        }
+    }
+
+    /// The names [`Self::named`] knows.
+    pub const ZOO: [&'static str; 4] = ["small-cnn", "mlp", "lenet5", "strided-cnn"];
+
+    /// flatten → fc-256 → ReLU → fc-256 → ReLU → fc-10.
+    pub fn mlp() -> Self {
         Self {
             input: [1, 28, 28],
             layers: vec![
-                conv("conv1", 1, 8),
+                LayerSpec::Flatten,
+                linear("fc1", 784, 256),
                 LayerSpec::Relu,
-                pool.clone(),
-                conv("conv2", 8, 16),
+                linear("fc2", 256, 256),
                 LayerSpec::Relu,
-                pool,
+                linear("fc3", 256, 10),
+            ],
+        }
+    }
+
+    /// LeNet-5 style: conv3×3-32 → ReLU → pool2 → conv3×3-64 → ReLU → pool2 → fc-200 → ReLU →
+    /// fc-10.
+    pub fn lenet5() -> Self {
+        Self {
+            input: [1, 28, 28],
+            layers: vec![
+                conv("conv1", 1, 32, 3, 1, 0),
+                LayerSpec::Relu,
+                pool2(),
+                conv("conv2", 32, 64, 3, 1, 0),
+                LayerSpec::Relu,
+                pool2(),
+                LayerSpec::Flatten,
+                linear("fc1", 1600, 200),
+                LayerSpec::Relu,
+                linear("fc2", 200, 10),
+            ],
+        }
+    }
+
+    /// The "small" model of the certified-training papers (Wong & Kolter, Gowal et al.): strided
+    /// convolutions instead of pooling, which keeps interval and CROWN bounds tight.
+    /// conv4×4-16/2 → ReLU → conv4×4-32/2 → ReLU → fc-100 → ReLU → fc-10.
+    pub fn strided_cnn() -> Self {
+        Self {
+            input: [1, 28, 28],
+            layers: vec![
+                conv("conv1", 1, 16, 4, 2, 1),
+                LayerSpec::Relu,
+                conv("conv2", 16, 32, 4, 2, 1),
+                LayerSpec::Relu,
+                LayerSpec::Flatten,
+                linear("fc1", 32 * 7 * 7, 100),
+                LayerSpec::Relu,
+                linear("fc2", 100, 10),
+            ],
+        }
+    }
+
+    /// The spec of the playground's default [`SmallCnn`](super::SmallCnn), with its tensor names.
+    pub fn small_cnn() -> Self {
+        Self {
+            input: [1, 28, 28],
+            layers: vec![
+                conv("conv1", 1, 8, 3, 1, 0),
+                LayerSpec::Relu,
+                pool2(),
+                conv("conv2", 8, 16, 3, 1, 0),
+                LayerSpec::Relu,
+                pool2(),
                 LayerSpec::Flatten,
                 linear("fc1", 400, 64),
                 LayerSpec::Relu,
@@ -317,6 +398,11 @@ mod tests {
 
     #[test]
     fn shapes_chain_like_pytorch() {
+        for id in ModelSpec::ZOO {
+            let spec = ModelSpec::named(id).unwrap();
+            assert_eq!(spec.classes().unwrap(), 10, "{id}");
+        }
+        assert!(ModelSpec::named("resnet-1000").is_err());
         let spec = ModelSpec::small_cnn();
         let shapes = spec.output_shapes().unwrap();
         assert_eq!(shapes[2], Shape::Image([8, 13, 13]));
