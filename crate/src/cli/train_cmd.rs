@@ -292,7 +292,12 @@ pub fn train(args: TrainArgs) -> Result<()> {
                     seconds: epoch_started.elapsed().as_secs_f64(),
                     eval,
                 };
-                progress.println(serde_json::to_string(&record).expect("records serialise"));
+                let line = serde_json::to_string(&record).expect("records serialise");
+            if progress.is_hidden() {
+                eprintln!("{line}");
+            } else {
+                progress.println(line);
+            }
                 history.push(record);
                 (loss_sum, loss_count) = (0.0, 0);
                 super::write_file(&args.out, &weights_bytes(model)?)?;
