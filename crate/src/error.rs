@@ -40,7 +40,8 @@ pub enum Error {
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
-    pub(crate) fn format(what: &'static str, detail: impl Into<String>) -> Self {
+    /// A malformed file or text: `what` it should have been and what is wrong.
+    pub fn format(what: &'static str, detail: impl Into<String>) -> Self {
         Self::Format {
             what,
             detail: detail.into(),

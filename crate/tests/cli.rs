@@ -391,3 +391,49 @@ fn train_writes_weights_a_card_and_curves_that_eval_reproduces() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("needs --eps"), "{}", stderr(&out));
 }
+
+#[test]
+fn transfer_scores_every_pair_and_needs_an_architecture() {
+    let out = perturb(&[
+        "transfer",
+        "--models",
+        "models/mnist-small-cnn.safetensors=small-cnn,models/mnist-lenet5.safetensors",
+        "--count",
+        "60",
+        "--eps",
+        "0.2",
+        "--steps",
+        "10",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let success = report["matrix"]["success"].as_array().unwrap();
+    assert_eq!(success.len(), 2);
+    for (i, row) in success.iter().enumerate() {
+        let row: Vec<f64> = row
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        assert_eq!(row.len(), 2);
+        assert!(row.iter().all(|s| (0.0..=1.0).contains(s)));
+        // White-box PGD at ε = 0.2 fools an undefended model almost always.
+        assert!(row[i] >= 0.8, "diagonal {row:?}");
+    }
+    assert!(
+        report["markdown"]
+            .as_str()
+            .unwrap()
+            .contains("| mnist-lenet5 |")
+    );
+
+    // Without a card beside the weights, the architecture must be given.
+    let dir = std::env::temp_dir().join(format!("perturb-transfer-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let lone = dir.join("lone.safetensors");
+    std::fs::copy("../models/mnist-lenet5.safetensors", &lone).unwrap();
+    let out = perturb(&["transfer", "--models", lone.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("lone.json"), "{}", stderr(&out));
+}

@@ -12,6 +12,7 @@ mod golden;
 mod model_args;
 mod plot;
 mod train_cmd;
+mod transfer_cmd;
 
 use std::path::PathBuf;
 
@@ -40,6 +41,8 @@ enum Command {
     Audit(audit_cmd::AuditArgs),
     /// Verified accuracy by IBP, CROWN or exact search, or randomized smoothing certificates (JSON, SVG).
     Certify(certify_cmd::CertifyArgs),
+    /// Transfer success matrix: PGD adversarials crafted on each model, scored on every model.
+    Transfer(transfer_cmd::TransferArgs),
     /// Time PGD on a batch of test images (CPU or wgpu) and print the figures.
     Bench(bench_cmd::BenchArgs),
     /// Train a zoo architecture (standard, PGD, IBP or noise objective); weights, model card, curves.
@@ -63,6 +66,7 @@ pub fn run(cli: Cli) -> perturb::Result<()> {
         Command::Certify(args) => certify_cmd::run(args),
         Command::Data { command } => data_cmd::run(command),
         Command::Train(args) => train_cmd::train(args),
+        Command::Transfer(args) => transfer_cmd::run(args),
         Command::Eval(args) => train_cmd::eval(args),
         Command::Golden { out } => golden::write_input_gradient(&out),
     }

@@ -293,11 +293,11 @@ pub fn train(args: TrainArgs) -> Result<()> {
                     eval,
                 };
                 let line = serde_json::to_string(&record).expect("records serialise");
-            if progress.is_hidden() {
-                eprintln!("{line}");
-            } else {
-                progress.println(line);
-            }
+                if progress.is_hidden() {
+                    eprintln!("{line}");
+                } else {
+                    progress.println(line);
+                }
                 history.push(record);
                 (loss_sum, loss_count) = (0.0, 0);
                 super::write_file(&args.out, &weights_bytes(model)?)?;
