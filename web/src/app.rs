@@ -7,52 +7,11 @@ use perturb::data::{Dataset, DatasetKind, shipped_test_subset};
 use perturb::model::SmallCnn;
 use yew::prelude::*;
 
+use crate::attack_lab::AttackLab;
 use crate::backend::{self, Backend, BackendKind};
 use crate::digit::Digit;
 use crate::inference::predict;
-
-/// Settings the page reads from its URL query (`?backend=cpu&image=12`).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct UrlSettings {
-    /// Skip WebGPU and run on the CPU backend.
-    pub force_cpu: bool,
-    /// Index of the test image to show.
-    pub image: usize,
-    /// Problems found in the query, shown to the user.
-    pub warnings: Vec<String>,
-}
-
-impl UrlSettings {
-    /// Parse a query string, rejecting unknown or malformed values with a warning.
-    pub fn parse(query: &str, images: usize) -> Self {
-        let mut settings = Self::default();
-        let Ok(params) = web_sys::UrlSearchParams::new_with_str(query) else {
-            return settings;
-        };
-        match params.get("backend").as_deref() {
-            None | Some("auto") => {}
-            Some("cpu") => settings.force_cpu = true,
-            Some(other) => settings.warnings.push(format!(
-                "ignored backend={:?}: use auto or cpu",
-                truncate(other)
-            )),
-        }
-        if let Some(raw) = params.get("image") {
-            match raw.parse::<usize>() {
-                Ok(i) if i < images => settings.image = i,
-                _ => settings.warnings.push(format!(
-                    "ignored image={:?}: expected a number below {images}",
-                    truncate(&raw)
-                )),
-            }
-        }
-        settings
-    }
-}
-
-fn truncate(s: &str) -> String {
-    s.chars().take(40).collect()
-}
+use crate::settings::{AttackSettings, UrlSettings};
 
 /// Messages driving [`App`].
 pub enum Msg {
@@ -62,13 +21,15 @@ pub enum Msg {
     Select(usize),
     /// A prediction for image `.0` came back.
     Predicted(usize, Result<Vec<f32>, String>),
+    /// The attack lab's parameters changed.
+    Attack(AttackSettings),
 }
 
 /// The playground page.
 pub struct App {
     data: Rc<Dataset>,
     settings: UrlSettings,
-    backend: Option<Backend>,
+    backend: Option<Rc<Backend>>,
     model: Option<Rc<SmallCnn>>,
     index: usize,
     prediction: Option<Result<Vec<f32>, String>>,
@@ -123,6 +84,19 @@ impl App {
     }
 }
 
+impl App {
+    /// Put the current state in the address bar (without reloading), so it is the share link.
+    fn update_url(&self) {
+        if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+            let _ = history.replace_state_with_url(
+                &wasm_bindgen::JsValue::NULL,
+                "",
+                Some(&self.settings.to_query()),
+            );
+        }
+    }
+}
+
 fn argmax(values: &[f32]) -> usize {
     values
         .iter()
@@ -171,7 +145,7 @@ impl Component for App {
     fn update(&mut self, ctx: &Context<Self>, msg: Self::Message) -> bool {
         match msg {
             Msg::Booted(backend, model) => {
-                self.backend = Some(backend);
+                self.backend = Some(Rc::new(backend));
                 match model {
                     Ok(model) => self.model = Some(model),
                     Err(e) => self.error = Some(e),
@@ -180,8 +154,14 @@ impl Component for App {
             }
             Msg::Select(index) => {
                 self.index = index % self.data.len();
+                self.settings.image = self.index;
                 self.prediction = None;
                 self.request_prediction(ctx);
+                self.update_url();
+            }
+            Msg::Attack(attack) => {
+                self.settings.attack = attack;
+                self.update_url();
             }
             Msg::Predicted(index, result) => {
                 if index != self.index {
@@ -234,6 +214,14 @@ impl Component for App {
                         { self.view_prediction() }
                     </div>
                 </section>
+                { match (&self.backend, &self.model) {
+                    (Some(backend), Some(model)) => html! {
+                        <AttackLab backend={backend.clone()} model={model.clone()} data={self.data.clone()}
+                            index={self.index} initial={self.settings.attack}
+                            on_change={ctx.link().callback(Msg::Attack)} />
+                    },
+                    _ => html! {},
+                } }
             </main>
         }
     }

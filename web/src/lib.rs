@@ -1,9 +1,11 @@
 //! The Perturb playground: a Yew front-end that renders and dispatches to the `perturb` core.
 
 pub mod app;
+pub mod attack_lab;
 pub mod backend;
 pub mod digit;
 pub mod inference;
+pub mod settings;
 
 /// Mount the application on the page body.
 pub fn start() {

@@ -100,7 +100,7 @@ async fn webgpu_and_cpu_agree_on_other_images() {
 
 #[wasm_bindgen_test]
 fn url_settings_reject_hostile_values() {
-    use perturb_web::app::UrlSettings;
+    use perturb_web::settings::{AttackMethod, UrlSettings};
     let s = UrlSettings::parse(
         "?backend=<script>alert(1)</script>&image=99999999999999999999",
         1000,
@@ -112,6 +112,24 @@ fn url_settings_reject_hostile_values() {
     assert!(s.force_cpu);
     assert_eq!(s.image, 12);
     assert!(s.warnings.is_empty());
+    // Attack parameters: NaN, out-of-range and huge values are refused one by one.
+    let s = UrlSettings::parse(
+        "?attack=fgsm&eps=NaN&steps=100000000&restarts=0&seed=-1",
+        1000,
+    );
+    assert_eq!(s.attack.method, AttackMethod::Fgsm);
+    assert_eq!(s.warnings.len(), 4, "{:?}", s.warnings);
+    let s = UrlSettings::parse(
+        "?attack=pgd&eps=0.2&steps=30&restarts=2&seed=5&image=3",
+        1000,
+    );
+    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+    assert_eq!(
+        (s.attack.eps, s.attack.steps, s.attack.restarts),
+        (0.2, 30, 2)
+    );
+    // A share link parses back to the same state.
+    assert_eq!(UrlSettings::parse(&s.to_query(), 1000), s);
 }
 
 #[wasm_bindgen_test]

@@ -1,0 +1,88 @@
+// The attack lab: FGSM flips the default digit, PGD draws its loss curve step by step, Stop
+// halts a long run, the URL carries the parameters (share link), and bad form input is refused.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, open, SHOTS } from './browser.mjs';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+async function ready(page) {
+  await page.locator('#prediction[data-ready="true"]').waitFor({ timeout: 120_000 });
+  await page.locator('#attack-lab').waitFor();
+}
+
+async function result(page) {
+  const el = page.locator('#attack-result[data-ready="true"]');
+  await el.waitFor({ timeout: 120_000 });
+  return {
+    success: await el.getAttribute('data-success'),
+    cls: await el.getAttribute('data-class'),
+    linf: Number(await el.getAttribute('data-linf')),
+    text: await el.textContent(),
+  };
+}
+
+test('FGSM at ε=0.3 flips the default digit, inside the ε-ball', async () => {
+  const { page, errors } = await open(browser, '?attack=fgsm&eps=0.3');
+  await ready(page);
+  assert.equal(await page.locator('#attack-method').inputValue(), 'fgsm');
+  await page.click('#attack-run');
+  const r = await result(page);
+  assert.equal(r.success, 'true', r.text);
+  assert.notEqual(r.cls, '7');
+  assert.ok(r.linf <= 0.3 + 1e-4 && r.linf > 0.2, `‖δ‖∞ = ${r.linf}`);
+  assert.equal(await page.locator('#probs-before li').count(), 10);
+  assert.equal(await page.locator('#probs-after li').count(), 10);
+  await page.screenshot({ path: `${SHOTS}/attack-fgsm.png`, fullPage: true });
+  assert.deepEqual(errors, []);
+});
+
+test('PGD plots its loss per step and the URL becomes the share link', async () => {
+  const { page, errors } = await open(browser, '?backend=cpu&image=4&attack=pgd&eps=0.2&steps=15&seed=3');
+  await ready(page);
+  await page.click('#attack-run');
+  const r = await result(page);
+  assert.equal(await page.locator('#loss-plot').getAttribute('data-points'), '15');
+  assert.ok(r.linf <= 0.2 + 1e-4, `‖δ‖∞ = ${r.linf}`);
+  // Change ε in the form: the address bar follows, and opening it reproduces the same run.
+  await page.fill('#attack-eps', '0.25');
+  await page.locator('#attack-eps').dispatchEvent('change');
+  await page.waitForFunction(() => location.search.includes('eps=0.25'));
+  const shared = new URL(page.url()).search;
+  assert.match(shared, /image=4/);
+  assert.match(shared, /steps=15/);
+  assert.match(shared, /backend=cpu/);
+  await page.click('#attack-run');
+  const first = await result(page);
+  const again = await open(browser, shared);
+  await ready(again.page);
+  assert.equal(await again.page.locator('#attack-eps').inputValue(), '0.25');
+  await again.page.click('#attack-run');
+  const second = await result(again.page);
+  assert.equal(second.cls, first.cls, 'a shared link reproduces the run (seeded)');
+  assert.equal(second.linf, first.linf);
+  await page.screenshot({ path: `${SHOTS}/attack-pgd.png`, fullPage: true });
+  assert.deepEqual(errors, []);
+  assert.deepEqual(again.errors, []);
+});
+
+test('Stop halts a long PGD run; bad ε is refused in the form and in the URL', async () => {
+  const { page, errors } = await open(browser, '?attack=pgd&steps=500&restarts=10&eps=abc');
+  await ready(page);
+  const warnings = await page.locator('.warning').allTextContents();
+  assert.ok(warnings.some((w) => w.includes('eps')), warnings.join(' | '));
+  await page.click('#attack-run');
+  await page.locator('#attack-status').waitFor();
+  await page.click('#attack-stop');
+  const r = await result(page);
+  assert.match(r.text, /stopped early/);
+  const points = Number(await page.locator('#loss-plot').getAttribute('data-points'));
+  assert.ok(points < 5000, `${points} steps ran`);
+  await page.fill('#attack-eps', '-1');
+  await page.locator('#attack-eps').dispatchEvent('change');
+  await page.locator('#attack-form-error').waitFor();
+  assert.ok(await page.locator('#attack-run').isEnabled());
+  assert.deepEqual(errors, []);
+});

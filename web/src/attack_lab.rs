@@ -1,0 +1,400 @@
+//! The attack lab: FGSM or PGD on the shown image, on the page's backend, with a live per-step
+//! loss plot, a Stop button, and original / perturbation / adversarial side by side with class
+//! probabilities before and after.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use perturb::attack::{Norm, PgdConfig, ThreatModel, TraceStep, pgd};
+use perturb::data::Dataset;
+use perturb::eval::probabilities;
+use perturb::model::SmallCnn;
+use perturb::readback::read_f32;
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+use crate::backend::Backend;
+use crate::digit::Digit;
+use crate::settings::{AttackMethod, AttackSettings, MAX_RESTARTS, MAX_STEPS};
+
+/// Properties of [`AttackLab`].
+#[derive(Properties)]
+pub struct AttackLabProps {
+    /// Where the model runs.
+    pub backend: Rc<Backend>,
+    /// The model attacked.
+    pub model: Rc<SmallCnn>,
+    /// The test images.
+    pub data: Rc<Dataset>,
+    /// The image attacked.
+    pub index: usize,
+    /// Parameters to start from (from the URL).
+    pub initial: AttackSettings,
+    /// Told whenever the parameters change, so the share link follows.
+    pub on_change: Callback<AttackSettings>,
+}
+
+impl PartialEq for AttackLabProps {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.backend, &other.backend)
+            && Rc::ptr_eq(&self.model, &other.model)
+            && Rc::ptr_eq(&self.data, &other.data)
+            && self.index == other.index
+            && self.initial == other.initial
+    }
+}
+
+/// What an attack run produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabResult {
+    /// The adversarial image.
+    pub adversarial: Vec<f32>,
+    /// Adversarial minus original.
+    pub perturbation: Vec<f32>,
+    /// Class probabilities of the original.
+    pub before: Vec<f32>,
+    /// Class probabilities of the adversarial.
+    pub after: Vec<f32>,
+    /// The run was stopped before its last step.
+    pub stopped: bool,
+}
+
+/// Messages of [`AttackLab`].
+pub enum LabMsg {
+    /// Change the method.
+    Method(AttackMethod),
+    /// New ε text from the form.
+    Eps(String),
+    /// New step count text from the form.
+    Steps(String),
+    /// New restart count text from the form.
+    Restarts(String),
+    /// Start a run.
+    Run,
+    /// Ask the running attack to stop after its current step.
+    Stop,
+    /// One step done (loss and success rate).
+    Step(TraceStep),
+    /// The run ended.
+    Done(Result<LabResult, String>),
+}
+
+/// The attack lab panel.
+pub struct AttackLab {
+    settings: AttackSettings,
+    form_error: Option<String>,
+    running: bool,
+    stop: Rc<Cell<bool>>,
+    trace: Vec<TraceStep>,
+    result: Option<Result<LabResult, String>>,
+}
+
+fn argmax(values: &[f32]) -> usize {
+    values
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map_or(0, |(i, _)| i)
+}
+
+async fn run_attack(
+    props_model: Rc<SmallCnn>,
+    backend: Rc<Backend>,
+    data: Rc<Dataset>,
+    index: usize,
+    settings: AttackSettings,
+    stop: Rc<Cell<bool>>,
+    on_step: Callback<TraceStep>,
+) -> Result<LabResult, String> {
+    let device = &backend.device;
+    let text = |e: perturb::Error| e.to_string();
+    let (images, _) = data.batch(&[index], device).map_err(text)?;
+    let label = usize::from(data.labels()[index]);
+    let threat = ThreatModel::new(Norm::Linf, settings.eps).map_err(text)?;
+    let config = match settings.method {
+        AttackMethod::Fgsm => PgdConfig::fgsm(&threat),
+        AttackMethod::Pgd => PgdConfig {
+            restarts: settings.restarts,
+            seed: settings.seed,
+            ..PgdConfig::pgd(&threat, settings.steps)
+        },
+    };
+    let config = PgdConfig {
+        trace: true,
+        ..config
+    };
+    let model = props_model.as_ref();
+    let mut steps_seen = 0;
+    let outcome = pgd(model, images.clone(), &[label], &threat, &config, |p| {
+        if let Some(point) = p.trace {
+            on_step.emit(point);
+        }
+        steps_seen = p.done;
+        !stop.get()
+    })
+    .await
+    .map_err(text)?;
+    let before = read_f32(probabilities(model, images.clone()))
+        .await
+        .map_err(text)?;
+    let after = read_f32(probabilities(model, outcome.adversarial.clone()))
+        .await
+        .map_err(text)?;
+    let adversarial = read_f32(outcome.adversarial.clone().flatten::<1>(0, 3))
+        .await
+        .map_err(text)?;
+    let original = data.image(index);
+    let perturbation = adversarial
+        .iter()
+        .zip(&original)
+        .map(|(a, o)| a - o)
+        .collect();
+    Ok(LabResult {
+        adversarial,
+        perturbation,
+        before,
+        after,
+        stopped: outcome.cancelled,
+    })
+}
+
+/// A small SVG line chart of the mean loss per step.
+fn loss_plot(trace: &[TraceStep]) -> Html {
+    let (w, h) = (320.0f32, 120.0f32);
+    if trace.is_empty() {
+        return html! { <svg id="loss-plot" class="plot" width={w.to_string()} height={h.to_string()} data-points="0" /> };
+    }
+    let (lo, hi) = trace.iter().fold((f32::MAX, f32::MIN), |(lo, hi), t| {
+        (lo.min(t.mean_loss), hi.max(t.mean_loss))
+    });
+    let span = (hi - lo).max(1e-6);
+    let n = trace.len().max(2) - 1;
+    let points: Vec<String> = trace
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let x = 30.0 + (w - 40.0) * i as f32 / n as f32;
+            let y = 10.0 + (h - 30.0) * (1.0 - (t.mean_loss - lo) / span);
+            format!("{x:.1},{y:.1}")
+        })
+        .collect();
+    html! {
+        <svg id="loss-plot" class="plot" width={w.to_string()} height={h.to_string()}
+            data-points={trace.len().to_string()} role="img" aria-label="attack loss per step">
+            <text x="2" y="14" class="axis">{ format!("{hi:.2}") }</text>
+            <text x="2" y={(h - 20.0).to_string()} class="axis">{ format!("{lo:.2}") }</text>
+            <text x={(w / 2.0 - 40.0).to_string()} y={(h - 4.0).to_string()} class="axis">{ "step → loss" }</text>
+            <polyline points={points.join(" ")} fill="none" stroke="#2f6fde" stroke-width="2" />
+        </svg>
+    }
+}
+
+fn bars(id: &str, probs: &[f32], classes: &[&str; 10], highlight: usize) -> Html {
+    html! {
+        <ol class="bars" id={id.to_string()}>
+        { for probs.iter().enumerate().map(|(c, p)| html! {
+            <li class={classes!((c == highlight).then_some("best"))}>
+                <span class="name">{ classes[c] }</span>
+                <span class="bar" style={format!("width: {:.1}%", p * 100.0)} />
+                <span class="value">{ format!("{:.1}%", p * 100.0) }</span>
+            </li>
+        }) }
+        </ol>
+    }
+}
+
+impl AttackLab {
+    fn view_result(&self, ctx: &Context<Self>) -> Html {
+        let props = ctx.props();
+        let classes = props.data.kind.class_names();
+        let label = usize::from(props.data.labels()[props.index]);
+        match &self.result {
+            None => html! {},
+            Some(Err(e)) => {
+                html! { <p id="attack-result" class="error" data-ready="error">{ e }</p> }
+            }
+            Some(Ok(r)) => {
+                let (was, now) = (argmax(&r.before), argmax(&r.after));
+                let linf = r.perturbation.iter().fold(0.0f32, |m, d| m.max(d.abs()));
+                let l2 = r.perturbation.iter().map(|d| d * d).sum::<f32>().sqrt();
+                let success = now != label;
+                let size = props.data.image_size();
+                html! {
+                    <>
+                    <p id="attack-result" data-ready="true" data-success={success.to_string()}
+                        data-class={now.to_string()} data-linf={format!("{linf:.4}")}>
+                        { if success {
+                            format!("Fooled: {} → {}", classes[was], classes[now])
+                        } else {
+                            format!("Still {} — the attack failed at this budget", classes[now])
+                        } }
+                        { format!("  (‖δ‖∞ = {linf:.3}, ‖δ‖₂ = {l2:.2}{})", if r.stopped { ", stopped early" } else { "" }) }
+                    </p>
+                    <div class="triptych">
+                        <figure>
+                            <Digit pixels={props.data.image(props.index)} size={size} label="original image" />
+                            <figcaption>{ "original" }</figcaption>
+                            { bars("probs-before", &r.before, &classes, was) }
+                        </figure>
+                        <figure>
+                            <Digit pixels={r.perturbation.clone()} size={size} signed={Some(self.settings.eps)}
+                                label="perturbation, blue negative, red positive" />
+                            <figcaption>{ format!("perturbation (±{} → blue/red)", self.settings.eps) }</figcaption>
+                        </figure>
+                        <figure>
+                            <Digit pixels={r.adversarial.clone()} size={size} label="adversarial image" />
+                            <figcaption>{ "adversarial" }</figcaption>
+                            { bars("probs-after", &r.after, &classes, now) }
+                        </figure>
+                    </div>
+                    </>
+                }
+            }
+        }
+    }
+}
+
+impl Component for AttackLab {
+    type Message = LabMsg;
+    type Properties = AttackLabProps;
+
+    fn create(ctx: &Context<Self>) -> Self {
+        Self {
+            settings: ctx.props().initial,
+            form_error: None,
+            running: false,
+            stop: Rc::new(Cell::new(false)),
+            trace: Vec::new(),
+            result: None,
+        }
+    }
+
+    fn changed(&mut self, ctx: &Context<Self>, old: &Self::Properties) -> bool {
+        if ctx.props().index != old.index || !Rc::ptr_eq(&ctx.props().model, &old.model) {
+            self.stop.set(true);
+            self.result = None;
+            self.trace.clear();
+        }
+        true
+    }
+
+    fn update(&mut self, ctx: &Context<Self>, msg: Self::Message) -> bool {
+        let mut edited = false;
+        match msg {
+            LabMsg::Method(m) => {
+                self.settings.method = m;
+                edited = true;
+            }
+            LabMsg::Eps(raw) => match AttackSettings::check_eps(&raw) {
+                Ok(e) => {
+                    self.settings.eps = e;
+                    self.form_error = None;
+                    edited = true;
+                }
+                Err(e) => self.form_error = Some(e),
+            },
+            LabMsg::Steps(raw) => match AttackSettings::check_count(&raw, "steps", MAX_STEPS) {
+                Ok(n) => {
+                    self.settings.steps = n;
+                    self.form_error = None;
+                    edited = true;
+                }
+                Err(e) => self.form_error = Some(e),
+            },
+            LabMsg::Restarts(raw) => {
+                match AttackSettings::check_count(&raw, "restarts", MAX_RESTARTS) {
+                    Ok(n) => {
+                        self.settings.restarts = n;
+                        self.form_error = None;
+                        edited = true;
+                    }
+                    Err(e) => self.form_error = Some(e),
+                }
+            }
+            LabMsg::Run => {
+                if self.running || self.form_error.is_some() {
+                    return false;
+                }
+                self.running = true;
+                self.trace.clear();
+                self.result = None;
+                self.stop = Rc::new(Cell::new(false));
+                let props = ctx.props();
+                let fut = run_attack(
+                    props.model.clone(),
+                    props.backend.clone(),
+                    props.data.clone(),
+                    props.index,
+                    self.settings,
+                    self.stop.clone(),
+                    ctx.link().callback(LabMsg::Step),
+                );
+                ctx.link()
+                    .send_future(async move { LabMsg::Done(fut.await) });
+            }
+            LabMsg::Stop => self.stop.set(true),
+            LabMsg::Step(point) => {
+                if self.running {
+                    self.trace.push(point);
+                }
+            }
+            LabMsg::Done(result) => {
+                self.running = false;
+                self.result = Some(result);
+            }
+        }
+        if edited {
+            ctx.props().on_change.emit(self.settings);
+        }
+        true
+    }
+
+    fn view(&self, ctx: &Context<Self>) -> Html {
+        let link = ctx.link();
+        let s = self.settings;
+        let value = |e: Event| e.target_unchecked_into::<HtmlInputElement>().value();
+        let on_method = link.callback(move |e: Event| {
+            LabMsg::Method(if value(e) == "fgsm" {
+                AttackMethod::Fgsm
+            } else {
+                AttackMethod::Pgd
+            })
+        });
+        let on_eps = link.callback(move |e: Event| LabMsg::Eps(value(e)));
+        let on_steps = link.callback(move |e: Event| LabMsg::Steps(value(e)));
+        let on_restarts = link.callback(move |e: Event| LabMsg::Restarts(value(e)));
+        let pgd = s.method == AttackMethod::Pgd;
+        html! {
+            <section id="attack-lab" class="panel">
+                <h2>{ "Attack lab" }</h2>
+                <form class="controls" novalidate=true onsubmit={link.callback(|e: SubmitEvent| { e.prevent_default(); LabMsg::Run })}>
+                    <label>{ "Attack " }
+                        <select id="attack-method" onchange={on_method}>
+                            <option value="fgsm" selected={!pgd}>{ "FGSM" }</option>
+                            <option value="pgd" selected={pgd}>{ "PGD (L∞)" }</option>
+                        </select>
+                    </label>
+                    <label>{ "ε " }
+                        <input id="attack-eps" type="number" min="0" max="1" step="any"
+                            value={s.eps.to_string()} onchange={on_eps} />
+                    </label>
+                    <label>{ "steps " }
+                        <input id="attack-steps" type="number" min="1" max={MAX_STEPS.to_string()}
+                            value={s.steps.to_string()} disabled={!pgd} onchange={on_steps} />
+                    </label>
+                    <label>{ "restarts " }
+                        <input id="attack-restarts" type="number" min="1" max={MAX_RESTARTS.to_string()}
+                            value={s.restarts.to_string()} disabled={!pgd} onchange={on_restarts} />
+                    </label>
+                    <button id="attack-run" type="submit" disabled={self.running}>{ "Run attack" }</button>
+                    <button id="attack-stop" type="button" disabled={!self.running}
+                        onclick={link.callback(|_| LabMsg::Stop)}>{ "Stop" }</button>
+                </form>
+                { for self.form_error.as_ref().map(|e| html! { <p class="warning" id="attack-form-error">{ e }</p> }) }
+                { if self.running { html! { <p id="attack-status">{ format!("Running… step {}", self.trace.len()) }</p> } } else { html! {} } }
+                { loss_plot(&self.trace) }
+                { self.view_result(ctx) }
+            </section>
+        }
+    }
+}

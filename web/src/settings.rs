@@ -1,0 +1,179 @@
+//! The page's state in its URL: parsed defensively (every value checked, anything else ignored
+//! with a visible warning, never executed) and written back for share links.
+
+/// Which attack the attack lab runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttackMethod {
+    /// One signed-gradient step of size ε.
+    Fgsm,
+    /// Projected gradient descent from a random start (Madry et al.).
+    Pgd,
+}
+
+impl AttackMethod {
+    /// The URL and form value.
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::Fgsm => "fgsm",
+            Self::Pgd => "pgd",
+        }
+    }
+}
+
+/// The attack lab's parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AttackSettings {
+    /// FGSM or PGD.
+    pub method: AttackMethod,
+    /// L∞ budget in pixel units, in (0, 1].
+    pub eps: f32,
+    /// PGD steps, 1–500.
+    pub steps: usize,
+    /// PGD random restarts, 1–10.
+    pub restarts: usize,
+    /// Seed of the random starts.
+    pub seed: u64,
+}
+
+impl Default for AttackSettings {
+    fn default() -> Self {
+        Self {
+            method: AttackMethod::Pgd,
+            eps: 0.15,
+            steps: 20,
+            restarts: 1,
+            seed: 0,
+        }
+    }
+}
+
+/// Largest accepted PGD step count.
+pub const MAX_STEPS: usize = 500;
+/// Largest accepted number of restarts.
+pub const MAX_RESTARTS: usize = 10;
+
+impl AttackSettings {
+    /// Check values from a form or a URL: ε in (0, 1], steps and restarts in range.
+    pub fn check_eps(raw: &str) -> Result<f32, String> {
+        match raw.trim().parse::<f32>() {
+            Ok(e) if e.is_finite() && e > 0.0 && e <= 1.0 => Ok(e),
+            _ => Err(format!(
+                "ε must be a number in (0, 1], got {:?}",
+                truncate(raw)
+            )),
+        }
+    }
+
+    /// A count in `1..=max`.
+    pub fn check_count(raw: &str, what: &str, max: usize) -> Result<usize, String> {
+        match raw.trim().parse::<usize>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(format!(
+                "{what} must be a whole number from 1 to {max}, got {:?}",
+                truncate(raw)
+            )),
+        }
+    }
+}
+
+/// Settings the page reads from its URL query (`?backend=cpu&image=12&attack=pgd&eps=0.1`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UrlSettings {
+    /// Skip WebGPU and run on the CPU backend.
+    pub force_cpu: bool,
+    /// Index of the test image to show.
+    pub image: usize,
+    /// The attack lab's parameters.
+    pub attack: AttackSettings,
+    /// Problems found in the query, shown to the user.
+    pub warnings: Vec<String>,
+}
+
+impl UrlSettings {
+    /// Parse a query string, rejecting unknown or malformed values with a warning.
+    pub fn parse(query: &str, images: usize) -> Self {
+        let mut settings = Self::default();
+        let Ok(params) = web_sys::UrlSearchParams::new_with_str(query) else {
+            return settings;
+        };
+        let mut warn = |w: String| settings.warnings.push(w);
+        match params.get("backend").as_deref() {
+            None | Some("auto") => {}
+            Some("cpu") => settings.force_cpu = true,
+            Some(other) => warn(format!(
+                "ignored backend={:?}: use auto or cpu",
+                truncate(other)
+            )),
+        }
+        if let Some(raw) = params.get("image") {
+            match raw.parse::<usize>() {
+                Ok(i) if i < images => settings.image = i,
+                _ => warn(format!(
+                    "ignored image={:?}: expected a number below {images}",
+                    truncate(&raw)
+                )),
+            }
+        }
+        let attack = &mut settings.attack;
+        match params.get("attack").as_deref() {
+            None => {}
+            Some("fgsm") => attack.method = AttackMethod::Fgsm,
+            Some("pgd") => attack.method = AttackMethod::Pgd,
+            Some(other) => warn(format!(
+                "ignored attack={:?}: use fgsm or pgd",
+                truncate(other)
+            )),
+        }
+        if let Some(raw) = params.get("eps") {
+            match AttackSettings::check_eps(&raw) {
+                Ok(e) => attack.eps = e,
+                Err(e) => warn(format!("ignored eps: {e}")),
+            }
+        }
+        if let Some(raw) = params.get("steps") {
+            match AttackSettings::check_count(&raw, "steps", MAX_STEPS) {
+                Ok(n) => attack.steps = n,
+                Err(e) => warn(format!("ignored steps: {e}")),
+            }
+        }
+        if let Some(raw) = params.get("restarts") {
+            match AttackSettings::check_count(&raw, "restarts", MAX_RESTARTS) {
+                Ok(n) => attack.restarts = n,
+                Err(e) => warn(format!("ignored restarts: {e}")),
+            }
+        }
+        if let Some(raw) = params.get("seed") {
+            match raw.parse::<u64>() {
+                Ok(s) => attack.seed = s,
+                Err(_) => warn(format!(
+                    "ignored seed={:?}: expected a whole number",
+                    truncate(&raw)
+                )),
+            }
+        }
+        settings
+    }
+
+    /// The query string that reproduces this state (image, backend, attack), for share links.
+    pub fn to_query(&self) -> String {
+        let a = &self.attack;
+        let mut query = format!(
+            "?image={}&attack={}&eps={}&steps={}&restarts={}&seed={}",
+            self.image,
+            a.method.id(),
+            a.eps,
+            a.steps,
+            a.restarts,
+            a.seed
+        );
+        if self.force_cpu {
+            query.push_str("&backend=cpu");
+        }
+        query
+    }
+}
+
+/// At most 40 characters of a user-supplied value, for messages.
+pub fn truncate(s: &str) -> String {
+    s.chars().take(40).collect()
+}
