@@ -14,6 +14,7 @@ pub mod eval;
 pub mod gradient;
 pub mod loss;
 pub mod model;
+pub mod one_hot;
 pub mod readback;
 pub mod reference;
 pub mod rng;

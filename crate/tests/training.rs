@@ -3,6 +3,8 @@
 //! standard run of the same budget; runs are deterministic by seed; trained weights export in
 //! PyTorch names that the inference paths load unchanged; bad settings are refused.
 
+use std::sync::Mutex;
+
 use burn::module::Module;
 use burn::tensor::Device;
 use perturb::data::{Dataset, DatasetKind, shipped_test_subset};
@@ -30,8 +32,14 @@ fn config(objective: Objective, epochs: usize) -> TrainConfig {
     }
 }
 
+/// Held while a test draws from the device's random generator: the tests of this binary run in
+/// parallel threads on the one flex device, whose generator they share, so a run is reproducible
+/// from its seed only while no other run draws in between.
+static DEVICE_RNG: Mutex<()> = Mutex::new(());
+
 /// Train `arch` from seed 3 and return the model plus every loss read back.
 fn run(arch: &str, config: &TrainConfig, data: &Dataset) -> (TrainableNet, Vec<f32>) {
+    let _rng = DEVICE_RNG.lock().unwrap_or_else(|e| e.into_inner());
     let device = Device::flex().autodiff();
     device.seed(3);
     let model = TrainableNet::init(ModelSpec::named(arch).unwrap(), 3, &device).unwrap();

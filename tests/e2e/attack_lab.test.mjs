@@ -86,3 +86,20 @@ test('Stop halts a long PGD run; bad ε is refused in the form and in the URL', 
   assert.ok(await page.locator('#attack-run').isEnabled());
   assert.deepEqual(errors, []);
 });
+
+test('the PGD-trained model from the zoo resists the FGSM that fools the standard one', async () => {
+  const { page, errors } = await open(browser, '?model=mnist-small-cnn-pgd0.3&attack=fgsm&eps=0.3');
+  await ready(page);
+  assert.equal(await page.locator('#model').inputValue(), 'mnist-small-cnn-pgd0.3');
+  await page.click('#attack-run');
+  const r = await result(page);
+  assert.equal(r.success, 'false', r.text);
+  assert.equal(r.cls, '7');
+  // Switching models in the picker reloads and re-predicts; the URL follows.
+  await page.selectOption('#model', 'mnist-lenet5');
+  await page.waitForFunction(() => location.search.includes('model=mnist-lenet5'));
+  await page.locator('#prediction[data-ready="true"]').waitFor({ timeout: 120_000 });
+  assert.equal(await page.locator('#prediction').getAttribute('data-class'), '7');
+  await page.screenshot({ path: `${SHOTS}/attack-robust-model.png`, fullPage: true });
+  assert.deepEqual(errors, []);
+});

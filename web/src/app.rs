@@ -4,19 +4,27 @@
 use std::rc::Rc;
 
 use perturb::data::{Dataset, DatasetKind, shipped_test_subset};
-use perturb::model::SmallCnn;
+use perturb::model::Sequential;
 use yew::prelude::*;
 
 use crate::attack_lab::AttackLab;
 use crate::backend::{self, Backend, BackendKind};
+use crate::certify_panel::CertifyPanel;
 use crate::digit::Digit;
 use crate::inference::predict;
-use crate::settings::{AttackSettings, UrlSettings};
+use crate::settings::{AttackSettings, CertifySettings, Panel, UrlSettings};
+use crate::zoo::{self, ZOO};
 
 /// Messages driving [`App`].
 pub enum Msg {
-    /// The backend and the model on it are ready (or the model failed to load).
-    Booted(Backend, Result<Rc<SmallCnn>, String>),
+    /// The backend is ready.
+    Booted(Backend),
+    /// Switch to another zoo model.
+    PickModel(String),
+    /// A model finished loading (or failed), for the pick numbered `.0`.
+    Loaded(u32, Result<Rc<Sequential>, String>),
+    /// The certify panel's parameters changed.
+    Certify(CertifySettings),
     /// Show another test image.
     Select(usize),
     /// A prediction for image `.0` came back.
@@ -30,7 +38,9 @@ pub struct App {
     data: Rc<Dataset>,
     settings: UrlSettings,
     backend: Option<Rc<Backend>>,
-    model: Option<Rc<SmallCnn>>,
+    model: Option<Rc<Sequential>>,
+    /// Counts model picks, so a slow load cannot replace a newer pick.
+    pick: u32,
     index: usize,
     prediction: Option<Result<Vec<f32>, String>>,
     warmed_up: bool,
@@ -85,6 +95,18 @@ impl App {
 }
 
 impl App {
+    /// Load the model the settings name, on the current backend.
+    fn load_model(&mut self, ctx: &Context<Self>) {
+        let Some(backend) = self.backend.clone() else {
+            return;
+        };
+        self.pick += 1;
+        let (pick, entry) = (self.pick, self.settings.model);
+        ctx.link().send_future(async move {
+            Msg::Loaded(pick, zoo::load(entry, &backend.device).await.map(Rc::new))
+        });
+    }
+
     /// Put the current state in the address bar (without reloading), so it is the share link.
     fn update_url(&self) {
         if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
@@ -93,6 +115,72 @@ impl App {
                 "",
                 Some(&self.settings.to_query()),
             );
+        }
+    }
+}
+
+impl App {
+    /// The attack lab and the certify panel, or the one panel embed mode names.
+    fn view_panels(&self, ctx: &Context<Self>) -> Html {
+        let (Some(backend), Some(model)) = (&self.backend, &self.model) else {
+            return html! {};
+        };
+        let attack = html! {
+            <AttackLab backend={backend.clone()} model={model.clone()} data={self.data.clone()}
+                index={self.index} initial={self.settings.attack}
+                on_change={ctx.link().callback(Msg::Attack)} />
+        };
+        let certify = html! {
+            <CertifyPanel backend={backend.clone()} model={model.clone()} data={self.data.clone()}
+                index={self.index} initial={self.settings.certify}
+                on_change={ctx.link().callback(Msg::Certify)} />
+        };
+        match self.settings.embed {
+            None => html! { <>{ attack }{ certify }</> },
+            Some(Panel::Attack) => attack,
+            Some(Panel::Certify) => certify,
+        }
+    }
+
+    /// Outside embed mode, copy-paste iframe snippets for each panel in the current state; inside
+    /// it, a link to the full page.
+    fn view_embed_help(&self) -> Html {
+        let location = web_sys::window().map(|w| w.location());
+        let base = location
+            .as_ref()
+            .and_then(|l| Some(format!("{}{}", l.origin().ok()?, l.pathname().ok()?)))
+            .unwrap_or_default();
+        let with_embed = |embed| {
+            UrlSettings {
+                embed,
+                warnings: Vec::new(),
+                ..self.settings.clone()
+            }
+            .to_query()
+        };
+        if self.settings.embed.is_some() {
+            return html! {
+                <p class="note"><a id="open-full" href={format!("{base}{}", with_embed(None))}
+                    target="_blank" rel="noopener">{ "Open in Perturb ↗" }</a></p>
+            };
+        }
+        html! {
+            <details id="embed" class="panel">
+                <summary>{ "Embed a panel in course material" }</summary>
+                <p class="note">{ "Paste into a page; it opens on this model, image and these settings, with minimal chrome." }</p>
+                { for Panel::ALL.iter().map(|p| {
+                    let snippet = format!(
+                        r#"<iframe src="{base}{}" width="760" height="720" style="border:0" title="Perturb: {}"></iframe>"#,
+                        with_embed(Some(*p)),
+                        p.id()
+                    );
+                    html! {
+                        <label class="snippet">{ p.id() }
+                            <textarea id={format!("embed-{}", p.id())} readonly=true rows="3" value={snippet} />
+                        </label>
+                    }
+                }) }
+            </details>
         }
     }
 }
@@ -123,19 +211,15 @@ impl Component for App {
             .unwrap_or_default();
         let settings = UrlSettings::parse(&query, data.len());
         let force_cpu = settings.force_cpu;
-        ctx.link().send_future(async move {
-            let backend = backend::init(force_cpu).await;
-            let model = SmallCnn::default_mnist(&backend.device)
-                .map(Rc::new)
-                .map_err(|e| format!("default model failed to load: {e}"));
-            Msg::Booted(backend, model)
-        });
+        ctx.link()
+            .send_future(async move { Msg::Booted(backend::init(force_cpu).await) });
         Self {
             index: settings.image,
             data: Rc::new(data),
             settings,
             backend: None,
             model: None,
+            pick: 0,
             prediction: None,
             warmed_up: false,
             error,
@@ -144,13 +228,31 @@ impl Component for App {
 
     fn update(&mut self, ctx: &Context<Self>, msg: Self::Message) -> bool {
         match msg {
-            Msg::Booted(backend, model) => {
+            Msg::Booted(backend) => {
                 self.backend = Some(Rc::new(backend));
-                match model {
-                    Ok(model) => self.model = Some(model),
+                self.load_model(ctx);
+            }
+            Msg::PickModel(id) => {
+                let Some(entry) = zoo::find(&id) else {
+                    return false;
+                };
+                self.settings.model = entry;
+                self.load_model(ctx);
+                self.update_url();
+            }
+            Msg::Loaded(pick, result) => {
+                if pick != self.pick {
+                    return false;
+                }
+                match result {
+                    Ok(model) => {
+                        self.model = Some(model);
+                        self.error = None;
+                        self.prediction = None;
+                        self.request_prediction(ctx);
+                    }
                     Err(e) => self.error = Some(e),
                 }
-                self.request_prediction(ctx);
             }
             Msg::Select(index) => {
                 self.index = index % self.data.len();
@@ -161,6 +263,10 @@ impl Component for App {
             }
             Msg::Attack(attack) => {
                 self.settings.attack = attack;
+                self.update_url();
+            }
+            Msg::Certify(certify) => {
+                self.settings.certify = certify;
                 self.update_url();
             }
             Msg::Predicted(index, result) => {
@@ -183,12 +289,15 @@ impl Component for App {
             .link()
             .callback(move |_| Msg::Select(index.saturating_sub(1)));
         let next = ctx.link().callback(move |_| Msg::Select(index + 1));
+        let embed = self.settings.embed.is_some();
         html! {
-            <main>
-                <header>
-                    <h1>{ "Perturb" }</h1>
-                    <p class="tagline">{ "Adversarial machine learning on your own GPU" }</p>
-                </header>
+            <main class={classes!(embed.then_some("embed"))}>
+                { if embed { html! {} } else { html! {
+                    <header>
+                        <h1>{ "Perturb" }</h1>
+                        <p class="tagline">{ "Adversarial machine learning on your own GPU" }</p>
+                    </header>
+                } } }
                 { match &self.backend {
                     None => html! { <p id="backend" data-kind="pending">{ "Starting compute backend…" }</p> },
                     Some(b) => html! {
@@ -200,6 +309,18 @@ impl Component for App {
                 } }
                 { for self.settings.warnings.iter().map(|w| html! { <p class="warning">{ w }</p> }) }
                 { for self.error.as_ref().map(|e| html! { <p id="error" class="error">{ e }</p> }) }
+                { if embed { html! {} } else { html! {
+                <label class="picker">{ "Model " }
+                    <select id="model" onchange={ctx.link().callback(|e: Event| {
+                        Msg::PickModel(e.target_unchecked_into::<web_sys::HtmlSelectElement>().value())
+                    })}>
+                    { for ZOO.iter().map(|m| html! {
+                        <option value={m.id} selected={m.id == self.settings.model.id}>{ m.title }</option>
+                    }) }
+                    </select>
+                    { if self.model.is_none() && self.backend.is_some() { html! { <span class="note">{ " loading…" }</span> } } else { html! {} } }
+                </label>
+                } } }
                 <section class="sample">
                     <Digit pixels={self.data.image(self.index)} size={self.data.image_size()}
                         label={format!("test image {} of class {}", self.index, classes[label as usize])} />
@@ -214,14 +335,8 @@ impl Component for App {
                         { self.view_prediction() }
                     </div>
                 </section>
-                { match (&self.backend, &self.model) {
-                    (Some(backend), Some(model)) => html! {
-                        <AttackLab backend={backend.clone()} model={model.clone()} data={self.data.clone()}
-                            index={self.index} initial={self.settings.attack}
-                            on_change={ctx.link().callback(Msg::Attack)} />
-                    },
-                    _ => html! {},
-                } }
+                { self.view_panels(ctx) }
+                { self.view_embed_help() }
             </main>
         }
     }

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use perturb::attack::{Norm, PgdConfig, ThreatModel, TraceStep, pgd};
 use perturb::data::Dataset;
 use perturb::eval::probabilities;
-use perturb::model::SmallCnn;
+use perturb::model::Sequential;
 use perturb::readback::read_f32;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
@@ -23,7 +23,7 @@ pub struct AttackLabProps {
     /// Where the model runs.
     pub backend: Rc<Backend>,
     /// The model attacked.
-    pub model: Rc<SmallCnn>,
+    pub model: Rc<Sequential>,
     /// The test images.
     pub data: Rc<Dataset>,
     /// The image attacked.
@@ -98,7 +98,7 @@ fn argmax(values: &[f32]) -> usize {
 }
 
 async fn run_attack(
-    props_model: Rc<SmallCnn>,
+    props_model: Rc<Sequential>,
     backend: Rc<Backend>,
     data: Rc<Dataset>,
     index: usize,

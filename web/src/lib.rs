@@ -3,9 +3,11 @@
 pub mod app;
 pub mod attack_lab;
 pub mod backend;
+pub mod certify_panel;
 pub mod digit;
 pub mod inference;
 pub mod settings;
+pub mod zoo;
 
 /// Mount the application on the page body.
 pub fn start() {

@@ -1,6 +1,10 @@
 //! The page's state in its URL: parsed defensively (every value checked, anything else ignored
 //! with a visible warning, never executed) and written back for share links.
 
+use perturb::certify::BoundMethod;
+
+use crate::zoo::{self, ZOO, ZooEntry};
+
 /// Which attack the attack lab runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AttackMethod {
@@ -76,17 +80,80 @@ impl AttackSettings {
     }
 }
 
+/// The certify panel's parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CertifySettings {
+    /// IBP or CROWN-IBP (full CROWN is too slow for a page).
+    pub method: BoundMethod,
+    /// The L∞ radius certified, in (0, 1].
+    pub eps: f32,
+}
+
+impl Default for CertifySettings {
+    fn default() -> Self {
+        Self {
+            method: BoundMethod::Ibp,
+            eps: 0.1,
+        }
+    }
+}
+
+/// A panel that embed mode shows alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Panel {
+    /// The attack lab.
+    Attack,
+    /// The certify panel.
+    Certify,
+}
+
+impl Panel {
+    /// Every panel.
+    pub const ALL: [Panel; 2] = [Panel::Attack, Panel::Certify];
+
+    /// The URL value.
+    pub fn id(self) -> &'static str {
+        match self {
+            Panel::Attack => "attack",
+            Panel::Certify => "certify",
+        }
+    }
+}
+
+/// The bound methods the page offers.
+pub const PAGE_BOUND_METHODS: [BoundMethod; 2] = [BoundMethod::Ibp, BoundMethod::CrownIbp];
+
 /// Settings the page reads from its URL query (`?backend=cpu&image=12&attack=pgd&eps=0.1`).
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UrlSettings {
     /// Skip WebGPU and run on the CPU backend.
     pub force_cpu: bool,
+    /// The model shown and attacked.
+    pub model: ZooEntry,
     /// Index of the test image to show.
     pub image: usize,
     /// The attack lab's parameters.
     pub attack: AttackSettings,
+    /// The certify panel's parameters.
+    pub certify: CertifySettings,
+    /// Embed mode: minimal chrome around this one panel (for iframes in course material).
+    pub embed: Option<Panel>,
     /// Problems found in the query, shown to the user.
     pub warnings: Vec<String>,
+}
+
+impl Default for UrlSettings {
+    fn default() -> Self {
+        Self {
+            force_cpu: false,
+            model: ZOO[0],
+            image: 0,
+            attack: AttackSettings::default(),
+            certify: CertifySettings::default(),
+            embed: None,
+            warnings: Vec::new(),
+        }
+    }
 }
 
 impl UrlSettings {
@@ -104,6 +171,15 @@ impl UrlSettings {
                 "ignored backend={:?}: use auto or cpu",
                 truncate(other)
             )),
+        }
+        if let Some(raw) = params.get("model") {
+            match zoo::find(&raw) {
+                Some(entry) => settings.model = entry,
+                None => warn(format!(
+                    "ignored model={:?}: not in the zoo",
+                    truncate(&raw)
+                )),
+            }
         }
         if let Some(raw) = params.get("image") {
             match raw.parse::<usize>() {
@@ -151,14 +227,40 @@ impl UrlSettings {
                 )),
             }
         }
+        if let Some(raw) = params.get("embed") {
+            match Panel::ALL.into_iter().find(|p| p.id() == raw) {
+                Some(p) => settings.embed = Some(p),
+                None => warn(format!(
+                    "ignored embed={:?}: use attack or certify",
+                    truncate(&raw)
+                )),
+            }
+        }
+        if let Some(raw) = params.get("cert") {
+            match PAGE_BOUND_METHODS.into_iter().find(|m| m.id() == raw) {
+                Some(m) => settings.certify.method = m,
+                None => warn(format!(
+                    "ignored cert={:?}: use ibp or crown-ibp",
+                    truncate(&raw)
+                )),
+            }
+        }
+        if let Some(raw) = params.get("cert_eps") {
+            match AttackSettings::check_eps(&raw) {
+                Ok(e) => settings.certify.eps = e,
+                Err(e) => warn(format!("ignored cert_eps: {e}")),
+            }
+        }
         settings
     }
 
-    /// The query string that reproduces this state (image, backend, attack), for share links.
+    /// The query string that reproduces this state (model, image, panels, backend, embed mode), for
+    /// share links.
     pub fn to_query(&self) -> String {
         let a = &self.attack;
         let mut query = format!(
-            "?image={}&attack={}&eps={}&steps={}&restarts={}&seed={}",
+            "?model={}&image={}&attack={}&eps={}&steps={}&restarts={}&seed={}",
+            self.model.id,
             self.image,
             a.method.id(),
             a.eps,
@@ -166,8 +268,16 @@ impl UrlSettings {
             a.restarts,
             a.seed
         );
+        query.push_str(&format!(
+            "&cert={}&cert_eps={}",
+            self.certify.method.id(),
+            self.certify.eps
+        ));
         if self.force_cpu {
             query.push_str("&backend=cpu");
+        }
+        if let Some(panel) = self.embed {
+            query.push_str(&format!("&embed={}", panel.id()));
         }
         query
     }

@@ -128,6 +128,21 @@ fn url_settings_reject_hostile_values() {
         (s.attack.eps, s.attack.steps, s.attack.restarts),
         (0.2, 30, 2)
     );
+    let s = UrlSettings::parse("?model=../../etc/passwd", 1000);
+    assert_eq!(s.model.id, "mnist-small-cnn");
+    assert_eq!(s.warnings.len(), 1);
+    let s = UrlSettings::parse("?embed=javascript:alert(1)", 1000);
+    assert_eq!(s.embed, None);
+    assert_eq!(s.warnings.len(), 1);
+    let s = UrlSettings::parse("?cert=crown&cert_eps=1e9", 1000);
+    assert_eq!(s.certify, Default::default());
+    assert_eq!(s.warnings.len(), 2, "{:?}", s.warnings);
+    let s = UrlSettings::parse(
+        "?model=mnist-small-cnn-pgd0.3&attack=pgd&eps=0.2&steps=30&restarts=2&seed=5&image=3&cert=crown-ibp&cert_eps=0.05&embed=certify",
+        1000,
+    );
+    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+    assert_eq!(s.certify.method.id(), "crown-ibp");
     // A share link parses back to the same state.
     assert_eq!(UrlSettings::parse(&s.to_query(), 1000), s);
 }
@@ -180,4 +195,38 @@ async fn webgpu_pgd_stays_in_the_ball_and_beats_fgsm() {
         "{strong:?} vs {fgsm:?}"
     );
     assert!(fgsm.robust_accuracy < fgsm.clean_accuracy);
+}
+
+/// The certify panel's path: IBP and CROWN-IBP radius searches run on WebGPU (no synchronous
+/// readback anywhere) and agree with the CPU backend in WebAssembly.
+#[wasm_bindgen_test]
+async fn webgpu_radius_search_agrees_with_cpu() {
+    use perturb::certify::{BoundMethod, RadiusSearchConfig, largest_verified_radius};
+    use perturb::model::{DEFAULT_MNIST_WEIGHTS, ModelSpec, Sequential};
+    let data = shipped_test_subset(DatasetKind::Mnist).unwrap();
+    let mut found = Vec::new();
+    for device in [webgpu().await, Device::flex()] {
+        let model =
+            Sequential::from_safetensors(ModelSpec::small_cnn(), DEFAULT_MNIST_WEIGHTS, &device)
+                .unwrap();
+        let (image, _) = data.batch(&[0], &device).unwrap();
+        let label = usize::from(data.labels()[0]);
+        for method in [BoundMethod::Ibp, BoundMethod::CrownIbp] {
+            let config = RadiusSearchConfig::new(method, 0.5);
+            let search = largest_verified_radius(&model, image.clone(), label, &config)
+                .await
+                .unwrap();
+            found.push(search);
+        }
+    }
+    let (gpu, cpu) = found.split_at(2);
+    for (g, c) in gpu.iter().zip(cpu) {
+        let (g_lo, c_lo) = (g.verified.unwrap(), c.verified.unwrap());
+        assert!(g_lo > 0.0, "{g:?}");
+        // Same bracket up to one grid cell of the last round (float differences near the edge).
+        assert!(
+            (g_lo - c_lo).abs() <= 0.5 / (16.0 * 17.0) + 1e-6,
+            "{g:?} vs {c:?}"
+        );
+    }
 }

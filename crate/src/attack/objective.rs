@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::threat::{Goal, ThreatModel};
 use crate::loss::cross_entropy_per_sample;
+use crate::one_hot::one_hot_float;
 
 /// The loss an attack climbs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,7 +50,7 @@ pub fn objective(
             if targeted { ce.neg() } else { ce }
         }
         AttackLoss::Margin => {
-            let one_hot = class.one_hot::<2>(classes).float();
+            let one_hot = one_hot_float::<1, 2>(class, classes);
             let own = class_logit(logits.clone(), one_hot.clone());
             let other = best_other_logit(logits, one_hot);
             if targeted { own - other } else { other - own }

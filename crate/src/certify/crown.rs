@@ -13,6 +13,7 @@ use burn::tensor::{Device, Int, Tensor};
 use super::ibp::{Interval, propagate};
 use crate::error::{Error, Result};
 use crate::model::{Activation, Layer, Sequential, Shape};
+use crate::one_hot::{one_hot_float, one_hot_mask};
 
 /// Where CROWN takes the bounds of each ReLU's input from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -247,11 +248,8 @@ fn max_pool_back(
         lw = lw.mask_fill(padded.clone(), FAR);
         uw = uw.mask_fill(padded, FAR);
     }
-    let chosen = lw
-        .clone()
-        .argmax(2)
-        .reshape([n, c, windows])
-        .one_hot::<4>(kk)
+    let chosen = one_hot_mask::<3, 4>(lw.clone().argmax(2).reshape([n, c, windows]), kk)
+        .int()
         .swap_dims(2, 3); // [n, c, kk, windows], one 1 per window
     let chosen_mask = chosen.clone().equal_elem(1);
     let select = chosen.float();
@@ -360,9 +358,10 @@ impl Run<'_> {
         let (mut lower, mut upper) = (Vec::new(), Vec::new());
         for start in (0..d).step_by(chunk) {
             let m = chunk.min(d - start);
-            let eye = Tensor::<1, Int>::arange(start as i64..(start + m) as i64, &device)
-                .one_hot::<2>(d)
-                .float();
+            let eye = one_hot_float::<1, 2>(
+                Tensor::<1, Int>::arange(start as i64..(start + m) as i64, &device),
+                d,
+            );
             let spec = Tensor::cat(vec![eye.clone(), eye.neg()], 0)
                 .reshape([1, 2 * m, d])
                 .expand([n, 2 * m, d]);
@@ -455,7 +454,7 @@ pub fn crown_margin_lower_bounds(
     let classes = size(run.shapes[last]);
     let n = labels.dims()[0];
     let device = labels.device();
-    let own = labels.one_hot::<2>(classes).float();
+    let own = one_hot_float::<1, 2>(labels, classes);
     let spec = own.clone().reshape([n, 1, classes])
         - Tensor::<2>::eye(classes, &device).reshape([1, classes, classes]);
     let margins = run.lower(last, spec);

@@ -12,6 +12,7 @@ use burn::tensor::{Int, Tensor};
 
 use crate::error::{Error, Result};
 use crate::model::{Activation, Layer, Sequential};
+use crate::one_hot::one_hot_mask;
 
 /// Lower and upper bounds of one activation.
 #[derive(Debug, Clone)]
@@ -172,7 +173,7 @@ pub fn margin_lower_bounds(
         }
     };
     let classes = margins.dims()[1];
-    let own = labels.one_hot::<2>(classes).equal_elem(1);
+    let own = one_hot_mask::<1, 2>(labels, classes);
     margins.mask_fill(own, f32::INFINITY)
 }
 

@@ -3,12 +3,16 @@
 mod crown;
 mod exact;
 mod ibp;
+mod radius;
 mod smoothing;
 mod stats;
 
 pub use crown::{CrownConfig, IntermediateBounds, crown_logit_bounds, crown_margin_lower_bounds};
 pub use exact::{ExactConfig, ExactOutcome, ExactStats, TinyNet, verify_exact};
 pub use ibp::{Interval, input_box, logit_bounds, margin_lower_bounds, propagate, verified};
+pub use radius::{
+    BoundMethod, RadiusSearch, RadiusSearchConfig, balls, largest_verified_radius, worst_margins,
+};
 pub use smoothing::{
     SmoothedCertificate, SmoothedPrediction, SmoothingConfig, certified_accuracy_curve,
     certified_radius, certify, certify_all, predict,

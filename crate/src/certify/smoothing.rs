@@ -13,6 +13,7 @@ use crate::attack::BatchProgress;
 use crate::defense::RandomizedInput;
 use crate::error::{Error, Result};
 use crate::model::Classifier;
+use crate::one_hot::one_hot_float;
 use crate::readback::read_all_f32;
 
 /// Parameters of PREDICT and CERTIFY.
@@ -127,11 +128,7 @@ fn vote_tensors<M: Classifier>(
             left -= b;
             let logits = noisy.logits(image.clone().repeat_dim(0, b));
             let classes = logits.dims()[1];
-            let batch_votes = logits
-                .argmax(1)
-                .reshape([b])
-                .one_hot::<2>(classes)
-                .float()
+            let batch_votes = one_hot_float::<1, 2>(logits.argmax(1).reshape([b]), classes)
                 .sum_dim(0)
                 .reshape([classes]);
             votes = Some(match votes {

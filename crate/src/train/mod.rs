@@ -1,7 +1,9 @@
 //! Training in the core, natively and in the browser (no `burn-train`): a step-at-a-time
 //! [`Trainer`] the page can drive between animation frames, and [`train`], the loop the CLI runs.
 //! Objectives: standard, Madry PGD adversarial, IBP (Gowal et al.) and Gaussian noise.
-//! Deterministic from the seed (the shuffle here, weights and noise seeded on the device).
+//! Deterministic from the seed: the shuffle and the initial weights come from it here, and the
+//! random PGD starts and noise from the device's generator, which the caller seeds (`Device::seed`)
+//! and nothing else may draw from during the run (threads sharing a device would interleave).
 
 mod objective;
 mod schedule;

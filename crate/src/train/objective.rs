@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::gradient::input_gradient;
 use crate::loss::cross_entropy;
 use crate::model::{Classifier, Sequential};
+use crate::one_hot::one_hot_mask;
 
 /// A training objective.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -167,7 +168,7 @@ impl Objective {
                 } else {
                     let input = input_box(images, eps, (0.0, 1.0))?;
                     let margins = margin_lower_bounds(model, input, labels.clone());
-                    let own = labels.clone().one_hot::<2>(margins.dims()[1]).bool();
+                    let own = one_hot_mask::<1, 2>(labels.clone(), margins.dims()[1]);
                     // Worst-case logits: z_j − z_label ≤ −m_j, and 0 at the label.
                     let worst = margins.mask_fill(own, 0.0).neg();
                     clean * kappa + cross_entropy(worst, labels) * (1.0 - kappa)

@@ -1,0 +1,300 @@
+//! The certify panel: IBP or CROWN-IBP bounds of every logit over the ε-ball around the shown
+//! image, whether they prove its class, and the largest ε they prove, found by a batched search.
+
+use std::rc::Rc;
+
+use perturb::certify::{
+    BoundMethod, RadiusSearch, RadiusSearchConfig, input_box, largest_verified_radius,
+    worst_margins,
+};
+use perturb::data::Dataset;
+use perturb::model::{Classifier, Sequential};
+use perturb::readback::read_all_f32;
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+use crate::backend::Backend;
+use crate::settings::{AttackSettings, CertifySettings, PAGE_BOUND_METHODS};
+
+/// Largest radius the search tries.
+const MAX_RADIUS: f32 = 0.5;
+
+/// Properties of [`CertifyPanel`].
+#[derive(Properties)]
+pub struct CertifyProps {
+    /// Where the bounds are computed.
+    pub backend: Rc<Backend>,
+    /// The model certified.
+    pub model: Rc<Sequential>,
+    /// The test images.
+    pub data: Rc<Dataset>,
+    /// The image certified.
+    pub index: usize,
+    /// Parameters to start from (from the URL).
+    pub initial: CertifySettings,
+    /// Told whenever the parameters change, so the share link follows.
+    pub on_change: Callback<CertifySettings>,
+}
+
+impl PartialEq for CertifyProps {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.backend, &other.backend)
+            && Rc::ptr_eq(&self.model, &other.model)
+            && Rc::ptr_eq(&self.data, &other.data)
+            && self.index == other.index
+            && self.initial == other.initial
+    }
+}
+
+/// A certificate for one image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Certificate {
+    /// The settings it was computed with.
+    pub settings: CertifySettings,
+    /// Lower bound of every logit over the ball.
+    pub lower: Vec<f32>,
+    /// Upper bound of every logit over the ball.
+    pub upper: Vec<f32>,
+    /// The logits of the clean image.
+    pub logits: Vec<f32>,
+    /// The lower bound of the worst margin `z_label − z_j` (verified when positive).
+    pub worst_margin: f32,
+    /// The largest radius the method proves.
+    pub search: RadiusSearch,
+}
+
+async fn certify_image(
+    model: Rc<Sequential>,
+    backend: Rc<Backend>,
+    data: Rc<Dataset>,
+    index: usize,
+    settings: CertifySettings,
+) -> Result<Certificate, String> {
+    let text = |e: perturb::Error| e.to_string();
+    let (image, _) = data.batch(&[index], &backend.device).map_err(text)?;
+    let label = usize::from(data.labels()[index]);
+    let method = settings.method;
+    let input = input_box(image.clone(), settings.eps, (0.0, 1.0)).map_err(text)?;
+    let (lower, upper) = method.logit_bounds(&model, input).map_err(text)?;
+    let logits = model.logits(image.clone());
+    let mut read = read_all_f32(vec![
+        lower.flatten(0, 1),
+        upper.flatten(0, 1),
+        logits.flatten(0, 1),
+    ])
+    .await
+    .map_err(text)?;
+    let (logits, upper, lower) = (read.remove(2), read.remove(1), read.remove(0));
+    let worst = worst_margins(
+        &model,
+        method,
+        image.clone(),
+        label,
+        &[settings.eps],
+        (0.0, 1.0),
+    )
+    .await
+    .map_err(text)?;
+    let config = RadiusSearchConfig::new(method, MAX_RADIUS);
+    let search = largest_verified_radius(&model, image, label, &config)
+        .await
+        .map_err(text)?;
+    Ok(Certificate {
+        settings,
+        lower,
+        upper,
+        logits,
+        worst_margin: worst[0],
+        search,
+    })
+}
+
+/// Messages of [`CertifyPanel`].
+pub enum CertMsg {
+    /// Change the bound method.
+    Method(String),
+    /// New ε text from the form.
+    Eps(String),
+    /// Compute the certificate.
+    Run,
+    /// The certificate (or why there is none).
+    Done(Result<Certificate, String>),
+}
+
+/// The certify panel.
+pub struct CertifyPanel {
+    settings: CertifySettings,
+    form_error: Option<String>,
+    running: bool,
+    result: Option<Result<Certificate, String>>,
+}
+
+fn method_title(method: BoundMethod) -> &'static str {
+    match method {
+        BoundMethod::Ibp => "IBP",
+        BoundMethod::CrownIbp => "CROWN-IBP",
+        BoundMethod::Crown => "CROWN",
+    }
+}
+
+/// One row per class: the interval `[lower, upper]` on a shared axis, with the clean logit marked.
+fn bound_bars(c: &Certificate, classes: &[&str; 10], label: usize) -> Html {
+    let lo = c.lower.iter().copied().fold(f32::INFINITY, f32::min);
+    let hi = c.upper.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let span = (hi - lo).max(1e-6);
+    let at = |v: f32| 100.0 * (v - lo) / span;
+    html! {
+        <ol class="bounds" id="cert-bounds" data-min={format!("{lo:.3}")} data-max={format!("{hi:.3}")}>
+        { for (0..c.lower.len()).map(|j| html! {
+            <li class={classes!((j == label).then_some("best"))}
+                data-lower={c.lower[j].to_string()} data-upper={c.upper[j].to_string()}
+                data-logit={c.logits[j].to_string()}>
+                <span class="name">{ classes[j] }</span>
+                <span class="axis-track">
+                    <span class="range" style={format!("left: {:.2}%; width: {:.2}%", at(c.lower[j]), (at(c.upper[j]) - at(c.lower[j])).max(0.3))} />
+                    <span class="tick" style={format!("left: {:.2}%", at(c.logits[j]))} />
+                </span>
+                <span class="value">{ format!("[{:.2}, {:.2}]", c.lower[j], c.upper[j]) }</span>
+            </li>
+        }) }
+        </ol>
+    }
+}
+
+impl CertifyPanel {
+    fn view_result(&self, ctx: &Context<Self>) -> Html {
+        let props = ctx.props();
+        let classes = props.data.kind.class_names();
+        let label = usize::from(props.data.labels()[props.index]);
+        let c = match &self.result {
+            None => return html! {},
+            Some(Err(e)) => {
+                return html! { <p id="cert-result" class="error" data-ready="error">{ e }</p> };
+            }
+            Some(Ok(c)) => c,
+        };
+        let name = method_title(c.settings.method);
+        let eps = c.settings.eps;
+        let verified = c.worst_margin > 0.0;
+        let radius = c.search.verified;
+        let search = match (radius, c.search.refuted) {
+            (None, _) => format!("The model misclassifies this image, so {name} proves no radius."),
+            (Some(r), Some(h)) => format!(
+                "Largest ε {name} proves: {r:.4} (fails at {h:.4}; {} radii bounded).",
+                c.search.evaluations
+            ),
+            (Some(r), None) => format!("{name} proves every ε up to {r} tried."),
+        };
+        html! {
+            <>
+            <p id="cert-result" data-ready="true" data-verified={verified.to_string()}
+                data-margin={c.worst_margin.to_string()}
+                data-radius={radius.map_or("none".to_string(), |r| r.to_string())}>
+                { if verified {
+                    format!("Verified at ε = {eps}: {name} proves every image in the ball is classified {} (worst margin ≥ {:.3}).",
+                        classes[label], c.worst_margin)
+                } else {
+                    format!("Not verified at ε = {eps}: {name}'s worst margin bound is {:.3}. That is no attack — a tighter bound might still prove it.",
+                        c.worst_margin)
+                } }
+            </p>
+            <p id="cert-radius">{ search }</p>
+            { bound_bars(c, &classes, label) }
+            <p class="note">{ "Bars: each logit's bounds over the ball; the tick is the clean image's logit." }</p>
+            </>
+        }
+    }
+}
+
+impl Component for CertifyPanel {
+    type Message = CertMsg;
+    type Properties = CertifyProps;
+
+    fn create(ctx: &Context<Self>) -> Self {
+        Self {
+            settings: ctx.props().initial,
+            form_error: None,
+            running: false,
+            result: None,
+        }
+    }
+
+    fn changed(&mut self, ctx: &Context<Self>, old: &Self::Properties) -> bool {
+        if ctx.props().index != old.index || !Rc::ptr_eq(&ctx.props().model, &old.model) {
+            self.result = None;
+        }
+        true
+    }
+
+    fn update(&mut self, ctx: &Context<Self>, msg: Self::Message) -> bool {
+        match msg {
+            CertMsg::Method(id) => {
+                match PAGE_BOUND_METHODS.into_iter().find(|m| m.id() == id) {
+                    Some(m) => self.settings.method = m,
+                    None => return false,
+                }
+                ctx.props().on_change.emit(self.settings);
+            }
+            CertMsg::Eps(raw) => match AttackSettings::check_eps(&raw) {
+                Ok(e) => {
+                    self.settings.eps = e;
+                    self.form_error = None;
+                    ctx.props().on_change.emit(self.settings);
+                }
+                Err(e) => self.form_error = Some(e),
+            },
+            CertMsg::Run => {
+                if self.running || self.form_error.is_some() {
+                    return false;
+                }
+                self.running = true;
+                self.result = None;
+                let p = ctx.props();
+                let fut = certify_image(
+                    p.model.clone(),
+                    p.backend.clone(),
+                    p.data.clone(),
+                    p.index,
+                    self.settings,
+                );
+                ctx.link()
+                    .send_future(async move { CertMsg::Done(fut.await) });
+            }
+            CertMsg::Done(result) => {
+                self.running = false;
+                self.result = Some(result);
+            }
+        }
+        true
+    }
+
+    fn view(&self, ctx: &Context<Self>) -> Html {
+        let link = ctx.link();
+        let s = self.settings;
+        let value = |e: Event| e.target_unchecked_into::<HtmlInputElement>().value();
+        html! {
+            <section id="certify" class="panel">
+                <h2>{ "Certify" }</h2>
+                <p class="note">{ "A certificate proves that no perturbation in the ε-ball changes the class — \
+                    for every attack, not just the ones tried (the paper's Eq. 13)." }</p>
+                <form class="controls" novalidate=true onsubmit={link.callback(|e: SubmitEvent| { e.prevent_default(); CertMsg::Run })}>
+                    <label>{ "Bounds " }
+                        <select id="cert-method" onchange={link.callback(move |e: Event| CertMsg::Method(value(e)))}>
+                        { for PAGE_BOUND_METHODS.iter().map(|m| html! {
+                            <option value={m.id()} selected={*m == s.method}>{ method_title(*m) }</option>
+                        }) }
+                        </select>
+                    </label>
+                    <label>{ "ε " }
+                        <input id="cert-eps" type="number" min="0" max="1" step="any"
+                            value={s.eps.to_string()} onchange={link.callback(move |e: Event| CertMsg::Eps(value(e)))} />
+                    </label>
+                    <button id="cert-run" type="submit" disabled={self.running}>{ "Certify" }</button>
+                </form>
+                { for self.form_error.as_ref().map(|e| html! { <p class="warning" id="cert-form-error">{ e }</p> }) }
+                { if self.running { html! { <p id="cert-status">{ "Bounding…" }</p> } } else { html! {} } }
+                { self.view_result(ctx) }
+            </section>
+        }
+    }
+}
