@@ -46,8 +46,8 @@ mod tests {
         let ours = one_hot_float::<1, 2>(labels.clone(), 10).into_data();
         let burns = labels.one_hot::<2>(10).float().into_data();
         assert_eq!(
-            ours.to_vec::<f32>().unwrap(),
-            burns.to_vec::<f32>().unwrap()
+            ours.try_to_vec::<f32>().unwrap(),
+            burns.try_to_vec::<f32>().unwrap()
         );
         let grid = Tensor::<3, Int>::from_data(
             TensorData::new(vec![0i64, 3, 1, 2, 3, 0], [1, 2, 3]),
@@ -56,8 +56,8 @@ mod tests {
         let ours = one_hot_float::<3, 4>(grid.clone(), 4).into_data();
         let burns = grid.one_hot::<4>(4).float().into_data();
         assert_eq!(
-            ours.to_vec::<f32>().unwrap(),
-            burns.to_vec::<f32>().unwrap()
+            ours.try_to_vec::<f32>().unwrap(),
+            burns.try_to_vec::<f32>().unwrap()
         );
     }
 }

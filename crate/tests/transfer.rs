@@ -92,6 +92,18 @@ fn the_robustness_curve_does_not_rise_with_the_budget() {
             w[1].summary.robust_accuracy <= w[0].summary.robust_accuracy,
             "{curve:?}"
         );
+        assert!(w[1].cumulative_robust_accuracy <= w[0].cumulative_robust_accuracy);
     }
+    for p in &curve {
+        // Never above the per-budget figure: it only adds the smaller budgets' successes.
+        assert!(
+            p.cumulative_robust_accuracy <= p.summary.robust_accuracy,
+            "{p:?}"
+        );
+    }
+    assert_eq!(
+        curve[0].cumulative_robust_accuracy,
+        curve[0].summary.clean_accuracy
+    );
     assert!(curve[3].summary.robust_accuracy < 0.2, "{curve:?}");
 }

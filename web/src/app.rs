@@ -9,6 +9,7 @@ use yew::prelude::*;
 
 use crate::attack_lab::AttackLab;
 use crate::backend::{self, Backend, BackendKind};
+use crate::batch_view::BatchView;
 use crate::certify_panel::CertifyPanel;
 use crate::digit::Digit;
 use crate::inference::predict;
@@ -120,7 +121,8 @@ impl App {
 }
 
 impl App {
-    /// The attack lab and the certify panel, or the one panel embed mode names.
+    /// The attack lab, the certify panel and the robustness curves, or the one panel embed mode
+    /// names.
     fn view_panels(&self, ctx: &Context<Self>) -> Html {
         let (Some(backend), Some(model)) = (&self.backend, &self.model) else {
             return html! {};
@@ -135,10 +137,12 @@ impl App {
                 index={self.index} initial={self.settings.certify}
                 on_change={ctx.link().callback(Msg::Certify)} />
         };
+        let curves = html! { <BatchView backend={backend.clone()} data={self.data.clone()} /> };
         match self.settings.embed {
-            None => html! { <>{ attack }{ certify }</> },
+            None => html! { <>{ attack }{ certify }{ curves }</> },
             Some(Panel::Attack) => attack,
             Some(Panel::Certify) => certify,
+            Some(Panel::Curves) => curves,
         }
     }
 

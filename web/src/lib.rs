@@ -3,6 +3,7 @@
 pub mod app;
 pub mod attack_lab;
 pub mod backend;
+pub mod batch_view;
 pub mod certify_panel;
 pub mod digit;
 pub mod inference;

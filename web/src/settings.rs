@@ -105,17 +105,20 @@ pub enum Panel {
     Attack,
     /// The certify panel.
     Certify,
+    /// The robustness curves.
+    Curves,
 }
 
 impl Panel {
     /// Every panel.
-    pub const ALL: [Panel; 2] = [Panel::Attack, Panel::Certify];
+    pub const ALL: [Panel; 3] = [Panel::Attack, Panel::Certify, Panel::Curves];
 
     /// The URL value.
     pub fn id(self) -> &'static str {
         match self {
             Panel::Attack => "attack",
             Panel::Certify => "certify",
+            Panel::Curves => "curves",
         }
     }
 }
@@ -231,7 +234,7 @@ impl UrlSettings {
             match Panel::ALL.into_iter().find(|p| p.id() == raw) {
                 Some(p) => settings.embed = Some(p),
                 None => warn(format!(
-                    "ignored embed={:?}: use attack or certify",
+                    "ignored embed={:?}: use attack, certify or curves",
                     truncate(&raw)
                 )),
             }
