@@ -8,7 +8,8 @@ use burn::tensor::{Device, Tensor};
 use common::mnist_batch;
 use common::soundness::{label_tensor, pgd_adversarials};
 use perturb::certify::{
-    BoundMethod, RadiusSearchConfig, input_box, largest_verified_radius, verified, worst_margins,
+    BoundMethod, RadiusSearch, RadiusSearchConfig, input_box, largest_verified_radius, verified,
+    worst_margins,
 };
 use perturb::model::{Classifier, ModelSpec, Sequential};
 
@@ -27,6 +28,15 @@ fn ibp_verifies(model: &Sequential, image: &Tensor<4>, label: usize, eps: f32) -
     ok.into_data().try_into_vec_as::<bool>().unwrap()[0]
 }
 
+fn search(
+    model: &Sequential,
+    image: Tensor<4>,
+    label: usize,
+    config: &RadiusSearchConfig,
+) -> perturb::Result<RadiusSearch> {
+    pollster::block_on(largest_verified_radius(model, image, label, config))
+}
+
 fn one(images: &Tensor<4>, i: usize) -> Tensor<4> {
     images.clone().narrow(0, i, 1)
 }
@@ -40,13 +50,7 @@ fn reported_radius_is_verified_and_the_next_one_refuted() {
     let mut beyond_card_eps = 0;
     for (i, &label) in labels.iter().enumerate() {
         let image = one(&images, i);
-        let found = pollster::block_on(largest_verified_radius(
-            &model,
-            image.clone(),
-            label,
-            &config,
-        ))
-        .unwrap();
+        let found = search(&model, image.clone(), label, &config).unwrap();
         let r = found
             .verified
             .expect("the IBP-trained model classifies these correctly");
@@ -98,13 +102,7 @@ fn pgd_with_restarts_finds_nothing_inside_the_verified_radius() {
         let config = RadiusSearchConfig::new(method, 0.4);
         for (i, &label) in labels.iter().enumerate() {
             let image = one(&images, i);
-            let found = pollster::block_on(largest_verified_radius(
-                &model,
-                image.clone(),
-                label,
-                &config,
-            ))
-            .unwrap();
+            let found = search(&model, image.clone(), label, &config).unwrap();
             let r = found.verified.unwrap();
             let margins = pollster::block_on(worst_margins(
                 &model,
@@ -137,8 +135,7 @@ fn a_misclassified_image_has_no_verified_radius() {
     let (images, labels) = mnist_batch(1, &device);
     let wrong = (labels[0] + 1) % 10;
     let config = RadiusSearchConfig::new(BoundMethod::Ibp, 0.3);
-    let found =
-        pollster::block_on(largest_verified_radius(&model, images, wrong, &config)).unwrap();
+    let found = search(&model, images, wrong, &config).unwrap();
     assert_eq!(found.verified, None);
     assert_eq!(found.refuted, Some(0.0));
 }
@@ -151,28 +148,16 @@ fn bad_settings_are_refused() {
     for max_radius in [0.0, -0.1, f32::NAN, f32::INFINITY] {
         let config = RadiusSearchConfig::new(BoundMethod::Ibp, max_radius);
         let image = one(&images, 0);
-        assert!(
-            pollster::block_on(largest_verified_radius(&model, image, labels[0], &config)).is_err()
-        );
+        assert!(search(&model, image, labels[0], &config).is_err());
     }
     let config = RadiusSearchConfig {
         grid: 0,
         ..RadiusSearchConfig::new(BoundMethod::Ibp, 0.3)
     };
-    assert!(
-        pollster::block_on(largest_verified_radius(
-            &model,
-            one(&images, 0),
-            labels[0],
-            &config
-        ))
-        .is_err()
-    );
+    assert!(search(&model, one(&images, 0), labels[0], &config).is_err());
     // Two images where one is expected.
     let config = RadiusSearchConfig::new(BoundMethod::Ibp, 0.3);
-    assert!(
-        pollster::block_on(largest_verified_radius(&model, images, labels[0], &config)).is_err()
-    );
+    assert!(search(&model, images, labels[0], &config).is_err());
     assert!(BoundMethod::from_id("crown-ibp").is_ok());
     assert!(BoundMethod::from_id("<script>").is_err());
 }

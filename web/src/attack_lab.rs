@@ -15,34 +15,11 @@ use yew::prelude::*;
 
 use crate::backend::Backend;
 use crate::digit::Digit;
+use crate::panel::PanelProps;
 use crate::settings::{AttackMethod, AttackSettings, MAX_RESTARTS, MAX_STEPS};
 
-/// Properties of [`AttackLab`].
-#[derive(Properties)]
-pub struct AttackLabProps {
-    /// Where the model runs.
-    pub backend: Rc<Backend>,
-    /// The model attacked.
-    pub model: Rc<Sequential>,
-    /// The test images.
-    pub data: Rc<Dataset>,
-    /// The image attacked.
-    pub index: usize,
-    /// Parameters to start from (from the URL).
-    pub initial: AttackSettings,
-    /// Told whenever the parameters change, so the share link follows.
-    pub on_change: Callback<AttackSettings>,
-}
-
-impl PartialEq for AttackLabProps {
-    fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.backend, &other.backend)
-            && Rc::ptr_eq(&self.model, &other.model)
-            && Rc::ptr_eq(&self.data, &other.data)
-            && self.index == other.index
-            && self.initial == other.initial
-    }
-}
+/// Properties of the panel.
+pub type AttackLabProps = PanelProps<AttackSettings>;
 
 /// What an attack run produced.
 #[derive(Debug, Clone, PartialEq)]
@@ -270,7 +247,7 @@ impl Component for AttackLab {
     }
 
     fn changed(&mut self, ctx: &Context<Self>, old: &Self::Properties) -> bool {
-        if ctx.props().index != old.index || !Rc::ptr_eq(&ctx.props().model, &old.model) {
+        if ctx.props().subject_changed(old) {
             self.stop.set(true);
             self.result = None;
             self.trace.clear();

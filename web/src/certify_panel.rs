@@ -14,37 +14,14 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::backend::Backend;
+use crate::panel::PanelProps;
 use crate::settings::{AttackSettings, CertifySettings, PAGE_BOUND_METHODS};
 
 /// Largest radius the search tries.
 const MAX_RADIUS: f32 = 0.5;
 
-/// Properties of [`CertifyPanel`].
-#[derive(Properties)]
-pub struct CertifyProps {
-    /// Where the bounds are computed.
-    pub backend: Rc<Backend>,
-    /// The model certified.
-    pub model: Rc<Sequential>,
-    /// The test images.
-    pub data: Rc<Dataset>,
-    /// The image certified.
-    pub index: usize,
-    /// Parameters to start from (from the URL).
-    pub initial: CertifySettings,
-    /// Told whenever the parameters change, so the share link follows.
-    pub on_change: Callback<CertifySettings>,
-}
-
-impl PartialEq for CertifyProps {
-    fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.backend, &other.backend)
-            && Rc::ptr_eq(&self.model, &other.model)
-            && Rc::ptr_eq(&self.data, &other.data)
-            && self.index == other.index
-            && self.initial == other.initial
-    }
-}
+/// Properties of the panel.
+pub type CertifyProps = PanelProps<CertifySettings>;
 
 /// A certificate for one image.
 #[derive(Debug, Clone, PartialEq)]
@@ -220,7 +197,7 @@ impl Component for CertifyPanel {
     }
 
     fn changed(&mut self, ctx: &Context<Self>, old: &Self::Properties) -> bool {
-        if ctx.props().index != old.index || !Rc::ptr_eq(&ctx.props().model, &old.model) {
+        if ctx.props().subject_changed(old) {
             self.result = None;
         }
         true

@@ -7,6 +7,7 @@ pub mod batch_view;
 pub mod certify_panel;
 pub mod digit;
 pub mod inference;
+pub mod panel;
 pub mod settings;
 pub mod zoo;
 
