@@ -4,8 +4,8 @@
 use std::rc::Rc;
 
 use perturb::certify::{
-    BoundMethod, RadiusSearch, RadiusSearchConfig, input_box, largest_verified_radius,
-    worst_margins,
+    BoundMethod, RadiusSearch, RadiusSearchConfig, SmoothedCertificate, SmoothingConfig, input_box,
+    largest_verified_radius, worst_margins,
 };
 use perturb::data::Dataset;
 use perturb::model::{Classifier, Sequential};
@@ -15,7 +15,7 @@ use yew::prelude::*;
 
 use crate::backend::Backend;
 use crate::panel::PanelProps;
-use crate::settings::{AttackSettings, CertifySettings, PAGE_BOUND_METHODS};
+use crate::settings::{AttackSettings, CertifySettings, MAX_SMOOTHING_SAMPLES, PAGE_BOUND_METHODS};
 
 /// Largest radius the search tries.
 const MAX_RADIUS: f32 = 0.5;
@@ -86,6 +86,28 @@ async fn certify_image(
     })
 }
 
+/// Cohen's CERTIFY on the shown image (n₀ = 100 selection samples, α = 0.001, seed 0).
+async fn smooth_image(
+    model: Rc<Sequential>,
+    backend: Rc<Backend>,
+    data: Rc<Dataset>,
+    index: usize,
+    settings: CertifySettings,
+) -> Result<(CertifySettings, SmoothedCertificate), String> {
+    let (image, _) = data
+        .batch(&[index], &backend.device)
+        .map_err(|e| e.to_string())?;
+    let config = SmoothingConfig {
+        samples: settings.samples,
+        batch_size: 500,
+        ..SmoothingConfig::new(settings.sigma)
+    };
+    perturb::certify::certify(model.as_ref(), image, &config)
+        .await
+        .map(|c| (settings, c))
+        .map_err(|e| e.to_string())
+}
+
 /// Messages of [`CertifyPanel`].
 pub enum CertMsg {
     /// Change the bound method.
@@ -96,6 +118,14 @@ pub enum CertMsg {
     Run,
     /// The certificate (or why there is none).
     Done(Result<Certificate, String>),
+    /// New smoothing σ text.
+    Sigma(String),
+    /// New smoothing sample count text.
+    Samples(String),
+    /// Run randomized smoothing's CERTIFY.
+    Smooth,
+    /// Its answer.
+    Smoothed(Result<(CertifySettings, SmoothedCertificate), String>),
 }
 
 /// The certify panel.
@@ -104,6 +134,8 @@ pub struct CertifyPanel {
     form_error: Option<String>,
     running: bool,
     result: Option<Result<Certificate, String>>,
+    smoothing: bool,
+    smoothed: Option<Result<(CertifySettings, SmoothedCertificate), String>>,
 }
 
 fn method_title(method: BoundMethod) -> &'static str {
@@ -183,6 +215,33 @@ impl CertifyPanel {
     }
 }
 
+impl CertifyPanel {
+    fn view_smoothed(&self, ctx: &Context<Self>) -> Html {
+        let classes = ctx.props().data.kind.class_names();
+        match &self.smoothed {
+            None => html! {},
+            Some(Err(e)) => {
+                html! { <p id="smooth-result" class="error" data-ready="error">{ e }</p> }
+            }
+            Some(Ok((s, c))) => html! {
+                <p id="smooth-result" data-ready="true"
+                    data-class={c.class.map_or("abstain".to_string(), |k| k.to_string())}
+                    data-radius={c.radius.to_string()} data-pa={c.p_a_lower.to_string()}
+                    data-sigma={s.sigma.to_string()}>
+                    { match c.class {
+                        Some(k) => format!(
+                            "Certified: the smoothed model says {} everywhere in the L2 ball of radius {:.3} (p̲A ≥ {:.4}, {} of {} votes, σ = {}).",
+                            classes[k], c.radius, c.p_a_lower, c.top_votes, s.samples, s.sigma),
+                        None => format!(
+                            "Abstains: the top class {} has p̲A ≥ {:.4} < ½ ({} of {} votes, σ = {}).",
+                            classes[c.top_class], c.p_a_lower, c.top_votes, s.samples, s.sigma),
+                    } }
+                </p>
+            },
+        }
+    }
+}
+
 impl Component for CertifyPanel {
     type Message = CertMsg;
     type Properties = CertifyProps;
@@ -193,12 +252,15 @@ impl Component for CertifyPanel {
             form_error: None,
             running: false,
             result: None,
+            smoothing: false,
+            smoothed: None,
         }
     }
 
     fn changed(&mut self, ctx: &Context<Self>, old: &Self::Properties) -> bool {
         if ctx.props().subject_changed(old) {
             self.result = None;
+            self.smoothed = None;
         }
         true
     }
@@ -241,6 +303,45 @@ impl Component for CertifyPanel {
                 self.running = false;
                 self.result = Some(result);
             }
+            CertMsg::Sigma(raw) => match AttackSettings::check_eps(&raw) {
+                Ok(s) => {
+                    self.settings.sigma = s;
+                    self.form_error = None;
+                    ctx.props().on_change.emit(self.settings);
+                }
+                Err(e) => self.form_error = Some(e.replace('ε', "σ")),
+            },
+            CertMsg::Samples(raw) => {
+                match AttackSettings::check_count(&raw, "n", MAX_SMOOTHING_SAMPLES) {
+                    Ok(n) => {
+                        self.settings.samples = n;
+                        self.form_error = None;
+                        ctx.props().on_change.emit(self.settings);
+                    }
+                    Err(e) => self.form_error = Some(e),
+                }
+            }
+            CertMsg::Smooth => {
+                if self.smoothing || self.form_error.is_some() {
+                    return false;
+                }
+                self.smoothing = true;
+                self.smoothed = None;
+                let p = ctx.props();
+                let fut = smooth_image(
+                    p.model.clone(),
+                    p.backend.clone(),
+                    p.data.clone(),
+                    p.index,
+                    self.settings,
+                );
+                ctx.link()
+                    .send_future(async move { CertMsg::Smoothed(fut.await) });
+            }
+            CertMsg::Smoothed(result) => {
+                self.smoothing = false;
+                self.smoothed = Some(result);
+            }
         }
         true
     }
@@ -271,6 +372,23 @@ impl Component for CertifyPanel {
                 { for self.form_error.as_ref().map(|e| html! { <p class="warning" id="cert-form-error">{ e }</p> }) }
                 { if self.running { html! { <p id="cert-status">{ "Bounding…" }</p> } } else { html! {} } }
                 { self.view_result(ctx) }
+                <h3>{ "Randomized smoothing (Cohen et al.)" }</h3>
+                <p class="note">{ "The smoothed classifier votes over Gaussian noise; CERTIFY bounds the top class's \
+                    probability p̲A from below (Clopper–Pearson, α = 0.001) and proves an L2 radius σ·Φ⁻¹(p̲A). \
+                    Pick a noise-trained model for σ to match its training." }</p>
+                <form class="controls" novalidate=true onsubmit={link.callback(|e: SubmitEvent| { e.prevent_default(); CertMsg::Smooth })}>
+                    <label>{ "σ " }
+                        <input id="smooth-sigma" type="number" min="0" max="1" step="any"
+                            value={s.sigma.to_string()} onchange={link.callback(move |e: Event| CertMsg::Sigma(value(e)))} />
+                    </label>
+                    <label>{ "n " }
+                        <input id="smooth-n" type="number" min="1" max={MAX_SMOOTHING_SAMPLES.to_string()}
+                            value={s.samples.to_string()} onchange={link.callback(move |e: Event| CertMsg::Samples(value(e)))} />
+                    </label>
+                    <button id="smooth-run" type="submit" disabled={self.smoothing}>{ "Smooth and certify" }</button>
+                </form>
+                { if self.smoothing { html! { <p id="smooth-status">{ "Sampling…" }</p> } } else { html! {} } }
+                { self.view_smoothed(ctx) }
             </section>
         }
     }

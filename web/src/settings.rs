@@ -87,13 +87,22 @@ pub struct CertifySettings {
     pub method: BoundMethod,
     /// The L∞ radius certified, in (0, 1].
     pub eps: f32,
+    /// Randomized smoothing's noise σ, in (0, 1].
+    pub sigma: f32,
+    /// Randomized smoothing's estimation samples (Cohen's n).
+    pub samples: usize,
 }
+
+/// Most smoothing samples per image.
+pub const MAX_SMOOTHING_SAMPLES: usize = 100_000;
 
 impl Default for CertifySettings {
     fn default() -> Self {
         Self {
             method: BoundMethod::Ibp,
             eps: 0.1,
+            sigma: 0.25,
+            samples: 1000,
         }
     }
 }
@@ -254,6 +263,18 @@ impl UrlSettings {
                 Err(e) => warn(format!("ignored cert_eps: {e}")),
             }
         }
+        if let Some(raw) = params.get("sigma") {
+            match AttackSettings::check_eps(&raw) {
+                Ok(s) => settings.certify.sigma = s,
+                Err(e) => warn(format!("ignored sigma: {}", e.replace('ε', "σ"))),
+            }
+        }
+        if let Some(raw) = params.get("n") {
+            match AttackSettings::check_count(&raw, "n", MAX_SMOOTHING_SAMPLES) {
+                Ok(n) => settings.certify.samples = n,
+                Err(e) => warn(format!("ignored n: {e}")),
+            }
+        }
         settings
     }
 
@@ -271,10 +292,13 @@ impl UrlSettings {
             a.restarts,
             a.seed
         );
+        let c = &self.certify;
         query.push_str(&format!(
-            "&cert={}&cert_eps={}",
-            self.certify.method.id(),
-            self.certify.eps
+            "&cert={}&cert_eps={}&sigma={}&n={}",
+            c.method.id(),
+            c.eps,
+            c.sigma,
+            c.samples
         ));
         if self.force_cpu {
             query.push_str("&backend=cpu");

@@ -134,15 +134,16 @@ fn url_settings_reject_hostile_values() {
     let s = UrlSettings::parse("?embed=javascript:alert(1)", 1000);
     assert_eq!(s.embed, None);
     assert_eq!(s.warnings.len(), 1);
-    let s = UrlSettings::parse("?cert=crown&cert_eps=1e9", 1000);
+    let s = UrlSettings::parse("?cert=crown&cert_eps=1e9&sigma=-1&n=1e12", 1000);
     assert_eq!(s.certify, Default::default());
-    assert_eq!(s.warnings.len(), 2, "{:?}", s.warnings);
+    assert_eq!(s.warnings.len(), 4, "{:?}", s.warnings);
     let s = UrlSettings::parse(
-        "?model=mnist-small-cnn-pgd0.3&attack=pgd&eps=0.2&steps=30&restarts=2&seed=5&image=3&cert=crown-ibp&cert_eps=0.05&embed=certify",
+        "?model=mnist-small-cnn-pgd0.3&attack=pgd&eps=0.2&steps=30&restarts=2&seed=5&image=3&cert=crown-ibp&cert_eps=0.05&sigma=0.5&n=500&embed=certify",
         1000,
     );
     assert!(s.warnings.is_empty(), "{:?}", s.warnings);
     assert_eq!(s.certify.method.id(), "crown-ibp");
+    assert_eq!((s.certify.sigma, s.certify.samples), (0.5, 500));
     // A share link parses back to the same state.
     assert_eq!(UrlSettings::parse(&s.to_query(), 1000), s);
 }

@@ -1,0 +1,28 @@
+// Page timings in headless Chromium (a bench, not a test; `npm run bench` against a served page):
+// time to first prediction (page load, wasm compile, backend start, shader warm-up, one forward
+// pass) and the per-step time of PGD on one image, on WebGPU and on the CPU backend.
+import { launch, open } from './browser.mjs';
+
+const STEPS = 200;
+const browser = await launch();
+for (const backend of ['webgpu', 'cpu']) {
+  const query = backend === 'cpu' ? '?backend=cpu&' : '?';
+  const started = Date.now();
+  // The PGD-trained model at a small ε: the attack never succeeds, so every step runs.
+  const { page } = await open(browser, `${query}model=mnist-small-cnn-pgd0.3&attack=pgd&eps=0.02&steps=${STEPS}`);
+  await page.locator('#prediction[data-ready="true"]').waitFor({ timeout: 300_000 });
+  const first = Date.now() - started;
+  const adapter = await page.locator('#backend').textContent();
+  const runs = [];
+  for (let i = 0; i < 3; i++) {
+    const t = Date.now();
+    await page.click('#attack-run');
+    await page.locator('#attack-result[data-ready="true"]').waitFor({ timeout: 300_000 });
+    const steps = Number(await page.locator('#loss-plot').getAttribute('data-points'));
+    runs.push((Date.now() - t) / steps);
+  }
+  runs.sort((a, b) => a - b);
+  console.log(`${adapter.trim()}: first prediction ${first} ms; PGD on one image ${runs[1].toFixed(1)} ms/step (median of 3 runs of ${STEPS} steps)`);
+  await page.close();
+}
+await browser.close();
