@@ -11,6 +11,7 @@ use crate::attack_lab::AttackLab;
 use crate::backend::{self, Backend, BackendKind};
 use crate::batch_view::BatchView;
 use crate::certify_panel::CertifyPanel;
+use crate::defense_panel::DefensePanel;
 use crate::digit::Digit;
 use crate::inference::predict;
 use crate::settings::{AttackSettings, CertifySettings, Panel, UrlSettings};
@@ -121,8 +122,8 @@ impl App {
 }
 
 impl App {
-    /// The attack lab, the certify panel and the robustness curves, or the one panel embed mode
-    /// names.
+    /// The attack lab, the defences, the certify panel and the robustness curves, or the one panel
+    /// embed mode names.
     fn view_panels(&self, ctx: &Context<Self>) -> Html {
         let (Some(backend), Some(model)) = (&self.backend, &self.model) else {
             return html! {};
@@ -138,8 +139,12 @@ impl App {
                 on_change={ctx.link().callback(Msg::Certify)} />
         };
         let curves = html! { <BatchView backend={backend.clone()} data={self.data.clone()} /> };
+        let defenses = html! {
+            <DefensePanel backend={backend.clone()} model={model.clone()} data={self.data.clone()} />
+        };
         match self.settings.embed {
-            None => html! { <>{ attack }{ certify }{ curves }</> },
+            None => html! { <>{ attack }{ defenses }{ certify }{ curves }</> },
+            Some(Panel::Defenses) => defenses,
             Some(Panel::Attack) => attack,
             Some(Panel::Certify) => certify,
             Some(Panel::Curves) => curves,

@@ -5,6 +5,7 @@ pub mod attack_lab;
 pub mod backend;
 pub mod batch_view;
 pub mod certify_panel;
+pub mod defense_panel;
 pub mod digit;
 pub mod inference;
 pub mod panel;

@@ -116,11 +116,18 @@ pub enum Panel {
     Certify,
     /// The robustness curves.
     Curves,
+    /// Quantization against PGD and BPDA.
+    Defenses,
 }
 
 impl Panel {
     /// Every panel.
-    pub const ALL: [Panel; 3] = [Panel::Attack, Panel::Certify, Panel::Curves];
+    pub const ALL: [Panel; 4] = [
+        Panel::Attack,
+        Panel::Defenses,
+        Panel::Certify,
+        Panel::Curves,
+    ];
 
     /// The URL value.
     pub fn id(self) -> &'static str {
@@ -128,6 +135,7 @@ impl Panel {
             Panel::Attack => "attack",
             Panel::Certify => "certify",
             Panel::Curves => "curves",
+            Panel::Defenses => "defenses",
         }
     }
 }
@@ -243,7 +251,7 @@ impl UrlSettings {
             match Panel::ALL.into_iter().find(|p| p.id() == raw) {
                 Some(p) => settings.embed = Some(p),
                 None => warn(format!(
-                    "ignored embed={:?}: use attack, certify or curves",
+                    "ignored embed={:?}: use attack, defenses, certify or curves",
                     truncate(&raw)
                 )),
             }
