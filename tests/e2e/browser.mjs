@@ -29,3 +29,9 @@ export async function open(browser, query = '') {
   await page.goto(BASE_URL + query);
   return { page, errors };
 }
+
+/** Type `value` into the input `selector` and commit it (the page reacts to `change`). */
+export async function set(page, selector, value) {
+  await page.fill(selector, value);
+  await page.locator(selector).dispatchEvent('change');
+}

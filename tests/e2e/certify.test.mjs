@@ -3,7 +3,7 @@
 // URL carries the panel's settings; a bad ε is refused.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, open, SHOTS } from './browser.mjs';
+import { launch, open, set, SHOTS } from './browser.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -119,8 +119,3 @@ test('randomized smoothing certifies the noise-trained model with R = σ·Φ⁻�
   await page.locator('#cert-form-error').waitFor();
   assert.deepEqual(errors, []);
 });
-
-async function set(page, selector, value) {
-  await page.fill(selector, value);
-  await page.locator(selector).dispatchEvent('change');
-}

@@ -3,16 +3,11 @@
 // ε=0.3 where the standard model has none; bad form input is refused.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, open, SHOTS } from './browser.mjs';
+import { launch, open, set, SHOTS } from './browser.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
-
-async function set(page, selector, value) {
-  await page.fill(selector, value);
-  await page.locator(selector).dispatchEvent('change');
-}
 
 test('curves fall with ε, and PGD training holds at ε=0.3', async () => {
   const { page, errors } = await open(browser, '');

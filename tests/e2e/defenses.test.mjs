@@ -2,16 +2,11 @@
 // BPDA's straight-through gradients break it again; the embedded panel shows only itself.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, open, SHOTS } from './browser.mjs';
+import { launch, open, set, SHOTS } from './browser.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
-
-async function set(page, selector, value) {
-  await page.fill(selector, value);
-  await page.locator(selector).dispatchEvent('change');
-}
 
 test('quantization masks gradients from PGD; BPDA breaks it', async () => {
   const { page, errors } = await open(browser, '?embed=defenses');

@@ -216,6 +216,41 @@ impl CertifyPanel {
 }
 
 impl CertifyPanel {
+    /// Start `job` on the shown image with the current settings; its answer comes back as `done`.
+    fn spawn<R: 'static, Fut: Future<Output = R> + 'static>(
+        &self,
+        ctx: &Context<Self>,
+        job: impl FnOnce(Rc<Sequential>, Rc<Backend>, Rc<Dataset>, usize, CertifySettings) -> Fut,
+        done: fn(R) -> CertMsg,
+    ) {
+        let p = ctx.props();
+        let fut = job(
+            p.model.clone(),
+            p.backend.clone(),
+            p.data.clone(),
+            p.index,
+            self.settings,
+        );
+        ctx.link().send_future(async move { done(fut.await) });
+    }
+
+    /// Apply a checked form value and tell the page (share link), or show why it was refused.
+    fn edit<T>(
+        &mut self,
+        ctx: &Context<Self>,
+        checked: Result<T, String>,
+        apply: impl FnOnce(&mut CertifySettings, T),
+    ) {
+        match checked {
+            Ok(value) => {
+                apply(&mut self.settings, value);
+                self.form_error = None;
+                ctx.props().on_change.emit(self.settings);
+            }
+            Err(e) => self.form_error = Some(e),
+        }
+    }
+
     fn view_smoothed(&self, ctx: &Context<Self>) -> Html {
         let classes = ctx.props().data.kind.class_names();
         match &self.smoothed {
@@ -274,52 +309,28 @@ impl Component for CertifyPanel {
                 }
                 ctx.props().on_change.emit(self.settings);
             }
-            CertMsg::Eps(raw) => match AttackSettings::check_eps(&raw) {
-                Ok(e) => {
-                    self.settings.eps = e;
-                    self.form_error = None;
-                    ctx.props().on_change.emit(self.settings);
-                }
-                Err(e) => self.form_error = Some(e),
-            },
+            CertMsg::Eps(raw) => {
+                self.edit(ctx, AttackSettings::check_eps(&raw), |s, e| s.eps = e);
+            }
             CertMsg::Run => {
                 if self.running || self.form_error.is_some() {
                     return false;
                 }
                 self.running = true;
                 self.result = None;
-                let p = ctx.props();
-                let fut = certify_image(
-                    p.model.clone(),
-                    p.backend.clone(),
-                    p.data.clone(),
-                    p.index,
-                    self.settings,
-                );
-                ctx.link()
-                    .send_future(async move { CertMsg::Done(fut.await) });
+                self.spawn(ctx, certify_image, CertMsg::Done);
             }
             CertMsg::Done(result) => {
                 self.running = false;
                 self.result = Some(result);
             }
-            CertMsg::Sigma(raw) => match AttackSettings::check_eps(&raw) {
-                Ok(s) => {
-                    self.settings.sigma = s;
-                    self.form_error = None;
-                    ctx.props().on_change.emit(self.settings);
-                }
-                Err(e) => self.form_error = Some(e.replace('ε', "σ")),
-            },
+            CertMsg::Sigma(raw) => {
+                let sigma = AttackSettings::check_eps(&raw).map_err(|e| e.replace('ε', "σ"));
+                self.edit(ctx, sigma, |s, sigma| s.sigma = sigma);
+            }
             CertMsg::Samples(raw) => {
-                match AttackSettings::check_count(&raw, "n", MAX_SMOOTHING_SAMPLES) {
-                    Ok(n) => {
-                        self.settings.samples = n;
-                        self.form_error = None;
-                        ctx.props().on_change.emit(self.settings);
-                    }
-                    Err(e) => self.form_error = Some(e),
-                }
+                let n = AttackSettings::check_count(&raw, "n", MAX_SMOOTHING_SAMPLES);
+                self.edit(ctx, n, |s, n| s.samples = n);
             }
             CertMsg::Smooth => {
                 if self.smoothing || self.form_error.is_some() {
@@ -327,16 +338,7 @@ impl Component for CertifyPanel {
                 }
                 self.smoothing = true;
                 self.smoothed = None;
-                let p = ctx.props();
-                let fut = smooth_image(
-                    p.model.clone(),
-                    p.backend.clone(),
-                    p.data.clone(),
-                    p.index,
-                    self.settings,
-                );
-                ctx.link()
-                    .send_future(async move { CertMsg::Smoothed(fut.await) });
+                self.spawn(ctx, smooth_image, CertMsg::Smoothed);
             }
             CertMsg::Smoothed(result) => {
                 self.smoothing = false;
