@@ -14,6 +14,7 @@ use crate::certify_panel::CertifyPanel;
 use crate::defense_panel::DefensePanel;
 use crate::digit::Digit;
 use crate::inference::predict;
+use crate::probability_bars::{argmax, probability_bars};
 use crate::settings::{AttackSettings, CertifySettings, Panel, UrlSettings};
 use crate::zoo::{self, ZOO};
 
@@ -80,15 +81,7 @@ impl App {
                     <p id="prediction" data-ready="true" data-class={best.to_string()}>
                         { format!("Prediction: {} ({:.1}%)", classes[best], probs[best] * 100.0) }
                     </p>
-                    <ol class="bars" aria-label="class probabilities">
-                    { for probs.iter().enumerate().map(|(c, p)| html! {
-                        <li class={classes!((c == best).then_some("best"))}>
-                            <span class="name">{ classes[c] }</span>
-                            <span class="bar" style={format!("width: {:.1}%", p * 100.0)} />
-                            <span class="value">{ format!("{:.1}%", p * 100.0) }</span>
-                        </li>
-                    }) }
-                    </ol>
+                    { probability_bars("probs", probs, &classes, best) }
                     </>
                 }
             }
@@ -192,14 +185,6 @@ impl App {
             </details>
         }
     }
-}
-
-fn argmax(values: &[f32]) -> usize {
-    values
-        .iter()
-        .enumerate()
-        .max_by(|a, b| a.1.total_cmp(b.1))
-        .map_or(0, |(i, _)| i)
 }
 
 impl Component for App {

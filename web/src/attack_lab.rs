@@ -9,13 +9,14 @@ use perturb::attack::{Norm, PgdConfig, ThreatModel, TraceStep, pgd};
 use perturb::data::Dataset;
 use perturb::eval::probabilities;
 use perturb::model::Sequential;
-use perturb::readback::read_f32;
+use perturb::readback::read_all_f32;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::backend::Backend;
 use crate::digit::Digit;
 use crate::panel::PanelProps;
+use crate::probability_bars::{argmax, probability_bars};
 use crate::settings::{AttackMethod, AttackSettings, MAX_RESTARTS, MAX_STEPS};
 
 /// Properties of the panel.
@@ -66,14 +67,6 @@ pub struct AttackLab {
     result: Option<Result<LabResult, String>>,
 }
 
-fn argmax(values: &[f32]) -> usize {
-    values
-        .iter()
-        .enumerate()
-        .max_by(|a, b| a.1.total_cmp(b.1))
-        .map_or(0, |(i, _)| i)
-}
-
 async fn run_attack(
     props_model: Rc<Sequential>,
     backend: Rc<Backend>,
@@ -111,15 +104,15 @@ async fn run_attack(
     })
     .await
     .map_err(text)?;
-    let before = read_f32(probabilities(model, images.clone()))
-        .await
-        .map_err(text)?;
-    let after = read_f32(probabilities(model, outcome.adversarial.clone()))
-        .await
-        .map_err(text)?;
-    let adversarial = read_f32(outcome.adversarial.clone().flatten::<1>(0, 3))
-        .await
-        .map_err(text)?;
+    // One round trip for both probability rows and the adversarial image.
+    let mut read = read_all_f32(vec![
+        probabilities(model, images).flatten(0, 1),
+        probabilities(model, outcome.adversarial.clone()).flatten(0, 1),
+        outcome.adversarial.flatten(0, 3),
+    ])
+    .await
+    .map_err(text)?;
+    let (adversarial, after, before) = (read.remove(2), read.remove(1), read.remove(0));
     let original = data.image(index);
     let perturbation = adversarial
         .iter()
@@ -166,20 +159,6 @@ fn loss_plot(trace: &[TraceStep]) -> Html {
     }
 }
 
-fn bars(id: &str, probs: &[f32], classes: &[&str; 10], highlight: usize) -> Html {
-    html! {
-        <ol class="bars" id={id.to_string()}>
-        { for probs.iter().enumerate().map(|(c, p)| html! {
-            <li class={classes!((c == highlight).then_some("best"))}>
-                <span class="name">{ classes[c] }</span>
-                <span class="bar" style={format!("width: {:.1}%", p * 100.0)} />
-                <span class="value">{ format!("{:.1}%", p * 100.0) }</span>
-            </li>
-        }) }
-        </ol>
-    }
-}
-
 impl AttackLab {
     fn view_result(&self, ctx: &Context<Self>) -> Html {
         let props = ctx.props();
@@ -211,7 +190,7 @@ impl AttackLab {
                         <figure>
                             <Digit pixels={props.data.image(props.index)} size={size} label="original image" />
                             <figcaption>{ "original" }</figcaption>
-                            { bars("probs-before", &r.before, &classes, was) }
+                            { probability_bars("probs-before", &r.before, &classes, was) }
                         </figure>
                         <figure>
                             <Digit pixels={r.perturbation.clone()} size={size} signed={Some(self.settings.eps)}
@@ -221,7 +200,7 @@ impl AttackLab {
                         <figure>
                             <Digit pixels={r.adversarial.clone()} size={size} label="adversarial image" />
                             <figcaption>{ "adversarial" }</figcaption>
-                            { bars("probs-after", &r.after, &classes, now) }
+                            { probability_bars("probs-after", &r.after, &classes, now) }
                         </figure>
                     </div>
                     </>

@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use perturb::certify::{
     BoundMethod, RadiusSearch, RadiusSearchConfig, SmoothedCertificate, SmoothingConfig, input_box,
-    largest_verified_radius, worst_margins,
+    largest_verified_radius, worst_margin_bounds,
 };
 use perturb::data::Dataset;
 use perturb::model::{Classifier, Sequential};
@@ -54,15 +54,7 @@ async fn certify_image(
     let input = input_box(image.clone(), settings.eps, (0.0, 1.0)).map_err(text)?;
     let (lower, upper) = method.logit_bounds(&model, input).map_err(text)?;
     let logits = model.logits(image.clone());
-    let mut read = read_all_f32(vec![
-        lower.flatten(0, 1),
-        upper.flatten(0, 1),
-        logits.flatten(0, 1),
-    ])
-    .await
-    .map_err(text)?;
-    let (logits, upper, lower) = (read.remove(2), read.remove(1), read.remove(0));
-    let worst = worst_margins(
+    let worst = worst_margin_bounds(
         &model,
         method,
         image.clone(),
@@ -70,8 +62,22 @@ async fn certify_image(
         &[settings.eps],
         (0.0, 1.0),
     )
+    .map_err(text)?;
+    // One round trip for the bounds, the clean logits and the worst margin.
+    let mut read = read_all_f32(vec![
+        lower.flatten(0, 1),
+        upper.flatten(0, 1),
+        logits.flatten(0, 1),
+        worst,
+    ])
     .await
     .map_err(text)?;
+    let (worst, logits, upper, lower) = (
+        read.remove(3),
+        read.remove(2),
+        read.remove(1),
+        read.remove(0),
+    );
     let config = RadiusSearchConfig::new(method, MAX_RADIUS);
     let search = largest_verified_radius(&model, image, label, &config)
         .await

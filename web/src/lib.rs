@@ -9,6 +9,7 @@ pub mod defense_panel;
 pub mod digit;
 pub mod inference;
 pub mod panel;
+pub mod probability_bars;
 pub mod settings;
 pub mod zoo;
 

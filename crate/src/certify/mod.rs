@@ -11,7 +11,8 @@ pub use crown::{CrownConfig, IntermediateBounds, crown_logit_bounds, crown_margi
 pub use exact::{ExactConfig, ExactOutcome, ExactStats, TinyNet, verify_exact};
 pub use ibp::{Interval, input_box, logit_bounds, margin_lower_bounds, propagate, verified};
 pub use radius::{
-    BoundMethod, RadiusSearch, RadiusSearchConfig, balls, largest_verified_radius, worst_margins,
+    BoundMethod, RadiusSearch, RadiusSearchConfig, balls, largest_verified_radius,
+    worst_margin_bounds, worst_margins,
 };
 pub use smoothing::{
     SmoothedCertificate, SmoothedPrediction, SmoothingConfig, certified_accuracy_curve,

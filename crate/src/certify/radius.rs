@@ -105,8 +105,28 @@ pub fn balls(image: Tensor<4>, radii: &[f32], pixel_range: (f32, f32)) -> Result
     })
 }
 
-/// The worst margin lower bound (over the other classes) at each radius, read back: the image is
-/// verified as `label` at a radius exactly when its entry is positive.
+/// The worst margin lower bound `[k]` (over the other classes) at each of the `k` radii, left on
+/// the device: the image is verified as `label` at a radius exactly when its entry is positive.
+pub fn worst_margin_bounds(
+    model: &Sequential,
+    method: BoundMethod,
+    image: Tensor<4>,
+    label: usize,
+    radii: &[f32],
+    pixel_range: (f32, f32),
+) -> Result<Tensor<1>> {
+    let k = radii.len();
+    if k == 0 {
+        return Err(Error::InvalidArgument("no radii to bound".into()));
+    }
+    let device = image.device();
+    let input = balls(image, radii, pixel_range)?;
+    let labels = Tensor::<1, Int>::from_data(TensorData::new(vec![label as i64; k], [k]), &device);
+    let margins = method.margin_lower_bounds(model, input, labels)?;
+    Ok(margins.min_dim(1).reshape([k]))
+}
+
+/// [`worst_margin_bounds`], read back (empty for no radii).
 pub async fn worst_margins(
     model: &Sequential,
     method: BoundMethod,
@@ -115,15 +135,18 @@ pub async fn worst_margins(
     radii: &[f32],
     pixel_range: (f32, f32),
 ) -> Result<Vec<f32>> {
-    let k = radii.len();
-    if k == 0 {
+    if radii.is_empty() {
         return Ok(Vec::new());
     }
-    let device = image.device();
-    let input = balls(image, radii, pixel_range)?;
-    let labels = Tensor::<1, Int>::from_data(TensorData::new(vec![label as i64; k], [k]), &device);
-    let margins = method.margin_lower_bounds(model, input, labels)?;
-    read_f32(margins.min_dim(1).reshape([k])).await
+    read_f32(worst_margin_bounds(
+        model,
+        method,
+        image,
+        label,
+        radii,
+        pixel_range,
+    )?)
+    .await
 }
 
 /// What the radius search found.

@@ -336,21 +336,7 @@ impl ModelSpec {
     /// LeNet-5 style: conv3×3-32 → ReLU → pool2 → conv3×3-64 → ReLU → pool2 → fc-200 → ReLU →
     /// fc-10.
     pub fn lenet5() -> Self {
-        Self {
-            input: [1, 28, 28],
-            layers: vec![
-                conv("conv1", 1, 32, 3, 1, 0),
-                LayerSpec::Relu,
-                pool2(),
-                conv("conv2", 32, 64, 3, 1, 0),
-                LayerSpec::Relu,
-                pool2(),
-                LayerSpec::Flatten,
-                linear("fc1", 1600, 200),
-                LayerSpec::Relu,
-                linear("fc2", 200, 10),
-            ],
-        }
+        Self::pooled_cnn(32, 64, 200)
     }
 
     /// The "small" model of the certified-training papers (Wong & Kolter, Gowal et al.): strided
@@ -372,21 +358,28 @@ impl ModelSpec {
         }
     }
 
-    /// The spec of the playground's default [`SmallCnn`](super::SmallCnn), with its tensor names.
+    /// The spec of the playground's default [`SmallCnn`](super::SmallCnn), with its tensor names:
+    /// conv3×3-8 → ReLU → pool2 → conv3×3-16 → ReLU → pool2 → fc-64 → ReLU → fc-10.
     pub fn small_cnn() -> Self {
+        Self::pooled_cnn(8, 16, 64)
+    }
+
+    /// conv3×3-`c1` → ReLU → pool2 → conv3×3-`c2` → ReLU → pool2 → fc-`hidden` → ReLU → fc-10 on
+    /// 1×28×28 inputs (the second pool leaves 5×5 maps).
+    fn pooled_cnn(c1: usize, c2: usize, hidden: usize) -> Self {
         Self {
             input: [1, 28, 28],
             layers: vec![
-                conv("conv1", 1, 8, 3, 1, 0),
+                conv("conv1", 1, c1, 3, 1, 0),
                 LayerSpec::Relu,
                 pool2(),
-                conv("conv2", 8, 16, 3, 1, 0),
+                conv("conv2", c1, c2, 3, 1, 0),
                 LayerSpec::Relu,
                 pool2(),
                 LayerSpec::Flatten,
-                linear("fc1", 400, 64),
+                linear("fc1", c2 * 5 * 5, hidden),
                 LayerSpec::Relu,
-                linear("fc2", 64, 10),
+                linear("fc2", hidden, 10),
             ],
         }
     }
