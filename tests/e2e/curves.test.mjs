@@ -20,7 +20,7 @@ test('curves fall with ε, and PGD training holds at ε=0.3', async () => {
   await page.locator('#batch-status[data-ready="true"]').waitFor({ timeout: 300_000 });
   console.log(`curves: 2 models × 6 budgets × 50 images, PGD-5: ${Date.now() - started} ms`);
   const curves = await page.locator('#batch-plot polyline.curve').evaluateAll((lines) => lines.map((l) => ({
-    model: l.dataset.model, values: l.dataset.values.split(',').map(Number),
+    model: l.dataset.id, values: l.dataset.values.split(',').map(Number),
   })));
   assert.deepEqual(curves.map((c) => c.model), ['mnist-small-cnn', 'mnist-small-cnn-pgd0.3']);
   for (const c of curves) {

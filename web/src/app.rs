@@ -15,8 +15,12 @@ use crate::defense_panel::DefensePanel;
 use crate::digit::Digit;
 use crate::inference::predict;
 use crate::probability_bars::{argmax, probability_bars};
-use crate::settings::{AttackSettings, CertifySettings, Panel, UrlSettings};
+use crate::settings::{AttackSettings, CertifySettings, Panel, TrainSettings, UrlSettings};
+use crate::train_panel::TrainPanel;
 use crate::zoo::{self, ZOO};
+
+/// The model picker's value for the model trained in this tab.
+const TRAINED: &str = "trained";
 
 /// Messages driving [`App`].
 pub enum Msg {
@@ -34,6 +38,10 @@ pub enum Msg {
     Predicted(usize, Result<Vec<f32>, String>),
     /// The attack lab's parameters changed.
     Attack(AttackSettings),
+    /// The training panel's parameters changed.
+    Train(TrainSettings),
+    /// Use the model trained in this tab, with its title.
+    UseTrained(Rc<Sequential>, String),
 }
 
 /// The playground page.
@@ -42,6 +50,8 @@ pub struct App {
     settings: UrlSettings,
     backend: Option<Rc<Backend>>,
     model: Option<Rc<Sequential>>,
+    /// The model trained in this tab and its title, once there is one.
+    trained: Option<(Rc<Sequential>, String)>,
     /// Counts model picks, so a slow load cannot replace a newer pick.
     pick: u32,
     index: usize,
@@ -132,11 +142,17 @@ impl App {
                 on_change={ctx.link().callback(Msg::Certify)} />
         };
         let curves = html! { <BatchView backend={backend.clone()} data={self.data.clone()} /> };
+        let train = html! {
+            <TrainPanel backend={backend.clone()} data={self.data.clone()} initial={self.settings.train}
+                on_change={ctx.link().callback(Msg::Train)}
+                on_use={ctx.link().callback(|(m, t)| Msg::UseTrained(m, t))} />
+        };
         let defenses = html! {
             <DefensePanel backend={backend.clone()} model={model.clone()} data={self.data.clone()} />
         };
         match self.settings.embed {
-            None => html! { <>{ attack }{ defenses }{ certify }{ curves }</> },
+            None => html! { <>{ attack }{ defenses }{ train }{ certify }{ curves }</> },
+            Some(Panel::Train) => train,
             Some(Panel::Defenses) => defenses,
             Some(Panel::Attack) => attack,
             Some(Panel::Certify) => certify,
@@ -213,6 +229,7 @@ impl Component for App {
             settings,
             backend: None,
             model: None,
+            trained: None,
             pick: 0,
             prediction: None,
             warmed_up: false,
@@ -227,11 +244,30 @@ impl Component for App {
                 self.load_model(ctx);
             }
             Msg::PickModel(id) => {
-                let Some(entry) = zoo::find(&id) else {
-                    return false;
-                };
-                self.settings.model = entry;
-                self.load_model(ctx);
+                if id == TRAINED {
+                    let Some((model, _)) = &self.trained else {
+                        return false;
+                    };
+                    self.pick += 1;
+                    self.settings.use_trained = true;
+                    let (pick, model) = (self.pick, model.clone());
+                    ctx.link().send_message(Msg::Loaded(pick, Ok(model)));
+                } else {
+                    let Some(entry) = zoo::find(&id) else {
+                        return false;
+                    };
+                    self.settings.model = entry;
+                    self.settings.use_trained = false;
+                    self.load_model(ctx);
+                }
+                self.update_url();
+            }
+            Msg::UseTrained(model, title) => {
+                self.trained = Some((model, title));
+                ctx.link().send_message(Msg::PickModel(TRAINED.into()));
+            }
+            Msg::Train(train) => {
+                self.settings.train = train;
                 self.update_url();
             }
             Msg::Loaded(pick, result) => {
@@ -309,7 +345,10 @@ impl Component for App {
                         Msg::PickModel(e.target_unchecked_into::<web_sys::HtmlSelectElement>().value())
                     })}>
                     { for ZOO.iter().map(|m| html! {
-                        <option value={m.id} selected={m.id == self.settings.model.id}>{ m.title }</option>
+                        <option value={m.id} selected={!self.settings.use_trained && m.id == self.settings.model.id}>{ m.title }</option>
+                    }) }
+                    { for self.trained.as_ref().map(|(_, title)| html! {
+                        <option value={TRAINED} selected={self.settings.use_trained}>{ title.clone() }</option>
                     }) }
                     </select>
                     { if self.model.is_none() && self.backend.is_some() { html! { <span class="note">{ " loading…" }</span> } } else { html! {} } }

@@ -10,6 +10,7 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::backend::Backend;
+use crate::line_chart::{Frame, Series, accuracy_chart};
 use crate::settings::AttackSettings;
 use crate::zoo::{self, ZOO, ZooEntry};
 
@@ -19,9 +20,6 @@ pub const EPSILONS: [f32; 6] = [0.0, 0.05, 0.1, 0.15, 0.2, 0.3];
 pub const MAX_IMAGES: usize = 1000;
 /// Most PGD steps per budget.
 pub const MAX_BATCH_STEPS: usize = 100;
-const COLOURS: [&str; 8] = [
-    "#2f6fde", "#d94a3d", "#2a9d4b", "#8e44ad", "#e08a00", "#16a0a8", "#5a6275", "#c2185b",
-];
 
 /// Properties of [`BatchView`].
 #[derive(Properties)]
@@ -135,50 +133,29 @@ async fn run_curves(
 
 impl BatchView {
     fn plot(&self) -> Html {
-        let (w, h) = (460.0f32, 240.0f32);
-        let (left, right, top, bottom) = (40.0, 150.0, 10.0, 30.0);
-        let max_eps = EPSILONS[EPSILONS.len() - 1];
-        let x = |e: f32| left + (w - left - right) * e / max_eps;
-        let y = |a: f64| top + (h - top - bottom) * (1.0 - a as f32);
-        let ok: Vec<(usize, &ZooEntry, &Vec<CurvePoint>)> = self
+        let series: Vec<Series> = self
             .curves
             .iter()
-            .enumerate()
-            .filter_map(|(i, (e, c))| c.as_ref().ok().map(|c| (i, e, c)))
+            .filter_map(|(entry, curve)| {
+                let curve = curve.as_ref().ok()?;
+                Some(Series {
+                    id: entry.id.to_string(),
+                    label: entry.id.trim_start_matches("mnist-").to_string(),
+                    points: curve
+                        .iter()
+                        .map(|p| (p.epsilon, p.cumulative_robust_accuracy))
+                        .collect(),
+                })
+            })
             .collect();
-        html! {
-            <svg id="batch-plot" class="plot" width={w.to_string()} height={h.to_string()}
-                data-curves={ok.len().to_string()} role="img"
-                aria-label="robust accuracy against epsilon, one curve per model">
-                { for [0.0, 0.5, 1.0].iter().map(|a| html! {
-                    <>
-                    <line x1={left.to_string()} x2={(w - right).to_string()} y1={y(*a).to_string()} y2={y(*a).to_string()} stroke="#d8dbe3" />
-                    <text x="4" y={(y(*a) + 4.0).to_string()} class="axis">{ format!("{:.0}%", a * 100.0) }</text>
-                    </>
-                }) }
-                { for EPSILONS.iter().map(|e| html! {
-                    <text x={(x(*e) - 8.0).to_string()} y={(h - 14.0).to_string()} class="axis">{ e.to_string() }</text>
-                }) }
-                <text x={(left + 80.0).to_string()} y={(h - 2.0).to_string()} class="axis">{ "ε (L∞) → robust accuracy" }</text>
-                { for ok.iter().map(|(i, entry, curve)| {
-                    let colour = COLOURS[i % COLOURS.len()];
-                    let points: Vec<String> = curve.iter()
-                        .map(|p| format!("{:.1},{:.1}", x(p.epsilon), y(p.cumulative_robust_accuracy)))
-                        .collect();
-                    let values: Vec<String> = curve.iter()
-                        .map(|p| format!("{:.4}", p.cumulative_robust_accuracy))
-                        .collect();
-                    html! {
-                        <>
-                        <polyline class="curve" data-model={entry.id} data-values={values.join(",")}
-                            points={points.join(" ")} fill="none" stroke={colour} stroke-width="2" />
-                        <text x={(w - right + 8.0).to_string()} y={(top + 12.0 + 14.0 * *i as f32).to_string()}
-                            class="axis" style={format!("fill: {colour}")}>{ entry.id.trim_start_matches("mnist-") }</text>
-                        </>
-                    }
-                }) }
-            </svg>
-        }
+        let frame = Frame {
+            id: "batch-plot",
+            aria: "robust accuracy against epsilon, one curve per model",
+            x_max: EPSILONS[EPSILONS.len() - 1],
+            x_ticks: EPSILONS.to_vec(),
+            caption: "ε (L∞) → robust accuracy",
+        };
+        accuracy_chart(&frame, &series)
     }
 }
 

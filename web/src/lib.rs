@@ -4,13 +4,16 @@ pub mod app;
 pub mod attack_lab;
 pub mod backend;
 pub mod batch_view;
+pub mod browser;
 pub mod certify_panel;
 pub mod defense_panel;
 pub mod digit;
 pub mod inference;
+pub mod line_chart;
 pub mod panel;
 pub mod probability_bars;
 pub mod settings;
+pub mod train_panel;
 pub mod zoo;
 
 /// Mount the application on the page body.

@@ -2,6 +2,7 @@
 //! with a visible warning, never executed) and written back for share links.
 
 use perturb::certify::BoundMethod;
+use perturb::model::ModelSpec;
 
 use crate::zoo::{self, ZOO, ZooEntry};
 
@@ -107,6 +108,74 @@ impl Default for CertifySettings {
     }
 }
 
+/// What the training panel minimises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrainObjective {
+    /// Cross-entropy on clean images.
+    Standard,
+    /// Madry's min-max (Eq. 14): cross-entropy at PGD adversarials.
+    Pgd,
+    /// Gowal et al.'s interval-bound training.
+    Ibp,
+    /// Gaussian noise augmentation (the base model of randomized smoothing).
+    Noise,
+}
+
+impl TrainObjective {
+    /// Every objective.
+    pub const ALL: [TrainObjective; 4] = [Self::Standard, Self::Pgd, Self::Ibp, Self::Noise];
+
+    /// The URL and form value.
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::Standard => "standard",
+            Self::Pgd => "pgd",
+            Self::Ibp => "ibp",
+            Self::Noise => "noise",
+        }
+    }
+
+    /// What the form shows.
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Standard => "standard (clean cross-entropy)",
+            Self::Pgd => "PGD adversarial training (Madry, Eq. 14)",
+            Self::Ibp => "IBP training (Gowal)",
+            Self::Noise => "Gaussian noise (Cohen)",
+        }
+    }
+}
+
+/// The training panel's parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrainSettings {
+    /// Zoo architecture (`ModelSpec::ZOO`).
+    pub arch: &'static str,
+    /// What to minimise.
+    pub objective: TrainObjective,
+    /// Radius of PGD and IBP training and of the robust figures, or σ of noise training; (0, 1].
+    pub eps: f32,
+    /// Passes over the page's 2,000 training images, 1–20.
+    pub epochs: usize,
+    /// Seed of the initial weights, the shuffle and the random draws.
+    pub seed: u64,
+}
+
+/// Most training epochs in the page.
+pub const MAX_TRAIN_EPOCHS: usize = 20;
+
+impl Default for TrainSettings {
+    fn default() -> Self {
+        Self {
+            arch: "small-cnn",
+            objective: TrainObjective::Pgd,
+            eps: 0.1,
+            epochs: 3,
+            seed: 0,
+        }
+    }
+}
+
 /// A panel that embed mode shows alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Panel {
@@ -118,13 +187,16 @@ pub enum Panel {
     Curves,
     /// Quantization against PGD and BPDA.
     Defenses,
+    /// Training in the tab.
+    Train,
 }
 
 impl Panel {
     /// Every panel.
-    pub const ALL: [Panel; 4] = [
+    pub const ALL: [Panel; 5] = [
         Panel::Attack,
         Panel::Defenses,
+        Panel::Train,
         Panel::Certify,
         Panel::Curves,
     ];
@@ -136,6 +208,7 @@ impl Panel {
             Panel::Certify => "certify",
             Panel::Curves => "curves",
             Panel::Defenses => "defenses",
+            Panel::Train => "train",
         }
     }
 }
@@ -148,14 +221,18 @@ pub const PAGE_BOUND_METHODS: [BoundMethod; 2] = [BoundMethod::Ibp, BoundMethod:
 pub struct UrlSettings {
     /// Skip WebGPU and run on the CPU backend.
     pub force_cpu: bool,
-    /// The model shown and attacked.
+    /// The zoo model shown and attacked.
     pub model: ZooEntry,
+    /// The model trained in this tab is shown instead (`model=trained`; not shareable).
+    pub use_trained: bool,
     /// Index of the test image to show.
     pub image: usize,
     /// The attack lab's parameters.
     pub attack: AttackSettings,
     /// The certify panel's parameters.
     pub certify: CertifySettings,
+    /// The training panel's parameters.
+    pub train: TrainSettings,
     /// Embed mode: minimal chrome around this one panel (for iframes in course material).
     pub embed: Option<Panel>,
     /// Problems found in the query, shown to the user.
@@ -167,9 +244,11 @@ impl Default for UrlSettings {
         Self {
             force_cpu: false,
             model: ZOO[0],
+            use_trained: false,
             image: 0,
             attack: AttackSettings::default(),
             certify: CertifySettings::default(),
+            train: TrainSettings::default(),
             embed: None,
             warnings: Vec::new(),
         }
@@ -194,6 +273,11 @@ impl UrlSettings {
         }
         if let Some(raw) = params.get("model") {
             match zoo::find(&raw) {
+                None if raw == "trained" => warn(
+                    "model=trained: a model trained in another tab cannot travel in a link; \
+                     the training panel has its settings and seed, so Train reproduces it"
+                        .into(),
+                ),
                 Some(entry) => settings.model = entry,
                 None => warn(format!(
                     "ignored model={:?}: not in the zoo",
@@ -251,7 +335,7 @@ impl UrlSettings {
             match Panel::ALL.into_iter().find(|p| p.id() == raw) {
                 Some(p) => settings.embed = Some(p),
                 None => warn(format!(
-                    "ignored embed={:?}: use attack, defenses, certify or curves",
+                    "ignored embed={:?}: use attack, defenses, train, certify or curves",
                     truncate(&raw)
                 )),
             }
@@ -283,6 +367,7 @@ impl UrlSettings {
                 Err(e) => warn(format!("ignored n: {e}")),
             }
         }
+        settings.train = TrainSettings::parse(&params, &mut warn);
         settings
     }
 
@@ -292,7 +377,11 @@ impl UrlSettings {
         let a = &self.attack;
         let mut query = format!(
             "?model={}&image={}&attack={}&eps={}&steps={}&restarts={}&seed={}",
-            self.model.id,
+            if self.use_trained {
+                "trained"
+            } else {
+                self.model.id
+            },
             self.image,
             a.method.id(),
             a.eps,
@@ -308,6 +397,15 @@ impl UrlSettings {
             c.sigma,
             c.samples
         ));
+        let t = &self.train;
+        query.push_str(&format!(
+            "&train_arch={}&train_obj={}&train_eps={}&train_epochs={}&train_seed={}",
+            t.arch,
+            t.objective.id(),
+            t.eps,
+            t.epochs,
+            t.seed
+        ));
         if self.force_cpu {
             query.push_str("&backend=cpu");
         }
@@ -315,6 +413,54 @@ impl UrlSettings {
             query.push_str(&format!("&embed={}", panel.id()));
         }
         query
+    }
+}
+
+impl TrainSettings {
+    /// The `train_*` values of a query; anything malformed is reported through `warn`.
+    fn parse(params: &web_sys::UrlSearchParams, warn: &mut impl FnMut(String)) -> Self {
+        let mut t = Self::default();
+        if let Some(raw) = params.get("train_arch") {
+            match ModelSpec::ZOO.into_iter().find(|a| *a == raw) {
+                Some(a) => t.arch = a,
+                None => warn(format!(
+                    "ignored train_arch={:?}: use one of {}",
+                    truncate(&raw),
+                    ModelSpec::ZOO.join(", ")
+                )),
+            }
+        }
+        if let Some(raw) = params.get("train_obj") {
+            match TrainObjective::ALL.into_iter().find(|o| o.id() == raw) {
+                Some(o) => t.objective = o,
+                None => warn(format!(
+                    "ignored train_obj={:?}: use standard, pgd, ibp or noise",
+                    truncate(&raw)
+                )),
+            }
+        }
+        if let Some(raw) = params.get("train_eps") {
+            match AttackSettings::check_eps(&raw) {
+                Ok(e) => t.eps = e,
+                Err(e) => warn(format!("ignored train_eps: {e}")),
+            }
+        }
+        if let Some(raw) = params.get("train_epochs") {
+            match AttackSettings::check_count(&raw, "train_epochs", MAX_TRAIN_EPOCHS) {
+                Ok(n) => t.epochs = n,
+                Err(e) => warn(format!("ignored {e}")),
+            }
+        }
+        if let Some(raw) = params.get("train_seed") {
+            match raw.parse::<u64>() {
+                Ok(s) => t.seed = s,
+                Err(_) => warn(format!(
+                    "ignored train_seed={:?}: expected a whole number",
+                    truncate(&raw)
+                )),
+            }
+        }
+        t
     }
 }
 

@@ -1,11 +1,9 @@
 //! The models the page offers: the default is built into the bundle; the others are fetched from
 //! `models/` on demand (Trunk copies the folder next to the page), so the bundle stays small.
 
+use crate::browser::fetch_bytes;
 use burn::tensor::Device;
-use js_sys::Uint8Array;
 use perturb::model::{DEFAULT_MNIST_WEIGHTS, ModelSpec, Sequential};
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 
 /// One model of the zoo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,26 +63,6 @@ pub const ZOO: [ZooEntry; 8] = [
 /// The entry named `id`.
 pub fn find(id: &str) -> Option<ZooEntry> {
     ZOO.iter().copied().find(|e| e.id == id)
-}
-
-async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
-    let window = web_sys::window().ok_or("no window")?;
-    let response = JsFuture::from(window.fetch_with_str(url))
-        .await
-        .map_err(|_| format!("could not fetch {url}"))?;
-    let response: web_sys::Response = response
-        .dyn_into()
-        .map_err(|_| format!("unexpected answer for {url}"))?;
-    if !response.ok() {
-        return Err(format!("{url}: HTTP {}", response.status()));
-    }
-    let buffer = response
-        .array_buffer()
-        .map_err(|_| format!("could not read {url}"))?;
-    let buffer = JsFuture::from(buffer)
-        .await
-        .map_err(|_| format!("could not read {url}"))?;
-    Ok(Uint8Array::new(&buffer).to_vec())
 }
 
 /// Load `entry` onto `device`: weights checked against its architecture, with a message naming

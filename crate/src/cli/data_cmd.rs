@@ -14,7 +14,8 @@ pub enum DataCommand {
         #[arg(long, default_value = "data")]
         dir: PathBuf,
     },
-    /// Write the first N test images of each dataset as gzip IDX files (the shipped subsets).
+    /// Write the first N images of a split of each dataset as gzip IDX files (the shipped test
+    /// subsets in `crate/assets`, the page's training subsets in `web/data`).
     Subset {
         #[arg(long, default_value = "data")]
         dir: PathBuf,
@@ -22,6 +23,9 @@ pub enum DataCommand {
         out: PathBuf,
         #[arg(long, default_value_t = 1000)]
         count: usize,
+        /// `test` or `train`.
+        #[arg(long, default_value = "test")]
+        split: String,
     },
 }
 
@@ -42,11 +46,30 @@ pub fn run(command: DataCommand) -> Result<()> {
             }
             Ok(())
         }
-        DataCommand::Subset { dir, out, count } => {
+        DataCommand::Subset {
+            dir,
+            out,
+            count,
+            split,
+        } => {
+            let split = match split.as_str() {
+                "test" => Split::Test,
+                "train" => Split::Train,
+                other => {
+                    return Err(perturb::Error::InvalidArgument(format!(
+                        "--split must be test or train, got {other:?}"
+                    )));
+                }
+            };
             for kind in DatasetKind::ALL {
-                let subset = Dataset::load_dir(kind, Split::Test, &dir)?.take(count);
+                let subset = Dataset::load_dir(kind, split, &dir)?.take(count);
                 let (images, labels) = subset.to_idx_gz();
-                let stem = format!("{}-test-{}k", kind.id(), count / 1000);
+                let name = if split == Split::Test {
+                    "test"
+                } else {
+                    "train"
+                };
+                let stem = format!("{}-{name}-{}k", kind.id(), count / 1000);
                 super::write_file(&out.join(format!("{stem}-images-idx3-ubyte.gz")), &images)?;
                 super::write_file(&out.join(format!("{stem}-labels-idx1-ubyte.gz")), &labels)?;
                 println!(

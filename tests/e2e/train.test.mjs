@@ -1,0 +1,87 @@
+// Training in the tab: a short Madry PGD run on the CPU backend lowers the loss, lifts clean and
+// robust accuracy on held-out test images step by step, and the trained model then serves the
+// other panels; the settings travel in the URL; Stop keeps the model so far; bad input is refused.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, open, set, SHOTS } from './browser.mjs';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+const series = (page) => page.locator('#train-plot polyline.curve').evaluateAll((lines) => Object.fromEntries(
+  lines.map((l) => [l.dataset.id, l.dataset.values.split(',').map(Number)]),
+));
+
+test('PGD training in the tab: loss falls, accuracy rises, the model is usable', async () => {
+  const { page, errors } = await open(browser,
+    '?backend=cpu&train_arch=mlp&train_obj=pgd&train_eps=0.1&train_epochs=2&train_seed=3');
+  await page.locator('#prediction[data-ready="true"]').waitFor({ timeout: 120_000 });
+  assert.equal(await page.locator('#train-arch').inputValue(), 'mlp');
+  assert.equal(await page.locator('#train-objective').inputValue(), 'pgd');
+  const started = Date.now();
+  await page.click('#train-run');
+  await page.locator('#train-result[data-ready="true"]').waitFor({ timeout: 400_000 });
+  console.log(`train: MLP, PGD-5 ε=0.1, 80 steps of 50 on CPU: ${Date.now() - started} ms`);
+  const status = page.locator('#train-status');
+  assert.equal(await status.getAttribute('data-step'), '80');
+  const [first, last] = [Number(await status.getAttribute('data-first-loss')), Number(await status.getAttribute('data-last-loss'))];
+  assert.ok(last < first, `loss ${first} → ${last}`);
+  const s = await series(page);
+  console.log('train curves', JSON.stringify(s));
+  // Measured at steps 0, 20, 40, 60, 80.
+  assert.equal(s.clean.length, 5);
+  assert.ok(s.clean[0] < 0.3, `untrained clean ${s.clean[0]}`);
+  assert.ok(s.clean[4] >= 0.7, `clean ${s.clean}`);
+  assert.ok(s.robust[4] >= s.robust[0] + 0.2, `robust ${s.robust}`);
+  for (let i = 0; i < 5; i++) assert.ok(s.robust[i] <= s.clean[i] && s.verified[i] <= s.robust[i] + 0.05, JSON.stringify(s));
+  assert.match(await page.locator('#train-download').getAttribute('href'), /^blob:/);
+  await page.locator('#train').screenshot({ path: `${SHOTS}/train.png` });
+
+  await page.click('#train-use');
+  await page.locator('#model option[value="trained"]').waitFor({ state: 'attached' });
+  assert.equal(await page.locator('#model').inputValue(), 'trained');
+  assert.match(page.url(), /model=trained/);
+  await page.locator('#prediction[data-ready="true"]').waitFor({ timeout: 60_000 });
+  // The attack lab runs on the trained model.
+  await page.click('#attack-run');
+  await page.locator('#attack-result[data-ready="true"]').waitFor({ timeout: 120_000 });
+  // Back to a zoo model and to the trained one again.
+  await page.selectOption('#model', 'mnist-small-cnn');
+  await page.locator('#prediction[data-ready="true"]').waitFor({ timeout: 60_000 });
+  assert.match(page.url(), /model=mnist-small-cnn/);
+  await page.selectOption('#model', 'trained');
+  await page.locator('#prediction[data-ready="true"]').waitFor({ timeout: 60_000 });
+  assert.deepEqual(errors, []);
+});
+
+test('Stop keeps the model so far; bad settings are refused', async () => {
+  const { page, errors } = await open(browser, '?backend=cpu&embed=train&train_arch=mlp&train_obj=standard&train_epochs=20');
+  await page.locator('#prediction[data-ready="true"]').waitFor({ timeout: 120_000 });
+  assert.equal(await page.locator('#attack-lab').count(), 0);
+  await page.click('#train-run');
+  await page.waitForFunction(() => Number(document.querySelector('#train-status')?.dataset.step ?? 0) >= 5);
+  await page.click('#train-stop');
+  const result = page.locator('#train-result[data-ready="true"]');
+  await result.waitFor({ timeout: 60_000 });
+  assert.equal(await result.getAttribute('data-stopped'), 'true');
+  const step = Number(await page.locator('#train-status').getAttribute('data-step'));
+  assert.ok(step >= 5 && step < 800, `stopped at ${step}`);
+  await set(page, '#train-epochs', '1000');
+  await page.locator('#train-form-error').waitFor();
+  await set(page, '#train-eps', '0');
+  await page.locator('#train-form-error').waitFor();
+  assert.deepEqual(errors, []);
+});
+
+test('hostile train settings in the URL are ignored with a warning', async () => {
+  const { page, errors } = await open(browser, '?backend=cpu&train_arch=<script>&train_epochs=1e9&model=trained');
+  await page.locator('#prediction[data-ready="true"]').waitFor({ timeout: 120_000 });
+  const warnings = await page.locator('.warning').allTextContents();
+  assert.ok(warnings.some((w) => w.includes('train_arch')), warnings.join('\n'));
+  assert.ok(warnings.some((w) => w.includes('train_epochs')), warnings.join('\n'));
+  assert.ok(warnings.some((w) => w.includes('model=trained')), warnings.join('\n'));
+  assert.equal(await page.locator('#train-arch').inputValue(), 'small-cnn');
+  assert.equal(await page.locator('#model').inputValue(), 'mnist-small-cnn');
+  assert.deepEqual(errors, []);
+});

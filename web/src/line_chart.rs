@@ -1,0 +1,74 @@
+//! An SVG chart of accuracies (0–100 %) against a non-negative x: the robustness curves, the
+//! training curves and smoothing's certified accuracy against radius share it.
+
+use yew::prelude::*;
+
+/// Colours of successive series.
+pub const COLOURS: [&str; 8] = [
+    "#2f6fde", "#d9480f", "#2b8a3e", "#862e9c", "#c2255c", "#1098ad", "#5c940d", "#495057",
+];
+
+/// One line of the chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// `data-id` of its polyline, for tests.
+    pub id: String,
+    /// Legend text.
+    pub label: String,
+    /// Points (x, accuracy in [0, 1]).
+    pub points: Vec<(f32, f64)>,
+}
+
+/// The chart's frame: element id, x range and ticks, axis caption.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Frame<'a> {
+    /// Element id.
+    pub id: &'a str,
+    /// What a screen reader says.
+    pub aria: &'a str,
+    /// Right end of the x axis (the left end is 0).
+    pub x_max: f32,
+    /// x values labelled under the axis.
+    pub x_ticks: Vec<f32>,
+    /// Caption under the axis.
+    pub caption: &'a str,
+}
+
+/// Draw `series` in `frame`; each polyline carries its accuracies in `data-values`.
+pub fn accuracy_chart(frame: &Frame, series: &[Series]) -> Html {
+    let (w, h) = (460.0f32, 240.0f32);
+    let (left, right, top, bottom) = (40.0, 150.0, 10.0, 30.0);
+    let x_max = frame.x_max.max(f32::MIN_POSITIVE);
+    let x = |v: f32| left + (w - left - right) * v / x_max;
+    let y = |a: f64| top + (h - top - bottom) * (1.0 - a as f32);
+    html! {
+        <svg id={frame.id.to_string()} class="plot" width={w.to_string()} height={h.to_string()}
+            data-curves={series.len().to_string()} role="img" aria-label={frame.aria.to_string()}>
+            { for [0.0, 0.5, 1.0].iter().map(|a| html! {
+                <>
+                <line x1={left.to_string()} x2={(w - right).to_string()} y1={y(*a).to_string()} y2={y(*a).to_string()} stroke="#d8dbe3" />
+                <text x="4" y={(y(*a) + 4.0).to_string()} class="axis">{ format!("{:.0}%", a * 100.0) }</text>
+                </>
+            }) }
+            { for frame.x_ticks.iter().map(|t| html! {
+                <text x={(x(*t) - 8.0).to_string()} y={(h - 14.0).to_string()} class="axis">{ t.to_string() }</text>
+            }) }
+            <text x={(left + 60.0).to_string()} y={(h - 2.0).to_string()} class="axis">{ frame.caption }</text>
+            { for series.iter().enumerate().map(|(i, s)| {
+                let colour = COLOURS[i % COLOURS.len()];
+                let points: Vec<String> = s.points.iter()
+                    .map(|(px, a)| format!("{:.1},{:.1}", x(*px), y(*a)))
+                    .collect();
+                let values: Vec<String> = s.points.iter().map(|(_, a)| format!("{a:.4}")).collect();
+                html! {
+                    <>
+                    <polyline class="curve" data-id={s.id.clone()} data-values={values.join(",")}
+                        points={points.join(" ")} fill="none" stroke={colour} stroke-width="2" />
+                    <text x={(w - right + 8.0).to_string()} y={(top + 12.0 + 14.0 * i as f32).to_string()}
+                        class="axis" style={format!("fill: {colour}")}>{ s.label.clone() }</text>
+                    </>
+                }
+            }) }
+        </svg>
+    }
+}
