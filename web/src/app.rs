@@ -16,11 +16,20 @@ use crate::digit::Digit;
 use crate::inference::predict;
 use crate::probability_bars::{argmax, probability_bars};
 use crate::settings::{AttackSettings, CertifySettings, Panel, TrainSettings, UrlSettings};
+use crate::tour;
 use crate::train_panel::TrainPanel;
 use crate::zoo::{self, ZOO};
 
 /// The model picker's value for the model trained in this tab.
 const TRAINED: &str = "trained";
+
+/// The page's address without query or fragment.
+fn page_base() -> String {
+    web_sys::window()
+        .map(|w| w.location())
+        .and_then(|l| Some(format!("{}{}", l.origin().ok()?, l.pathname().ok()?)))
+        .unwrap_or_default()
+}
 
 /// Messages driving [`App`].
 pub enum Msg {
@@ -57,6 +66,8 @@ pub struct App {
     index: usize,
     prediction: Option<Result<Vec<f32>, String>>,
     warmed_up: bool,
+    /// The tour's panel has been scrolled into view.
+    scrolled: bool,
     error: Option<String>,
 }
 
@@ -163,14 +174,11 @@ impl App {
     /// Outside embed mode, copy-paste iframe snippets for each panel in the current state; inside
     /// it, a link to the full page.
     fn view_embed_help(&self) -> Html {
-        let location = web_sys::window().map(|w| w.location());
-        let base = location
-            .as_ref()
-            .and_then(|l| Some(format!("{}{}", l.origin().ok()?, l.pathname().ok()?)))
-            .unwrap_or_default();
+        let base = page_base();
         let with_embed = |embed| {
             UrlSettings {
                 embed,
+                tour: None,
                 warnings: Vec::new(),
                 ..self.settings.clone()
             }
@@ -233,6 +241,7 @@ impl Component for App {
             pick: 0,
             prediction: None,
             warmed_up: false,
+            scrolled: false,
             error,
         }
     }
@@ -310,6 +319,24 @@ impl Component for App {
         true
     }
 
+    fn rendered(&mut self, _ctx: &Context<Self>, _first_render: bool) {
+        // The panels appear only once the model is loaded, after the browser gave up on the
+        // fragment: scroll the tour's panel into view then, once.
+        if self.scrolled || self.model.is_none() {
+            return;
+        }
+        self.scrolled = true;
+        let Some(step) = self.settings.tour else {
+            return;
+        };
+        if let Some(panel) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.get_element_by_id(tour::STEPS[step - 1].panel))
+        {
+            panel.scroll_into_view();
+        }
+    }
+
     fn view(&self, ctx: &Context<Self>) -> Html {
         let n = self.data.len();
         let label = self.data.labels()[self.index];
@@ -336,6 +363,11 @@ impl Component for App {
                             { for b.fallback_reason.as_ref().map(|r| html! { <span class="note">{ format!(" ({r})") }</span> }) }
                         </p>
                     },
+                } }
+                { match (embed, self.settings.tour) {
+                    (true, _) => html! {},
+                    (false, Some(step)) => tour::view(&page_base(), step - 1),
+                    (false, None) => tour::invitation(&page_base()),
                 } }
                 { for self.settings.warnings.iter().map(|w| html! { <p class="warning">{ w }</p> }) }
                 { for self.error.as_ref().map(|e| html! { <p id="error" class="error">{ e }</p> }) }

@@ -235,6 +235,8 @@ pub struct UrlSettings {
     pub train: TrainSettings,
     /// Embed mode: minimal chrome around this one panel (for iframes in course material).
     pub embed: Option<Panel>,
+    /// The guided tour's step, from 1.
+    pub tour: Option<usize>,
     /// Problems found in the query, shown to the user.
     pub warnings: Vec<String>,
 }
@@ -250,6 +252,7 @@ impl Default for UrlSettings {
             certify: CertifySettings::default(),
             train: TrainSettings::default(),
             embed: None,
+            tour: None,
             warnings: Vec::new(),
         }
     }
@@ -367,6 +370,12 @@ impl UrlSettings {
                 Err(e) => warn(format!("ignored n: {e}")),
             }
         }
+        if let Some(raw) = params.get("tour") {
+            match AttackSettings::check_count(&raw, "tour", crate::tour::STEPS.len()) {
+                Ok(n) => settings.tour = Some(n),
+                Err(e) => warn(format!("ignored {e}")),
+            }
+        }
         settings.train = TrainSettings::parse(&params, &mut warn);
         settings
     }
@@ -411,6 +420,9 @@ impl UrlSettings {
         }
         if let Some(panel) = self.embed {
             query.push_str(&format!("&embed={}", panel.id()));
+        }
+        if let Some(step) = self.tour {
+            query.push_str(&format!("&tour={step}"));
         }
         query
     }

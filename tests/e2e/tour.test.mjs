@@ -1,0 +1,67 @@
+// The guided tour: each step opens the page in the state its text describes, and what the text
+// promises happens — PGD flips the standard model, the PGD-trained model holds, IBP proves the
+// IBP-trained model at ε=0.1, smoothing certifies a radius.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, open, SHOTS } from './browser.mjs';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+async function step(page, n) {
+  await page.locator(`#tour[data-step="${n}"]`).waitFor({ timeout: 60_000 });
+  await page.locator('#prediction[data-ready="true"]').waitFor({ timeout: 120_000 });
+  assert.match(page.url(), new RegExp(`tour=${n}`));
+}
+
+async function attack(page) {
+  await page.click('#attack-run');
+  const r = page.locator('#attack-result[data-ready="true"]');
+  await r.waitFor({ timeout: 120_000 });
+  return r.getAttribute('data-success');
+}
+
+test('the tour tells the paper\'s story, and each step does what it says', async () => {
+  const { page, errors } = await open(browser, '?backend=cpu');
+  await page.locator('#tour-start a').click();
+  await step(page, 1);
+  assert.equal(await page.locator('#model').inputValue(), 'mnist-small-cnn');
+  assert.equal(await attack(page), 'true');
+  await page.locator('#tour').screenshot({ path: `${SHOTS}/tour-1.png` });
+  for (const n of [2, 3, 4]) {
+    await page.click('#tour-next');
+    await step(page, n);
+  }
+  assert.equal(await page.locator('#model').inputValue(), 'mnist-small-cnn-pgd0.3');
+  assert.equal(await attack(page), 'false');
+  await page.click('#tour-next');
+  await step(page, 5);
+  await page.click('#cert-run');
+  const cert = page.locator('#cert-result[data-ready="true"]');
+  await cert.waitFor({ timeout: 120_000 });
+  assert.equal(await cert.getAttribute('data-verified'), 'true');
+  await page.click('#tour-next');
+  await step(page, 6);
+  await page.click('#smooth-run');
+  const smooth = page.locator('#smooth-result[data-ready="true"]');
+  await smooth.waitFor({ timeout: 120_000 });
+  assert.equal(await smooth.getAttribute('data-class'), '7');
+  assert.ok(Number(await smooth.getAttribute('data-radius')) > 0.25);
+  await page.click('#tour-prev');
+  await step(page, 5);
+  await page.click('#tour-next');
+  await step(page, 6);
+  await page.click('#tour-end');
+  await page.locator('#tour-start').waitFor();
+  assert.deepEqual(errors, []);
+});
+
+test('a bad tour step is ignored with a warning', async () => {
+  const { page, errors } = await open(browser, '?backend=cpu&tour=99');
+  await page.locator('#prediction[data-ready="true"]').waitFor({ timeout: 120_000 });
+  const warnings = await page.locator('.warning').allTextContents();
+  assert.ok(warnings.some((w) => w.includes('tour')), warnings.join('\n'));
+  assert.equal(await page.locator('#tour').count(), 0);
+  assert.deepEqual(errors, []);
+});
