@@ -2,7 +2,7 @@
 // halts a long run, the URL carries the parameters (share link), and bad form input is refused.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, open, SHOTS } from './browser.mjs';
+import { launch, open, set, SHOTS } from './browser.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -20,6 +20,7 @@ async function result(page) {
     success: await el.getAttribute('data-success'),
     cls: await el.getAttribute('data-class'),
     linf: Number(await el.getAttribute('data-linf')),
+    l2: Number(await el.getAttribute('data-l2')),
     text: await el.textContent(),
   };
 }
@@ -101,5 +102,55 @@ test('the PGD-trained model from the zoo resists the FGSM that fools the standar
   await page.locator('#prediction[data-ready="true"]').waitFor({ timeout: 120_000 });
   assert.equal(await page.locator('#prediction').getAttribute('data-class'), '7');
   await page.screenshot({ path: `${SHOTS}/attack-robust-model.png`, fullPage: true });
+  assert.deepEqual(errors, []);
+});
+
+test('targeted, L2 and C&W attacks: the target is reached, each stays in its ball', async () => {
+  const { page, errors } = await open(browser, '?backend=cpu&attack=pgd&eps=0.3&steps=40&target=3');
+  await ready(page);
+  assert.equal(await page.locator('#attack-target').inputValue(), '3');
+  await page.click('#attack-run');
+  let r = await result(page);
+  assert.equal(r.success, 'true', r.text);
+  assert.equal(r.cls, '3', 'a targeted attack reaches its target, not just any wrong class');
+  assert.ok(r.linf <= 0.3 + 1e-4, `‖δ‖∞ = ${r.linf}`);
+  // The true class as target is refused.
+  await page.selectOption('#attack-target', '7');
+  await page.click('#attack-run');
+  await page.locator('#attack-result.error').waitFor();
+
+  await page.selectOption('#attack-target', 'none');
+  await page.selectOption('#attack-norm', 'l2');
+  await page.waitForFunction(() => location.search.includes('norm=l2'));
+  await set(page, '#attack-eps', '2.5');
+  await set(page, '#attack-alpha', '0.25');
+  await page.waitForFunction(() => location.search.includes('alpha=0.25'));
+  await page.click('#attack-run');
+  r = await result(page);
+  assert.ok(r.l2 <= 2.5 + 1e-3, `‖δ‖₂ = ${r.l2}`);
+  assert.ok(r.l2 > 0.5, `‖δ‖₂ = ${r.l2}`);
+  await set(page, '#attack-alpha', 'x');
+  await page.locator('#attack-form-error').waitFor();
+  await set(page, '#attack-alpha', '');
+
+  await page.selectOption('#attack-method', 'cw');
+  await set(page, '#attack-eps', '4');
+  await set(page, '#attack-steps', '100');
+  await page.click('#attack-run');
+  r = await result(page);
+  assert.equal(r.success, 'true', r.text);
+  assert.ok(r.l2 < 4, `C&W ‖δ‖₂ = ${r.l2}`);
+  console.log(`C&W L2 on image 0: ${r.l2}`);
+  await page.screenshot({ path: `${SHOTS}/attack-cw.png`, fullPage: true });
+  assert.deepEqual(errors, []);
+});
+
+test('hostile attack settings in the URL are ignored with warnings', async () => {
+  const { page, errors } = await open(browser, '?backend=cpu&attack=<b>x</b>&norm=l3&alpha=-1&target=12&eps=1e9');
+  await ready(page);
+  const warnings = (await page.locator('.warning').allTextContents()).join('\n');
+  for (const key of ['attack=', 'norm=', 'alpha', 'target', 'eps']) assert.ok(warnings.includes(key), warnings);
+  assert.equal(await page.locator('b').count(), 0);
+  assert.equal(await page.locator('#attack-norm').inputValue(), 'linf');
   assert.deepEqual(errors, []);
 });

@@ -5,22 +5,27 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use perturb::attack::{Norm, PgdConfig, ThreatModel, TraceStep, pgd};
+use perturb::attack::{
+    AttackProgress, CwConfig, Norm, PgdConfig, ThreatModel, TraceStep, carlini_wagner, pgd,
+};
 use perturb::data::Dataset;
 use perturb::eval::probabilities;
 use perturb::model::Sequential;
 use perturb::readback::read_all_f32;
-use web_sys::HtmlInputElement;
+use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use crate::backend::Backend;
 use crate::digit::Digit;
 use crate::panel::PanelProps;
 use crate::probability_bars::{argmax, probability_bars};
-use crate::settings::{AttackMethod, AttackSettings, MAX_RESTARTS, MAX_STEPS};
+use crate::settings::{AttackMethod, AttackSettings, MAX_L2, MAX_RESTARTS, MAX_STEPS};
 
 /// Properties of the panel.
 pub type AttackLabProps = PanelProps<AttackSettings>;
+
+/// Rounds of C&W's binary search on c in the page.
+const CW_ROUNDS: usize = 5;
 
 /// What an attack run produced.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,13 +45,19 @@ pub struct LabResult {
 /// Messages of [`AttackLab`].
 pub enum LabMsg {
     /// Change the method.
-    Method(AttackMethod),
+    Method(String),
+    /// Change the norm.
+    Norm(String),
     /// New ε text from the form.
     Eps(String),
     /// New step count text from the form.
     Steps(String),
+    /// New step size text (empty: the default).
+    StepSize(String),
     /// New restart count text from the form.
     Restarts(String),
+    /// New target class (empty: untargeted).
+    Target(String),
     /// Start a run.
     Run,
     /// Ask the running attack to stop after its current step.
@@ -64,6 +75,8 @@ pub struct AttackLab {
     running: bool,
     stop: Rc<Cell<bool>>,
     trace: Vec<TraceStep>,
+    /// The settings of the run shown.
+    ran: Option<AttackSettings>,
     result: Option<Result<LabResult, String>>,
 }
 
@@ -80,29 +93,71 @@ async fn run_attack(
     let text = |e: perturb::Error| e.to_string();
     let (images, _) = data.batch(&[index], device).map_err(text)?;
     let label = usize::from(data.labels()[index]);
-    let threat = ThreatModel::new(Norm::Linf, settings.eps).map_err(text)?;
-    let config = match settings.method {
-        AttackMethod::Fgsm => PgdConfig::fgsm(&threat),
-        AttackMethod::Pgd => PgdConfig {
-            restarts: settings.restarts,
-            seed: settings.seed,
-            ..PgdConfig::pgd(&threat, settings.steps)
-        },
-    };
-    let config = PgdConfig {
-        trace: true,
-        ..config
-    };
+    let mut threat = ThreatModel::new(settings.norm, settings.eps).map_err(text)?;
+    if let Some(target) = settings.target {
+        if target == label {
+            return Err(format!(
+                "the target class {target} is the true class; pick another"
+            ));
+        }
+        threat = threat.targeted(vec![target]);
+    }
     let model = props_model.as_ref();
-    let mut steps_seen = 0;
-    let outcome = pgd(model, images.clone(), &[label], &threat, &config, |p| {
+    let on_progress = |p: AttackProgress| {
         if let Some(point) = p.trace {
             on_step.emit(point);
         }
-        steps_seen = p.done;
         !stop.get()
-    })
-    .await
+    };
+    let outcome = match settings.method {
+        AttackMethod::Cw => {
+            let config = CwConfig {
+                steps: settings.steps,
+                binary_search_steps: CW_ROUNDS,
+                initial_const: 1.0,
+                learning_rate: 0.05,
+                trace: true,
+                ..CwConfig::default()
+            };
+            carlini_wagner(
+                model,
+                images.clone(),
+                &[label],
+                &threat,
+                &config,
+                on_progress,
+            )
+            .await
+        }
+        AttackMethod::Fgsm | AttackMethod::Pgd => {
+            let base = if settings.method == AttackMethod::Fgsm {
+                PgdConfig::fgsm(&threat)
+            } else {
+                PgdConfig {
+                    restarts: settings.restarts,
+                    seed: settings.seed,
+                    ..PgdConfig::pgd(&threat, settings.steps)
+                }
+            };
+            let config = PgdConfig {
+                trace: true,
+                step_size: match (settings.method, settings.step_size) {
+                    (AttackMethod::Pgd, Some(alpha)) => alpha,
+                    _ => base.step_size,
+                },
+                ..base
+            };
+            pgd(
+                model,
+                images.clone(),
+                &[label],
+                &threat,
+                &config,
+                on_progress,
+            )
+            .await
+        }
+    }
     .map_err(text)?;
     // One round trip for both probability rows and the adversarial image.
     let mut read = read_all_f32(vec![
@@ -160,6 +215,25 @@ fn loss_plot(trace: &[TraceStep]) -> Html {
 }
 
 impl AttackLab {
+    /// Apply a checked form edit; a refused value leaves the settings as they were.
+    fn edit(
+        &mut self,
+        ctx: &Context<Self>,
+        apply: impl FnOnce(&mut AttackSettings) -> Result<(), String>,
+    ) {
+        let mut next = self.settings;
+        match apply(&mut next) {
+            Ok(()) => {
+                self.form_error = None;
+                if next != self.settings {
+                    self.settings = next;
+                    ctx.props().on_change.emit(next);
+                }
+            }
+            Err(e) => self.form_error = Some(e),
+        }
+    }
+
     fn view_result(&self, ctx: &Context<Self>) -> Html {
         let props = ctx.props();
         let classes = props.data.kind.class_names();
@@ -173,16 +247,19 @@ impl AttackLab {
                 let (was, now) = (argmax(&r.before), argmax(&r.after));
                 let linf = r.perturbation.iter().fold(0.0f32, |m, d| m.max(d.abs()));
                 let l2 = r.perturbation.iter().map(|d| d * d).sum::<f32>().sqrt();
-                let success = now != label;
+                let success = match self.ran.and_then(|s| s.target) {
+                    Some(target) => now == target,
+                    None => now != label,
+                };
                 let size = props.data.image_size();
                 html! {
                     <>
                     <p id="attack-result" data-ready="true" data-success={success.to_string()}
-                        data-class={now.to_string()} data-linf={format!("{linf:.4}")}>
-                        { if success {
-                            format!("Fooled: {} → {}", classes[was], classes[now])
-                        } else {
-                            format!("Still {} — the attack failed at this budget", classes[now])
+                        data-class={now.to_string()} data-linf={format!("{linf:.4}")} data-l2={format!("{l2:.4}")}>
+                        { match (success, self.ran.and_then(|s| s.target)) {
+                            (true, _) => format!("Fooled: {} → {}", classes[was], classes[now]),
+                            (false, Some(t)) => format!("Not {} — the targeted attack failed (now {})", classes[t], classes[now]),
+                            (false, None) => format!("Still {} — the attack failed at this budget", classes[now]),
                         } }
                         { format!("  (‖δ‖∞ = {linf:.3}, ‖δ‖₂ = {l2:.2}{})", if r.stopped { ", stopped early" } else { "" }) }
                     </p>
@@ -193,9 +270,9 @@ impl AttackLab {
                             { probability_bars("probs-before", &r.before, &classes, was) }
                         </figure>
                         <figure>
-                            <Digit pixels={r.perturbation.clone()} size={size} signed={Some(self.settings.eps)}
+                            <Digit pixels={r.perturbation.clone()} size={size} signed={Some(linf.max(1e-6))}
                                 label="perturbation, blue negative, red positive" />
-                            <figcaption>{ format!("perturbation (±{} → blue/red)", self.settings.eps) }</figcaption>
+                            <figcaption>{ format!("perturbation (±{linf:.3} → blue/red)") }</figcaption>
                         </figure>
                         <figure>
                             <Digit pixels={r.adversarial.clone()} size={size} label="adversarial image" />
@@ -221,6 +298,7 @@ impl Component for AttackLab {
             running: false,
             stop: Rc::new(Cell::new(false)),
             trace: Vec::new(),
+            ran: None,
             result: None,
         }
     }
@@ -235,38 +313,52 @@ impl Component for AttackLab {
     }
 
     fn update(&mut self, ctx: &Context<Self>, msg: Self::Message) -> bool {
-        let mut edited = false;
         match msg {
-            LabMsg::Method(m) => {
-                self.settings.method = m;
-                edited = true;
-            }
-            LabMsg::Eps(raw) => match AttackSettings::check_eps(&raw) {
-                Ok(e) => {
-                    self.settings.eps = e;
-                    self.form_error = None;
-                    edited = true;
+            LabMsg::Method(raw) => self.edit(ctx, |s| {
+                s.method = AttackMethod::ALL
+                    .into_iter()
+                    .find(|m| m.id() == raw)
+                    .ok_or("unknown attack")?;
+                if s.method == AttackMethod::Cw && s.norm != Norm::L2 {
+                    s.norm = Norm::L2;
+                    s.eps = s.eps.max(2.0);
+                    s.step_size = None;
                 }
-                Err(e) => self.form_error = Some(e),
-            },
-            LabMsg::Steps(raw) => match AttackSettings::check_count(&raw, "steps", MAX_STEPS) {
-                Ok(n) => {
-                    self.settings.steps = n;
-                    self.form_error = None;
-                    edited = true;
-                }
-                Err(e) => self.form_error = Some(e),
-            },
-            LabMsg::Restarts(raw) => {
-                match AttackSettings::check_count(&raw, "restarts", MAX_RESTARTS) {
-                    Ok(n) => {
-                        self.settings.restarts = n;
-                        self.form_error = None;
-                        edited = true;
+                Ok(())
+            }),
+            LabMsg::Norm(raw) => self.edit(ctx, |s| {
+                let norm = Norm::from_id(&raw).map_err(|e| e.to_string())?;
+                if norm != s.norm {
+                    if s.method == AttackMethod::Cw {
+                        return Err("C&W is an L2 attack".into());
                     }
-                    Err(e) => self.form_error = Some(e),
+                    // Keep the budget meaningful in the new norm.
+                    s.eps = if norm == Norm::L2 { 2.0 } else { 0.15 };
+                    s.step_size = None;
+                    s.norm = norm;
                 }
-            }
+                Ok(())
+            }),
+            LabMsg::Eps(raw) => self.edit(ctx, |s| {
+                s.eps = AttackSettings::check_radius(&raw, s.norm)?;
+                Ok(())
+            }),
+            LabMsg::Steps(raw) => self.edit(ctx, |s| {
+                s.steps = AttackSettings::check_count(&raw, "steps", MAX_STEPS)?;
+                Ok(())
+            }),
+            LabMsg::StepSize(raw) => self.edit(ctx, |s| {
+                s.step_size = AttackSettings::check_step_size(&raw, s.norm)?;
+                Ok(())
+            }),
+            LabMsg::Restarts(raw) => self.edit(ctx, |s| {
+                s.restarts = AttackSettings::check_count(&raw, "restarts", MAX_RESTARTS)?;
+                Ok(())
+            }),
+            LabMsg::Target(raw) => self.edit(ctx, |s| {
+                s.target = AttackSettings::check_target(&raw)?;
+                Ok(())
+            }),
             LabMsg::Run => {
                 if self.running || self.form_error.is_some() {
                     return false;
@@ -274,6 +366,7 @@ impl Component for AttackLab {
                 self.running = true;
                 self.trace.clear();
                 self.result = None;
+                self.ran = Some(self.settings);
                 self.stop = Rc::new(Cell::new(false));
                 let props = ctx.props();
                 let fut = run_attack(
@@ -299,9 +392,6 @@ impl Component for AttackLab {
                 self.result = Some(result);
             }
         }
-        if edited {
-            ctx.props().on_change.emit(self.settings);
-        }
         true
     }
 
@@ -309,38 +399,51 @@ impl Component for AttackLab {
         let link = ctx.link();
         let s = self.settings;
         let value = |e: Event| e.target_unchecked_into::<HtmlInputElement>().value();
-        let on_method = link.callback(move |e: Event| {
-            LabMsg::Method(if value(e) == "fgsm" {
-                AttackMethod::Fgsm
-            } else {
-                AttackMethod::Pgd
-            })
-        });
-        let on_eps = link.callback(move |e: Event| LabMsg::Eps(value(e)));
-        let on_steps = link.callback(move |e: Event| LabMsg::Steps(value(e)));
-        let on_restarts = link.callback(move |e: Event| LabMsg::Restarts(value(e)));
+        let select = |e: Event| e.target_unchecked_into::<HtmlSelectElement>().value();
         let pgd = s.method == AttackMethod::Pgd;
+        let cw = s.method == AttackMethod::Cw;
+        let classes = ctx.props().data.kind.class_names();
         html! {
             <section id="attack-lab" class="panel">
                 <h2>{ "Attack lab" }</h2>
                 <form class="controls" novalidate=true onsubmit={link.callback(|e: SubmitEvent| { e.prevent_default(); LabMsg::Run })}>
                     <label>{ "Attack " }
-                        <select id="attack-method" onchange={on_method}>
-                            <option value="fgsm" selected={!pgd}>{ "FGSM" }</option>
-                            <option value="pgd" selected={pgd}>{ "PGD (L∞)" }</option>
+                        <select id="attack-method" onchange={link.callback(move |e: Event| LabMsg::Method(select(e)))}>
+                            <option value="fgsm" selected={s.method == AttackMethod::Fgsm}>{ "FGSM / FGM" }</option>
+                            <option value="pgd" selected={pgd}>{ "PGD" }</option>
+                            <option value="cw" selected={cw}>{ "C&W (L2)" }</option>
                         </select>
                     </label>
-                    <label>{ "ε " }
-                        <input id="attack-eps" type="number" min="0" max="1" step="any"
-                            value={s.eps.to_string()} onchange={on_eps} />
+                    <label>{ "norm " }
+                        <select id="attack-norm" disabled={cw} onchange={link.callback(move |e: Event| LabMsg::Norm(select(e)))}>
+                            <option value="linf" selected={s.norm == Norm::Linf}>{ "L∞" }</option>
+                            <option value="l2" selected={s.norm == Norm::L2}>{ "L2" }</option>
+                        </select>
+                    </label>
+                    <label title={if cw { "largest L2 norm counted as a success" } else { "budget" }}>{ "ε " }
+                        <input id="attack-eps" type="number" min="0" max={if s.norm == Norm::L2 { MAX_L2.to_string() } else { "1".into() }} step="any"
+                            value={s.eps.to_string()} onchange={link.callback(move |e: Event| LabMsg::Eps(value(e)))} />
                     </label>
                     <label>{ "steps " }
                         <input id="attack-steps" type="number" min="1" max={MAX_STEPS.to_string()}
-                            value={s.steps.to_string()} disabled={!pgd} onchange={on_steps} />
+                            value={s.steps.to_string()} disabled={!(pgd || cw)} onchange={link.callback(move |e: Event| LabMsg::Steps(value(e)))} />
+                    </label>
+                    <label title="empty: 2.5·ε/steps">{ "step size " }
+                        <input id="attack-alpha" type="text" inputmode="decimal" placeholder="2.5·ε/steps" size="8"
+                            value={s.step_size.map(|a| a.to_string()).unwrap_or_default()} disabled={!pgd}
+                            onchange={link.callback(move |e: Event| LabMsg::StepSize(value(e)))} />
                     </label>
                     <label>{ "restarts " }
                         <input id="attack-restarts" type="number" min="1" max={MAX_RESTARTS.to_string()}
-                            value={s.restarts.to_string()} disabled={!pgd} onchange={on_restarts} />
+                            value={s.restarts.to_string()} disabled={!pgd} onchange={link.callback(move |e: Event| LabMsg::Restarts(value(e)))} />
+                    </label>
+                    <label>{ "target " }
+                        <select id="attack-target" onchange={link.callback(move |e: Event| LabMsg::Target(select(e)))}>
+                            <option value="none" selected={s.target.is_none()}>{ "any wrong class" }</option>
+                            { for (0..10).map(|c| html! {
+                                <option value={c.to_string()} selected={s.target == Some(c)}>{ classes[c] }</option>
+                            }) }
+                        </select>
                     </label>
                     <button id="attack-run" type="submit" disabled={self.running}>{ "Run attack" }</button>
                     <button id="attack-stop" type="button" disabled={!self.running}

@@ -1,6 +1,7 @@
 //! The page's state in its URL: parsed defensively (every value checked, anything else ignored
 //! with a visible warning, never executed) and written back for share links.
 
+use perturb::attack::Norm;
 use perturb::certify::BoundMethod;
 use perturb::model::ModelSpec;
 
@@ -13,6 +14,8 @@ pub enum AttackMethod {
     Fgsm,
     /// Projected gradient descent from a random start (Madry et al.).
     Pgd,
+    /// Carlini & Wagner's L2 attack (Adam on tanh variables, binary search on c).
+    Cw,
 }
 
 impl AttackMethod {
@@ -21,36 +24,53 @@ impl AttackMethod {
         match self {
             Self::Fgsm => "fgsm",
             Self::Pgd => "pgd",
+            Self::Cw => "cw",
         }
     }
+
+    /// Every method.
+    pub const ALL: [AttackMethod; 3] = [Self::Fgsm, Self::Pgd, Self::Cw];
 }
 
 /// The attack lab's parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AttackSettings {
-    /// FGSM or PGD.
+    /// FGSM, PGD or C&W.
     pub method: AttackMethod,
-    /// L∞ budget in pixel units, in (0, 1].
+    /// The norm of the budget (C&W is always L2).
+    pub norm: Norm,
+    /// Budget in pixel units: L∞ in (0, 1], L2 in (0, 28] (for C&W, the largest L2 counted as
+    /// a success).
     pub eps: f32,
-    /// PGD steps, 1–500.
+    /// PGD steps or C&W Adam steps per round, 1–500.
     pub steps: usize,
+    /// PGD step size α; `None`: 2.5·ε/steps (Madry et al.).
+    pub step_size: Option<f32>,
     /// PGD random restarts, 1–10.
     pub restarts: usize,
     /// Seed of the random starts.
     pub seed: u64,
+    /// Class to reach (targeted attack); `None`: any wrong class.
+    pub target: Option<usize>,
 }
 
 impl Default for AttackSettings {
     fn default() -> Self {
         Self {
             method: AttackMethod::Pgd,
+            norm: Norm::Linf,
             eps: 0.15,
             steps: 20,
+            step_size: None,
             restarts: 1,
             seed: 0,
+            target: None,
         }
     }
 }
+
+/// Largest L2 budget: the diagonal of a 28×28 image in [0, 1].
+pub const MAX_L2: f32 = 28.0;
 
 /// Largest accepted PGD step count.
 pub const MAX_STEPS: usize = 500;
@@ -66,6 +86,52 @@ impl AttackSettings {
                 "ε must be a number in (0, 1], got {:?}",
                 truncate(raw)
             )),
+        }
+    }
+
+    /// A budget for `norm`: L∞ in (0, 1], L2 in (0, 28].
+    pub fn check_radius(raw: &str, norm: Norm) -> Result<f32, String> {
+        match norm {
+            Norm::Linf => Self::check_eps(raw),
+            Norm::L2 => match raw.trim().parse::<f32>() {
+                Ok(e) if e.is_finite() && e > 0.0 && e <= MAX_L2 => Ok(e),
+                _ => Err(format!(
+                    "ε (L2) must be a number in (0, {MAX_L2}], got {:?}",
+                    truncate(raw)
+                )),
+            },
+        }
+    }
+
+    /// A PGD step size: empty for the default, else a number in (0, the norm's largest ε].
+    pub fn check_step_size(raw: &str, norm: Norm) -> Result<Option<f32>, String> {
+        if raw.trim().is_empty() || raw.trim() == "auto" {
+            return Ok(None);
+        }
+        Self::check_radius(raw, norm)
+            .map(Some)
+            .map_err(|e| e.replacen("ε", "step size", 1))
+    }
+
+    /// A target class 0–9, or empty / `none` for an untargeted attack.
+    pub fn check_target(raw: &str) -> Result<Option<usize>, String> {
+        match raw.trim() {
+            "" | "none" => Ok(None),
+            t => match t.parse::<usize>() {
+                Ok(c) if c < 10 => Ok(Some(c)),
+                _ => Err(format!(
+                    "target must be a class from 0 to 9 or none, got {:?}",
+                    truncate(raw)
+                )),
+            },
+        }
+    }
+
+    /// The norm's URL value.
+    pub fn norm_id(norm: Norm) -> &'static str {
+        match norm {
+            Norm::Linf => "linf",
+            Norm::L2 => "l2",
         }
     }
 
@@ -298,19 +364,42 @@ impl UrlSettings {
             }
         }
         let attack = &mut settings.attack;
-        match params.get("attack").as_deref() {
-            None => {}
-            Some("fgsm") => attack.method = AttackMethod::Fgsm,
-            Some("pgd") => attack.method = AttackMethod::Pgd,
+        if let Some(raw) = params.get("attack") {
+            match AttackMethod::ALL.into_iter().find(|m| m.id() == raw) {
+                Some(m) => attack.method = m,
+                None => warn(format!(
+                    "ignored attack={:?}: use fgsm, pgd or cw",
+                    truncate(&raw)
+                )),
+            }
+        }
+        match params.get("norm").as_deref() {
+            None | Some("linf") => {}
+            Some("l2") => attack.norm = Norm::L2,
             Some(other) => warn(format!(
-                "ignored attack={:?}: use fgsm or pgd",
+                "ignored norm={:?}: use linf or l2",
                 truncate(other)
             )),
         }
+        if attack.method == AttackMethod::Cw {
+            attack.norm = Norm::L2;
+        }
         if let Some(raw) = params.get("eps") {
-            match AttackSettings::check_eps(&raw) {
+            match AttackSettings::check_radius(&raw, attack.norm) {
                 Ok(e) => attack.eps = e,
                 Err(e) => warn(format!("ignored eps: {e}")),
+            }
+        }
+        if let Some(raw) = params.get("alpha") {
+            match AttackSettings::check_step_size(&raw, attack.norm) {
+                Ok(a) => attack.step_size = a,
+                Err(e) => warn(format!("ignored alpha: {e}")),
+            }
+        }
+        if let Some(raw) = params.get("target") {
+            match AttackSettings::check_target(&raw) {
+                Ok(t) => attack.target = t,
+                Err(e) => warn(format!("ignored {e}")),
             }
         }
         if let Some(raw) = params.get("steps") {
@@ -398,6 +487,15 @@ impl UrlSettings {
             a.restarts,
             a.seed
         );
+        if a.norm != Norm::Linf {
+            query.push_str(&format!("&norm={}", AttackSettings::norm_id(a.norm)));
+        }
+        if let Some(alpha) = a.step_size {
+            query.push_str(&format!("&alpha={alpha}"));
+        }
+        if let Some(target) = a.target {
+            query.push_str(&format!("&target={target}"));
+        }
         let c = &self.certify;
         query.push_str(&format!(
             "&cert={}&cert_eps={}&sigma={}&n={}",
