@@ -119,3 +119,24 @@ test('randomized smoothing certifies the noise-trained model with R = σ·Φ⁻�
   await page.locator('#cert-form-error').waitFor();
   assert.deepEqual(errors, []);
 });
+
+test('smoothing over a test slice: certified accuracy falls with the radius, within what n allows', async () => {
+  const { page, errors } = await open(browser, '?backend=cpu&model=mnist-small-cnn-noise0.25&sigma=0.25&n=500&embed=certify');
+  await page.locator('#prediction[data-ready="true"]').waitFor({ timeout: 120_000 });
+  await set(page, '#smooth-curve-images', '20');
+  await page.click('#smooth-curve-run');
+  const summary = page.locator('#smooth-curve-summary');
+  await summary.waitFor({ timeout: 300_000 });
+  assert.equal(await summary.getAttribute('data-images'), '20');
+  const values = (await page.locator('#smooth-curve polyline').getAttribute('data-values')).split(',').map(Number);
+  assert.ok(values[0] >= 0.8, `certified accuracy at radius 0: ${values[0]}`);
+  for (let i = 1; i < values.length; i++) assert.ok(values[i] <= values[i - 1], values.join(','));
+  // With n = 500 votes the best possible p̲A is α^(1/n), so no radius can exceed σ·Φ⁻¹ of it.
+  const largest = Number(await summary.getAttribute('data-largest'));
+  const ceiling = 0.25 * probit(Math.pow(0.001, 1 / 500));
+  assert.ok(largest > 0 && largest <= ceiling + 1e-9, `largest radius ${largest} vs ceiling ${ceiling}`);
+  await page.locator('#certify').screenshot({ path: `${SHOTS}/smoothing-curve.png` });
+  await set(page, '#smooth-curve-images', '5000');
+  await page.locator('#smooth-curve-form-error').waitFor();
+  assert.deepEqual(errors, []);
+});

@@ -16,6 +16,7 @@ use yew::prelude::*;
 use crate::backend::Backend;
 use crate::panel::PanelProps;
 use crate::settings::{AttackSettings, CertifySettings, MAX_SMOOTHING_SAMPLES, PAGE_BOUND_METHODS};
+use crate::smoothing_curve::SmoothingCurve;
 
 /// Largest radius the search tries.
 const MAX_RADIUS: f32 = 0.5;
@@ -397,6 +398,8 @@ impl Component for CertifyPanel {
                 </form>
                 { if self.smoothing { html! { <p id="smooth-status">{ "Sampling…" }</p> } } else { html! {} } }
                 { self.view_smoothed(ctx) }
+                <SmoothingCurve backend={ctx.props().backend.clone()} model={ctx.props().model.clone()}
+                    data={ctx.props().data.clone()} sigma={s.sigma} samples={s.samples} />
             </section>
         }
     }

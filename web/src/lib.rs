@@ -13,6 +13,7 @@ pub mod line_chart;
 pub mod panel;
 pub mod probability_bars;
 pub mod settings;
+pub mod smoothing_curve;
 pub mod tour;
 pub mod train_panel;
 pub mod zoo;
