@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Measure the shipped MNIST zoo side by side (not part of CI; ~20 min on 2 CPU cores):
+# Measure the shipped MNIST zoo side by side (not part of CI; ~40 min on 2 CPU cores):
 # clean and PGD-40 robust accuracy at ε = 0.1 and 0.3 on the full 10k test split for every model,
 # IBP-verified accuracy where it applies, and the transfer success matrix (500 test images,
 # PGD-20 at ε = 0.2 on each source, success = a correctly classified image the target then gets wrong).
@@ -17,8 +17,9 @@ fi
 out=models/report
 mkdir -p "$out"
 
-mnist=(mnist-small-cnn mnist-lenet5 mnist-mlp mnist-small-cnn-noise0.25 mnist-small-cnn-noise0.5
-       mnist-small-cnn-pgd0.3 mnist-strided-cnn-ibp0.1)
+mnist=(mnist-small-cnn mnist-lenet5 mnist-mlp mnist-resnet-small mnist-mobilenet-small
+       mnist-small-cnn-noise0.25 mnist-small-cnn-noise0.5 mnist-small-cnn-pgd0.3
+       mnist-strided-cnn-ibp0.1)
 for extra in mnist-lenet5-pgd0.3 mnist-strided-cnn-ibp0.3; do
   [ -f "models/$extra.json" ] && mnist+=("$extra")
 done

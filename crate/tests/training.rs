@@ -147,6 +147,22 @@ fn noise_training_and_the_mlp_learn() {
 }
 
 #[test]
+fn the_residual_and_depthwise_families_learn() {
+    let (train_set, test_set) = split();
+    // The depthwise net (no batch norm) starts slowly: it gets the rate its zoo model used.
+    for (arch, rate, epochs) in [("resnet-small", 2e-3, 3), ("mobilenet-small", 3e-3, 6)] {
+        let cfg = TrainConfig {
+            learning_rate: rate,
+            ..config(Objective::Standard, epochs)
+        };
+        let (model, losses) = run(arch, &cfg, &train_set);
+        assert_loss_falls(arch, &losses);
+        let e = eval(&model, &test_set, 0.01);
+        assert!(e.clean_accuracy >= 0.6, "{arch}: {e:?}");
+    }
+}
+
+#[test]
 fn runs_are_deterministic_and_weights_export_to_the_inference_paths() {
     let (train_set, test_set) = split();
     let small = train_set.take(128);

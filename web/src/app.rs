@@ -15,10 +15,14 @@ use crate::defense_panel::DefensePanel;
 use crate::digit::Digit;
 use crate::inference::predict;
 use crate::probability_bars::{argmax, probability_bars};
+use crate::recovery;
+use crate::settings::truncate;
 use crate::settings::{AttackSettings, CertifySettings, Panel, TrainSettings, UrlSettings};
 use crate::tour;
 use crate::train_panel::TrainPanel;
 use crate::zoo::{self, ZOO};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
 
 /// The model picker's value for the model trained in this tab.
 const TRAINED: &str = "trained";
@@ -29,6 +33,22 @@ fn page_base() -> String {
         .map(|w| w.location())
         .and_then(|l| Some(format!("{}{}", l.origin().ok()?, l.pathname().ok()?)))
         .unwrap_or_default()
+}
+
+/// Forward the page's device-lost event ([`recovery::watch_device_loss`]) to the app.
+fn listen_for_device_loss(ctx: &Context<App>) {
+    let link = ctx.link().clone();
+    let on_lost = Closure::<dyn Fn(web_sys::CustomEvent)>::new(move |e: web_sys::CustomEvent| {
+        link.send_message(Msg::DeviceLost(e.detail().as_string().unwrap_or_default()));
+    });
+    if let Some(window) = web_sys::window() {
+        let _ = window.add_event_listener_with_callback(
+            recovery::DEVICE_LOST_EVENT,
+            on_lost.as_ref().unchecked_ref(),
+        );
+    }
+    // The page lives as long as the listener.
+    on_lost.forget();
 }
 
 /// Messages driving [`App`].
@@ -51,6 +71,8 @@ pub enum Msg {
     Train(TrainSettings),
     /// Use the model trained in this tab, with its title.
     UseTrained(Rc<Sequential>, String),
+    /// The WebGPU device was lost (the browser's reason).
+    DeviceLost(String),
 }
 
 /// The playground page.
@@ -228,6 +250,7 @@ impl Component for App {
             .and_then(|w| w.location().search().ok())
             .unwrap_or_default();
         let settings = UrlSettings::parse(&query, data.len());
+        listen_for_device_loss(ctx);
         let force_cpu = settings.force_cpu;
         ctx.link()
             .send_future(async move { Msg::Booted(backend::init(force_cpu).await) });
@@ -274,6 +297,31 @@ impl Component for App {
             Msg::UseTrained(model, title) => {
                 self.trained = Some((model, title));
                 ctx.link().send_message(Msg::PickModel(TRAINED.into()));
+            }
+            Msg::DeviceLost(reason) => {
+                if !self
+                    .backend
+                    .as_ref()
+                    .is_some_and(|b| b.kind == BackendKind::WebGpu)
+                {
+                    return false;
+                }
+                recovery::set_on_webgpu(false);
+                self.backend = Some(Rc::new(Backend::cpu(format!(
+                    "the WebGPU device was lost ({}), so the page moved to the CPU backend and kept your settings",
+                    truncate(&reason)
+                ))));
+                // A model trained in the tab lived on the lost device.
+                if self.trained.take().is_some() && self.settings.use_trained {
+                    self.settings.use_trained = false;
+                    self.error = Some(
+                        "the model trained in the tab was on the lost GPU; train it again".into(),
+                    );
+                }
+                self.model = None;
+                self.prediction = None;
+                self.load_model(ctx);
+                self.update_url();
             }
             Msg::Train(train) => {
                 self.settings.train = train;

@@ -104,13 +104,17 @@ pub async fn init(force_cpu: bool) -> Backend {
         Ok(adapter) => adapter,
         Err(reason) => return Backend::cpu(reason),
     };
+    crate::recovery::watch_device_loss();
     match Device::wgpu_options().init_async().await {
-        Ok(device) => Backend {
-            device,
-            kind: BackendKind::WebGpu,
-            adapter: adapter_name(&adapter),
-            fallback_reason: None,
-        },
+        Ok(device) => {
+            crate::recovery::set_on_webgpu(true);
+            Backend {
+                device,
+                kind: BackendKind::WebGpu,
+                adapter: adapter_name(&adapter),
+                fallback_reason: None,
+            }
+        }
         Err(e) => Backend::cpu(format!("WebGPU initialisation failed: {e}")),
     }
 }

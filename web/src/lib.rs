@@ -12,6 +12,7 @@ pub mod inference;
 pub mod line_chart;
 pub mod panel;
 pub mod probability_bars;
+pub mod recovery;
 pub mod settings;
 pub mod smoothing_curve;
 pub mod tour;
@@ -20,5 +21,6 @@ pub mod zoo;
 
 /// Mount the application on the page body.
 pub fn start() {
+    recovery::install_panic_hook();
     yew::Renderer::<app::App>::new().render();
 }

@@ -465,6 +465,15 @@ impl UrlSettings {
                 Err(e) => warn(format!("ignored {e}")),
             }
         }
+        match params.get(crate::recovery::RECOVERED_PARAM).as_deref() {
+            None => {}
+            Some("webgpu") => warn(
+                "WebGPU failed while the page was working, so it restarted on the CPU backend with \
+                 your settings (results in progress and a model trained in the tab were lost)"
+                    .into(),
+            ),
+            Some(other) => warn(format!("ignored recovered={:?}", truncate(other))),
+        }
         settings.train = TrainSettings::parse(&params, &mut warn);
         settings
     }

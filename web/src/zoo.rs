@@ -17,7 +17,7 @@ pub struct ZooEntry {
 }
 
 /// The MNIST models, the default first.
-pub const ZOO: [ZooEntry; 8] = [
+pub const ZOO: [ZooEntry; 10] = [
     ZooEntry {
         id: "mnist-small-cnn",
         arch: "small-cnn",
@@ -57,6 +57,16 @@ pub const ZOO: [ZooEntry; 8] = [
         id: "mnist-mlp",
         arch: "mlp",
         title: "MLP 256-256 — standard",
+    },
+    ZooEntry {
+        id: "mnist-resnet-small",
+        arch: "resnet-small",
+        title: "Small ResNet — standard",
+    },
+    ZooEntry {
+        id: "mnist-mobilenet-small",
+        arch: "mobilenet-small",
+        title: "Small MobileNet (depthwise) — standard",
     },
 ];
 

@@ -151,6 +151,7 @@ fn back(
             bias,
             stride,
             padding,
+            groups,
         } => {
             let [co, ho, wo] = image_dims(output);
             let b = match bias {
@@ -164,7 +165,7 @@ fn back(
                 None => b,
             };
             Linear {
-                a: conv_adjoint(a, weight.clone(), *stride, *padding, 1, input, output),
+                a: conv_adjoint(a, weight.clone(), *stride, *padding, *groups, input, output),
                 b,
             }
         }
@@ -180,7 +181,8 @@ fn back(
                 b,
             }
         }
-        Layer::Flatten => Linear { a, b },
+        // The shortcut's branch is split off and merged back by `Run::lower`.
+        Layer::Flatten | Layer::Skip | Layer::AddSkip => Linear { a, b },
         Layer::AvgPool2d {
             kernel,
             stride,
@@ -306,7 +308,7 @@ fn needs_crown(layers: &[Layer], k: usize) -> bool {
     let before = layers[..k]
         .iter()
         .rev()
-        .find(|l| !matches!(l, Layer::Flatten));
+        .find(|l| !matches!(l, Layer::Flatten | Layer::Skip));
     k > 1 && before.is_some_and(|l| !is_nonlinear(l))
 }
 
@@ -327,14 +329,28 @@ impl Run<'_> {
             b: Tensor::zeros([n, s], &spec.device()),
             a: spec,
         };
+        // Going backward, an `add_skip` sends the same coefficients down the shortcut, which
+        // meets the main path again at its `skip` (a block whose `add_skip` lies beyond `upto`
+        // has nothing kept).
+        let mut shortcuts: Vec<Tensor<3>> = Vec::new();
         for j in (0..upto).rev() {
-            f = back(
-                &self.layers[j],
-                f,
-                self.shapes[j],
-                self.shapes[j + 1],
-                self.bounds[j].as_ref(),
-            );
+            match &self.layers[j] {
+                Layer::AddSkip => shortcuts.push(f.a.clone()),
+                Layer::Skip => {
+                    if let Some(a) = shortcuts.pop() {
+                        f.a = f.a + a;
+                    }
+                }
+                layer => {
+                    f = back(
+                        layer,
+                        f,
+                        self.shapes[j],
+                        self.shapes[j + 1],
+                        self.bounds[j].as_ref(),
+                    )
+                }
+            }
         }
         let d = self.centre.dims()[1];
         let centre = self.centre.clone().reshape([n, 1, d]);
@@ -388,7 +404,23 @@ fn prepare<'a>(model: &'a Sequential, input: Interval, config: &CrownConfig) -> 
         bounds: vec![None; layers.len()],
     };
     let mut current = input;
+    let mut kept = Vec::new();
     for (k, layer) in layers.iter().enumerate() {
+        match layer {
+            Layer::Skip => {
+                kept.push(current.clone());
+                continue;
+            }
+            Layer::AddSkip => {
+                let saved: Interval = kept.pop().expect("the spec's skips were checked");
+                current = Interval {
+                    lower: current.lower + saved.lower,
+                    upper: current.upper + saved.upper,
+                };
+                continue;
+            }
+            _ => {}
+        }
         if is_nonlinear(layer) {
             let (mut l, mut u) = (current.lower.into_flat(), current.upper.into_flat());
             if config.intermediate == IntermediateBounds::Crown && needs_crown(layers, k) {

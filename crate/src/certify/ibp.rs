@@ -11,7 +11,7 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Int, Tensor};
 
 use crate::error::{Error, Result};
-use crate::model::{Activation, Layer, Sequential};
+use crate::model::{Activation, Layer, Sequential, fold_layers};
 use crate::one_hot::one_hot_mask;
 
 /// Lower and upper bounds of one activation.
@@ -55,7 +55,16 @@ fn from_centre_radius(centre: Activation, radius: Activation) -> Interval {
     }
 }
 
-/// The bounds after `layer`, given the bounds before it.
+/// Bounds after `layers`, given the bounds before them (shortcuts included).
+pub fn propagate_all(layers: &[Layer], input: Interval) -> Interval {
+    fold_layers(layers, input, propagate, |a, b| Interval {
+        lower: a.lower + b.lower,
+        upper: a.upper + b.upper,
+    })
+}
+
+/// The bounds after `layer`, given the bounds before it (a shortcut's sum is taken by
+/// [`propagate_all`]).
 pub fn propagate(layer: &Layer, x: Interval) -> Interval {
     match layer {
         Layer::Conv2d {
@@ -63,12 +72,13 @@ pub fn propagate(layer: &Layer, x: Interval) -> Interval {
             bias,
             stride,
             padding,
+            groups,
         } => {
             let (c, r) = centre_radius(&x);
             let (Activation::Image(c), Activation::Image(r)) = (c, r) else {
                 unreachable!("the spec's shapes were checked");
             };
-            let options = ConvOptions::new([*stride; 2], [*padding; 2], [1, 1], 1);
+            let options = ConvOptions::new([*stride; 2], [*padding; 2], [1, 1], *groups);
             from_centre_radius(
                 Activation::Image(conv2d(c, weight.clone(), bias.clone(), options.clone())),
                 Activation::Image(conv2d(r, weight.clone().abs(), None, options)),
@@ -97,8 +107,13 @@ pub fn propagate(layer: &Layer, x: Interval) -> Interval {
             lower: x.lower.map(relu, relu),
             upper: x.upper.map(relu, relu),
         },
-        // Monotone in every input: the ends map to the ends.
-        Layer::MaxPool2d { .. } | Layer::AvgPool2d { .. } | Layer::Flatten => Interval {
+        // Monotone in every input: the ends map to the ends (the shortcut's sum is taken by
+        // [`fold_layers`]: bounds of a sum are sums of bounds).
+        Layer::MaxPool2d { .. }
+        | Layer::AvgPool2d { .. }
+        | Layer::Flatten
+        | Layer::Skip
+        | Layer::AddSkip => Interval {
             lower: layer.forward(x.lower),
             upper: layer.forward(x.upper),
         },
@@ -121,10 +136,7 @@ pub fn input_box(images: Tensor<4>, epsilon: f32, pixel_range: (f32, f32)) -> Re
 
 /// Bounds of every logit `[n, classes]` over the ball.
 pub fn logit_bounds(model: &Sequential, input: Interval) -> (Tensor<2>, Tensor<2>) {
-    let out = model
-        .layers()
-        .iter()
-        .fold(input, |x, layer| propagate(layer, x));
+    let out = propagate_all(model.layers(), input);
     (out.lower.into_flat(), out.upper.into_flat())
 }
 
@@ -142,7 +154,7 @@ pub fn margin_lower_bounds(
     let (body, last) = layers.split_at(layers.len() - 1);
     let margins = match &last[0] {
         Layer::Linear { weight, bias } => {
-            let h = body.iter().fold(input, |x, layer| propagate(layer, x));
+            let h = propagate_all(body, input);
             let (c, r) = centre_radius(&h);
             let (c, r) = (c.into_flat(), r.into_flat());
             let device = c.device();

@@ -9,7 +9,9 @@ mod stats;
 
 pub use crown::{CrownConfig, IntermediateBounds, crown_logit_bounds, crown_margin_lower_bounds};
 pub use exact::{ExactConfig, ExactOutcome, ExactStats, TinyNet, verify_exact};
-pub use ibp::{Interval, input_box, logit_bounds, margin_lower_bounds, propagate, verified};
+pub use ibp::{
+    Interval, input_box, logit_bounds, margin_lower_bounds, propagate, propagate_all, verified,
+};
 pub use radius::{
     BoundMethod, RadiusSearch, RadiusSearchConfig, balls, largest_verified_radius,
     worst_margin_bounds, worst_margins,

@@ -21,7 +21,8 @@ use super::plot::{Chart, Series};
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// A zoo architecture (small-cnn, mlp, lenet5, strided-cnn) or a JSON layer spec.
+    /// A zoo architecture (small-cnn, mlp, lenet5, strided-cnn, resnet-small, mobilenet-small) or
+    /// a JSON layer spec.
     #[arg(long, default_value = "small-cnn")]
     arch: String,
     /// standard, pgd (Madry adversarial training), ibp (Gowal et al.) or noise (Gaussian, σ).

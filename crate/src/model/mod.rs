@@ -7,7 +7,7 @@ mod trainable;
 mod weights;
 
 pub use sequential::{
-    Activation, Layer, Sequential, WeightMap, read_safetensors, write_safetensors,
+    Activation, Layer, Sequential, WeightMap, fold_layers, read_safetensors, write_safetensors,
 };
 pub use small_cnn::SmallCnn;
 pub use spec::{LayerSpec, ModelSpec, Shape};

@@ -20,7 +20,7 @@ pub type WeightMap = BTreeMap<String, (Vec<usize>, Vec<f32>)>;
 /// One layer with its parameters on the device, always in inference mode.
 #[derive(Debug, Clone)]
 pub enum Layer {
-    /// Convolution: weight `[out, in, k, k]`, optional bias `[out]`.
+    /// Convolution: weight `[out, in / groups, k, k]`, optional bias `[out]`.
     Conv2d {
         /// Kernel.
         weight: Tensor<4>,
@@ -30,6 +30,8 @@ pub enum Layer {
         stride: usize,
         /// Zero padding.
         padding: usize,
+        /// Channel groups.
+        groups: usize,
     },
     /// Affine map: weight `[in, out]` (transposed from PyTorch), optional bias `[out]`.
     Linear {
@@ -67,6 +69,10 @@ pub enum Layer {
     },
     /// `[n, c, h, w]` to `[n, c·h·w]`.
     Flatten,
+    /// Keep the activation for the matching [`Layer::AddSkip`] (see [`fold_layers`]).
+    Skip,
+    /// Add the activation kept by the matching [`Layer::Skip`].
+    AddSkip,
 }
 
 /// An activation between layers: images or feature vectors.
@@ -124,6 +130,8 @@ impl Layer {
                 padding: *padding,
             },
             LayerSpec::Flatten => Layer::Flatten,
+            LayerSpec::Skip => Layer::Skip,
+            LayerSpec::AddSkip => Layer::AddSkip,
             LayerSpec::Conv2d { .. } | LayerSpec::Linear { .. } | LayerSpec::BatchNorm { .. } => {
                 return None;
             }
@@ -138,12 +146,13 @@ impl Layer {
                 bias,
                 stride,
                 padding,
+                groups,
             } => match x {
                 Activation::Image(x) => Activation::Image(conv2d(
                     x,
                     weight.clone(),
                     bias.clone(),
-                    ConvOptions::new([*stride; 2], [*padding; 2], [1, 1], 1),
+                    ConvOptions::new([*stride; 2], [*padding; 2], [1, 1], *groups),
                 )),
                 Activation::Flat(_) => unreachable!("the spec's shapes were checked"),
             },
@@ -193,8 +202,43 @@ impl Layer {
                 |_| unreachable!("the spec's shapes were checked"),
             ),
             Layer::Flatten => Activation::Flat(x.into_flat()),
+            // The shortcut itself is kept and added by [`fold_layers`].
+            Layer::Skip | Layer::AddSkip => x,
         }
     }
+}
+
+impl std::ops::Add for Activation {
+    type Output = Activation;
+
+    fn add(self, other: Activation) -> Activation {
+        match (self, other) {
+            (Activation::Image(a), Activation::Image(b)) => Activation::Image(a + b),
+            (a, b) => Activation::Flat(a.into_flat() + b.into_flat()),
+        }
+    }
+}
+
+/// Run `layers` over `input` with `step` (a forward pass, interval bounds, …), keeping the value
+/// at every [`Layer::Skip`] and adding it back with `add` at the matching [`Layer::AddSkip`].
+pub fn fold_layers<T: Clone>(
+    layers: &[Layer],
+    input: T,
+    mut step: impl FnMut(&Layer, T) -> T,
+    add: impl Fn(T, T) -> T,
+) -> T {
+    let mut kept = Vec::new();
+    layers.iter().fold(input, |x, layer| match layer {
+        Layer::Skip => {
+            kept.push(x.clone());
+            x
+        }
+        Layer::AddSkip => match kept.pop() {
+            Some(saved) => add(x, saved),
+            None => unreachable!("the spec's skips were checked"),
+        },
+        layer => step(layer, x),
+    })
 }
 
 /// A sequential classifier described by a [`ModelSpec`].
@@ -309,17 +353,19 @@ impl Sequential {
                     stride,
                     padding,
                     bias,
+                    groups,
                     ..
                 } => Layer::Conv2d {
                     weight: taker.take(
                         &format!("{p}.weight"),
-                        [*out_channels, *in_channels, *k, *k],
+                        [*out_channels, *in_channels / *groups, *k, *k],
                     )?,
                     bias: bias
                         .then(|| taker.take(&format!("{p}.bias"), [*out_channels]))
                         .transpose()?,
                     stride: *stride,
                     padding: *padding,
+                    groups: *groups,
                 },
                 LayerSpec::Linear {
                     in_features,
@@ -385,16 +431,18 @@ impl Sequential {
             let p = spec.layer_name(i);
             match layer {
                 LayerSpec::Conv2d {
-                    in_channels: ci,
+                    in_channels,
                     out_channels: co,
                     kernel_size: k,
                     bias,
+                    groups,
                     ..
                 } => {
+                    let ci = in_channels / groups;
                     let bound = 1.0 / ((ci * k * k) as f32).sqrt();
                     map.insert(
                         format!("{p}.weight"),
-                        (vec![*co, *ci, *k, *k], uniform(co * ci * k * k, bound)),
+                        (vec![*co, ci, *k, *k], uniform(co * ci * k * k, bound)),
                     );
                     if *bias {
                         map.insert(format!("{p}.bias"), (vec![*co], uniform(*co, bound)));
@@ -450,10 +498,13 @@ impl Sequential {
 
 impl Classifier for Sequential {
     fn logits(&self, images: Tensor<4>) -> Tensor<2> {
-        self.layers
-            .iter()
-            .fold(Activation::Image(images), |x, layer| layer.forward(x))
-            .into_flat()
+        fold_layers(
+            &self.layers,
+            Activation::Image(images),
+            |layer, x| layer.forward(x),
+            |a, b| a + b,
+        )
+        .into_flat()
     }
 }
 

@@ -112,13 +112,17 @@ impl TrainableNet {
                 (
                     LayerParams::Conv(p),
                     LayerSpec::Conv2d {
-                        stride, padding, ..
+                        stride,
+                        padding,
+                        groups,
+                        ..
                     },
                 ) => Layer::Conv2d {
                     weight: p.weight.val(),
                     bias: p.bias.as_ref().map(Param::val),
                     stride: *stride,
                     padding: *padding,
+                    groups: *groups,
                 },
                 (LayerParams::Linear(p), _) => Layer::Linear {
                     weight: p.weight.val(),

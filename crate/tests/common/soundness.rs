@@ -45,7 +45,8 @@ pub struct Claimed {
 }
 
 /// Small random nets covering every layer kind: BatchNorm, padding, stride, max pooling (plain,
-/// padded, overlapping) and average pooling; all on 1×8×8 inputs.
+/// padded, overlapping), average pooling, nested residual blocks and grouped (depthwise)
+/// convolutions; all on 1×8×8 inputs.
 pub fn random_nets(device: &Device) -> Vec<Sequential> {
     let specs = [
         r#"{"input": [1, 8, 8], "layers": [{"type": "flatten"},
@@ -65,6 +66,28 @@ pub fn random_nets(device: &Device) -> Vec<Sequential> {
             {"type": "relu"}, {"type": "max_pool2d", "kernel_size": 2, "stride": 1}, {"type": "flatten"},
             {"type": "linear", "in_features": 4, "out_features": 8}, {"type": "relu"},
             {"type": "linear", "in_features": 8, "out_features": 4}]}"#,
+        r#"{"input": [1, 8, 8], "layers": [
+            {"type": "conv2d", "in_channels": 1, "out_channels": 4, "kernel_size": 3, "padding": 1},
+            {"type": "relu"}, {"type": "skip"},
+            {"type": "conv2d", "in_channels": 4, "out_channels": 4, "kernel_size": 3, "padding": 1},
+            {"type": "relu"}, {"type": "skip"},
+            {"type": "conv2d", "in_channels": 4, "out_channels": 4, "kernel_size": 3, "padding": 1},
+            {"type": "add_skip"}, {"type": "relu"},
+            {"type": "conv2d", "in_channels": 4, "out_channels": 4, "kernel_size": 3, "padding": 1},
+            {"type": "add_skip"}, {"type": "relu"}, {"type": "avg_pool2d", "kernel_size": 2},
+            {"type": "flatten"}, {"type": "skip"},
+            {"type": "linear", "in_features": 64, "out_features": 64}, {"type": "relu"},
+            {"type": "add_skip"}, {"type": "linear", "in_features": 64, "out_features": 5}]}"#,
+        r#"{"input": [1, 8, 8], "layers": [
+            {"type": "conv2d", "in_channels": 1, "out_channels": 4, "kernel_size": 3, "padding": 1},
+            {"type": "relu"},
+            {"type": "conv2d", "in_channels": 4, "out_channels": 4, "kernel_size": 3, "padding": 1, "groups": 4},
+            {"type": "relu"},
+            {"type": "conv2d", "in_channels": 4, "out_channels": 8, "kernel_size": 1},
+            {"type": "relu"},
+            {"type": "conv2d", "in_channels": 8, "out_channels": 8, "kernel_size": 3, "stride": 2, "padding": 1, "groups": 2},
+            {"type": "relu"}, {"type": "flatten"},
+            {"type": "linear", "in_features": 128, "out_features": 4}]}"#,
     ];
     specs
         .iter()
