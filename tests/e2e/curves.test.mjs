@@ -37,3 +37,31 @@ test('curves fall with ε, and PGD training holds at ε=0.3', async () => {
   await page.locator('#batch-form-error').waitFor();
   assert.deepEqual(errors, []);
 });
+
+test('the transfer matrix: white-box succeeds on standard models, adversarial training resists', async () => {
+  const { page, errors } = await open(browser, '?backend=cpu&embed=curves');
+  await page.locator('#prediction[data-ready="true"]').waitFor({ timeout: 120_000 });
+  // Ticked by default: the standard, PGD-trained and IBP-trained CNNs; add the ResNet.
+  await page.locator('.batch-model[value="mnist-resnet-small"]').check();
+  await set(page, '#batch-images', '40');
+  await set(page, '#batch-steps', '10');
+  await set(page, '#transfer-eps', '0.2');
+  const started = Date.now();
+  await page.click('#transfer-run');
+  await page.locator('#transfer-matrix[data-ready="true"]').waitFor({ timeout: 300_000 });
+  console.log(`transfer: 4×4 models, 40 images, PGD-10: ${Date.now() - started} ms`);
+  const m = Object.fromEntries(await page.locator('#transfer-matrix tr[data-surrogate]').evaluateAll((rows) => rows.map((r) => [
+    r.dataset.surrogate, Object.fromEntries([...r.querySelectorAll('td')].map((td) => [td.dataset.target, Number(td.dataset.value)])),
+  ])));
+  console.log(JSON.stringify(m));
+  const ids = Object.keys(m);
+  assert.equal(ids.length, 4);
+  for (const s of ids) for (const t of ids) assert.ok(m[s][t] >= 0 && m[s][t] <= 1);
+  // White-box PGD at ε=0.2 fools the standard models; transfer onto the PGD-trained one does little.
+  for (const id of ['mnist-small-cnn', 'mnist-resnet-small']) assert.ok(m[id][id] >= 0.9, `${id}: ${m[id][id]}`);
+  for (const s of ids) assert.ok(m[s]['mnist-small-cnn-pgd0.3'] <= 0.3, `${s} → pgd0.3: ${m[s]['mnist-small-cnn-pgd0.3']}`);
+  // Transfer is weaker than white-box on each standard target.
+  for (const t of ['mnist-small-cnn', 'mnist-resnet-small']) for (const s of ids) assert.ok(m[s][t] <= m[t][t] + 1e-9, `${s} → ${t}`);
+  await page.locator('#transfer-matrix').screenshot({ path: `${SHOTS}/transfer-matrix.png` });
+  assert.deepEqual(errors, []);
+});

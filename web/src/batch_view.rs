@@ -1,15 +1,20 @@
 //! The batch view: robust accuracy against ε over a test slice for several zoo models at once,
-//! under L∞ PGD on the page's backend, drawn as one curve per model.
+//! under L∞ PGD on the page's backend, drawn as one curve per model; and the transfer success
+//! matrix across the same models (adversarials crafted on each, scored on every other).
 
 use std::cell::Cell;
 use std::rc::Rc;
 
-use perturb::attack::{Attack, CurvePoint, Norm, PgdConfig, robustness_curve};
+use perturb::attack::{
+    Attack, CurvePoint, Norm, PgdConfig, ThreatModel, robustness_curve, transfer_matrix,
+};
 use perturb::data::Dataset;
+use perturb::model::{Classifier, Sequential};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::backend::Backend;
+use crate::browser::yield_now;
 use crate::line_chart::{Frame, Series, accuracy_chart};
 use crate::settings::AttackSettings;
 use crate::zoo::{self, ZOO, ZooEntry};
@@ -54,6 +59,16 @@ pub enum BatchMsg {
     Curve(ZooEntry, Result<Vec<CurvePoint>, String>),
     /// Every selected model is done (or the run was stopped).
     Finished,
+    /// New transfer ε text.
+    TransferEps(String),
+    /// Compute the transfer matrix.
+    Transfer,
+    /// The target models of the matrix being computed.
+    Targets(Vec<&'static str>),
+    /// One surrogate's row: success rate on each target.
+    Row(&'static str, Vec<f64>),
+    /// The matrix is done (or stopped, or failed).
+    TransferDone(Result<(), String>),
 }
 
 /// The batch view panel.
@@ -66,6 +81,11 @@ pub struct BatchView {
     stop: Rc<Cell<bool>>,
     progress: (usize, usize),
     curves: Vec<(ZooEntry, Result<Vec<CurvePoint>, String>)>,
+    transfer_eps: f32,
+    transferring: bool,
+    targets: Vec<&'static str>,
+    rows: Vec<(&'static str, Vec<f64>)>,
+    transfer_error: Option<String>,
 }
 
 /// What one run of the batch view computes.
@@ -131,7 +151,100 @@ async fn run_curves(
     }
 }
 
+/// Adversarials crafted on each of `entries` (PGD, seed 0) and scored on every one of them, one
+/// surrogate row at a time with the browser handed control in between.
+async fn run_transfer(
+    job: CurveJob,
+    eps: f32,
+    on_targets: Callback<Vec<&'static str>>,
+    on_row: Callback<(&'static str, Vec<f64>)>,
+) -> Result<(), String> {
+    let text = |e: perturb::Error| e.to_string();
+    let slice = job.data.take(job.images);
+    let mut models: Vec<(&'static str, Sequential)> = Vec::new();
+    for entry in &job.entries {
+        models.push((entry.id, zoo::load(*entry, &job.backend.device).await?));
+    }
+    let targets: Vec<(&str, &dyn Classifier)> = models
+        .iter()
+        .map(|(id, m)| (*id, m as &dyn Classifier))
+        .collect();
+    on_targets.emit(models.iter().map(|(id, _)| *id).collect());
+    let threat = ThreatModel::new(Norm::Linf, eps).map_err(text)?;
+    let attack = Attack::Pgd(PgdConfig {
+        seed: 0,
+        ..PgdConfig::pgd(&threat, job.steps)
+    });
+    for (surrogate, (id, _)) in targets.iter().zip(&models) {
+        if job.stop.get() {
+            break;
+        }
+        yield_now().await;
+        let matrix = transfer_matrix(
+            std::slice::from_ref(surrogate),
+            &targets,
+            &slice,
+            &job.backend.device,
+            50,
+            &threat,
+            &attack,
+            |_, _| true,
+        )
+        .await
+        .map_err(text)?;
+        on_row.emit((*id, matrix.success[0].clone()));
+    }
+    Ok(())
+}
+
 impl BatchView {
+    /// The ticked models (in zoo order, whatever order they were ticked in) and the form's
+    /// settings.
+    fn job(&self, ctx: &Context<Self>) -> CurveJob {
+        let p = ctx.props();
+        CurveJob {
+            entries: ZOO
+                .iter()
+                .copied()
+                .filter(|e| self.chosen.contains(&e.id))
+                .collect(),
+            backend: p.backend.clone(),
+            data: p.data.clone(),
+            images: self.images,
+            steps: self.steps,
+            stop: self.stop.clone(),
+        }
+    }
+
+    /// The transfer matrix as a heat-map table: rows craft, columns are attacked.
+    fn view_matrix(&self) -> Html {
+        if self.targets.is_empty() {
+            return html! {};
+        }
+        let short = |id: &str| id.trim_start_matches("mnist-").to_string();
+        let complete = !self.transferring && self.rows.len() == self.targets.len();
+        html! {
+            <table id="transfer-matrix" class="matrix" data-ready={complete.to_string()}>
+                <caption>{ format!("Transfer success at ε = {} (rows craft PGD-{} adversarials on {} images; columns are attacked;                     the share of the images a column classifies correctly that the row's adversarials fool)",
+                    self.transfer_eps, self.steps, self.images) }</caption>
+                <tr><th>{ "crafted on ↓ / attacked →" }</th>
+                    { for self.targets.iter().map(|t| html! { <th>{ short(t) }</th> }) }</tr>
+                { for self.rows.iter().map(|(s, values)| html! {
+                    <tr data-surrogate={*s}>
+                        <th>{ short(s) }</th>
+                        { for values.iter().zip(&self.targets).map(|(v, t)| html! {
+                            <td data-target={*t} data-value={v.to_string()}
+                                class={classes!((*s == *t).then_some("white-box"))}
+                                style={format!("background: rgba(217, 72, 15, {:.2})", v * 0.85)}>
+                                { format!("{:.0}%", v * 100.0) }
+                            </td>
+                        }) }
+                    </tr>
+                }) }
+            </table>
+        }
+    }
+
     fn plot(&self) -> Html {
         let series: Vec<Series> = self
             .curves
@@ -173,6 +286,11 @@ impl Component for BatchView {
             stop: Rc::new(Cell::new(false)),
             progress: (0, 0),
             curves: Vec::new(),
+            transfer_eps: 0.2,
+            transferring: false,
+            targets: Vec::new(),
+            rows: Vec::new(),
+            transfer_error: None,
         }
     }
 
@@ -203,8 +321,43 @@ impl Component for BatchView {
                     Err(e) => self.form_error = Some(e),
                 }
             }
+            BatchMsg::TransferEps(raw) => match AttackSettings::check_eps(&raw) {
+                Ok(e) => {
+                    self.transfer_eps = e;
+                    self.form_error = None;
+                }
+                Err(e) => self.form_error = Some(e),
+            },
+            BatchMsg::Transfer => {
+                if self.running || self.transferring || self.form_error.is_some() {
+                    return false;
+                }
+                if self.chosen.is_empty() {
+                    self.form_error = Some("tick at least one model".into());
+                    return true;
+                }
+                self.transferring = true;
+                self.targets.clear();
+                self.rows.clear();
+                self.transfer_error = None;
+                self.stop = Rc::new(Cell::new(false));
+                let fut = run_transfer(
+                    self.job(ctx),
+                    self.transfer_eps,
+                    ctx.link().callback(BatchMsg::Targets),
+                    ctx.link().callback(|(s, r)| BatchMsg::Row(s, r)),
+                );
+                ctx.link()
+                    .send_future(async move { BatchMsg::TransferDone(fut.await) });
+            }
+            BatchMsg::Targets(targets) => self.targets = targets,
+            BatchMsg::Row(surrogate, row) => self.rows.push((surrogate, row)),
+            BatchMsg::TransferDone(result) => {
+                self.transferring = false;
+                self.transfer_error = result.err();
+            }
             BatchMsg::Run => {
-                if self.running || self.form_error.is_some() {
+                if self.running || self.transferring || self.form_error.is_some() {
                     return false;
                 }
                 if self.chosen.is_empty() {
@@ -215,23 +368,8 @@ impl Component for BatchView {
                 self.curves.clear();
                 self.progress = (0, 0);
                 self.stop = Rc::new(Cell::new(false));
-                // Zoo order, whatever order they were ticked in.
-                let entries: Vec<ZooEntry> = ZOO
-                    .iter()
-                    .copied()
-                    .filter(|e| self.chosen.contains(&e.id))
-                    .collect();
-                let p = ctx.props();
-                let job = CurveJob {
-                    entries,
-                    backend: p.backend.clone(),
-                    data: p.data.clone(),
-                    images: self.images,
-                    steps: self.steps,
-                    stop: self.stop.clone(),
-                };
                 let fut = run_curves(
-                    job,
+                    self.job(ctx),
                     ctx.link().callback(|(d, t)| BatchMsg::Progress(d, t)),
                     ctx.link().callback(|(e, c)| BatchMsg::Curve(e, c)),
                 );
@@ -254,7 +392,7 @@ impl Component for BatchView {
         let done = !self.running && !self.curves.is_empty();
         html! {
             <section id="batch" class="panel">
-                <h2>{ "Robustness curves" }</h2>
+                <h2>{ "Robustness curves and transfer" }</h2>
                 <p class="note">{ "Robust accuracy against ε over the first test images, L∞ PGD from a random start. \
                     An image counts as robust at ε only if no attack at this or any smaller ε broke it \
                     (the smaller balls lie inside the larger), so every curve falls or stays flat." }</p>
@@ -277,8 +415,14 @@ impl Component for BatchView {
                         <input id="batch-steps" type="number" min="1" max={MAX_BATCH_STEPS.to_string()}
                             value={self.steps.to_string()} onchange={link.callback(move |e: Event| BatchMsg::Steps(value(e)))} />
                     </label>
-                    <button id="batch-run" type="submit" disabled={self.running}>{ "Run curves" }</button>
-                    <button id="batch-stop" type="button" disabled={!self.running}
+                    <button id="batch-run" type="submit" disabled={self.running || self.transferring}>{ "Run curves" }</button>
+                    <label>{ "transfer ε " }
+                        <input id="transfer-eps" type="number" min="0" max="1" step="any"
+                            value={self.transfer_eps.to_string()} onchange={link.callback(move |e: Event| BatchMsg::TransferEps(value(e)))} />
+                    </label>
+                    <button id="transfer-run" type="button" disabled={self.running || self.transferring}
+                        onclick={link.callback(|_| BatchMsg::Transfer)}>{ "Transfer matrix" }</button>
+                    <button id="batch-stop" type="button" disabled={!(self.running || self.transferring)}
                         onclick={link.callback(|_| BatchMsg::Stop)}>{ "Stop" }</button>
                 </form>
                 { for self.form_error.as_ref().map(|e| html! { <p class="warning" id="batch-form-error">{ e }</p> }) }
@@ -291,6 +435,9 @@ impl Component for BatchView {
                     <p class="error">{ format!("{}: {err}", e.id) }</p>
                 })) }
                 { self.plot() }
+                { if self.transferring { html! { <p id="transfer-status">{ format!("Transfer: {} of {} rows", self.rows.len(), self.targets.len().max(self.chosen.len())) }</p> } } else { html! {} } }
+                { for self.transfer_error.as_ref().map(|e| html! { <p class="error">{ e }</p> }) }
+                { self.view_matrix() }
             </section>
         }
     }
