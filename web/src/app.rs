@@ -18,6 +18,7 @@ use crate::probability_bars::{argmax, probability_bars};
 use crate::recovery;
 use crate::settings::truncate;
 use crate::settings::{AttackSettings, CertifySettings, Panel, TrainSettings, UrlSettings};
+use crate::sketch::Sketch;
 use crate::tour;
 use crate::train_panel::TrainPanel;
 use crate::zoo::{self, ZOO};
@@ -73,11 +74,23 @@ pub enum Msg {
     UseTrained(Rc<Sequential>, String),
     /// The WebGPU device was lost (the browser's reason).
     DeviceLost(String),
+    /// A drawn or uploaded picture, prepared (or why not).
+    Picture(Result<Vec<u8>, String>),
+    /// The model's reading of the picture, which becomes its first label.
+    PictureRead(Vec<u8>, Result<Vec<f32>, String>),
+    /// The user relabels the picture.
+    Relabel(u8),
 }
 
 /// The playground page.
 pub struct App {
+    /// The shipped test images.
+    shipped: Rc<Dataset>,
+    /// The shipped images plus the user's picture, if any (last).
     data: Rc<Dataset>,
+    /// The user's drawn or uploaded picture (28×28 bytes) and its label.
+    picture: Option<(Vec<u8>, u8)>,
+    picture_error: Option<String>,
     settings: UrlSettings,
     backend: Option<Rc<Backend>>,
     model: Option<Rc<Sequential>>,
@@ -133,6 +146,44 @@ impl App {
 }
 
 impl App {
+    /// Put the user's picture after the shipped images and show it.
+    fn show_picture(&mut self, ctx: &Context<Self>) {
+        let Some((pixels, label)) = &self.picture else {
+            return;
+        };
+        match self.shipped.appended(pixels, *label) {
+            Ok(data) => {
+                self.data = Rc::new(data);
+                ctx.link().send_message(Msg::Select(self.shipped.len()));
+            }
+            Err(e) => self.picture_error = Some(e.to_string()),
+        }
+    }
+
+    /// The caption of the shown image: which test image, or the user's picture and its label.
+    fn view_label(&self, ctx: &Context<Self>) -> Html {
+        let label = self.data.labels()[self.index];
+        let classes = self.data.kind.class_names();
+        if self.index < self.shipped.len() {
+            return html! {
+                <p id="label" data-class={label.to_string()}>
+                    { format!("MNIST test image {} of {} — true label {}", self.index, self.shipped.len(), classes[label as usize]) }
+                </p>
+            };
+        }
+        html! {
+            <p id="label" data-class={label.to_string()} data-drawn="true">
+                { "Your picture — it shows " }
+                <select id="picture-label" onchange={ctx.link().callback(|e: Event| {
+                    Msg::Relabel(e.target_unchecked_into::<web_sys::HtmlSelectElement>().value().parse().unwrap_or(0))
+                })}>
+                { for (0..10u8).map(|c| html! { <option value={c.to_string()} selected={c == label}>{ classes[c as usize] }</option> }) }
+                </select>
+                <span class="note">{ " (first set to the model's reading; the attacks and certificates treat it as the true class)" }</span>
+            </p>
+        }
+    }
+
     /// Load the model the settings name, on the current backend.
     fn load_model(&mut self, ctx: &Context<Self>) {
         let Some(backend) = self.backend.clone() else {
@@ -174,14 +225,14 @@ impl App {
                 index={self.index} initial={self.settings.certify}
                 on_change={ctx.link().callback(Msg::Certify)} />
         };
-        let curves = html! { <BatchView backend={backend.clone()} data={self.data.clone()} /> };
+        let curves = html! { <BatchView backend={backend.clone()} data={self.shipped.clone()} /> };
         let train = html! {
-            <TrainPanel backend={backend.clone()} data={self.data.clone()} initial={self.settings.train}
+            <TrainPanel backend={backend.clone()} data={self.shipped.clone()} initial={self.settings.train}
                 on_change={ctx.link().callback(Msg::Train)}
                 on_use={ctx.link().callback(|(m, t)| Msg::UseTrained(m, t))} />
         };
         let defenses = html! {
-            <DefensePanel backend={backend.clone()} model={model.clone()} data={self.data.clone()} />
+            <DefensePanel backend={backend.clone()} model={model.clone()} data={self.shipped.clone()} />
         };
         match self.settings.embed {
             None => html! { <>{ attack }{ defenses }{ train }{ certify }{ curves }</> },
@@ -256,7 +307,10 @@ impl Component for App {
             .send_future(async move { Msg::Booted(backend::init(force_cpu).await) });
         Self {
             index: settings.image,
+            shipped: Rc::new(data.clone()),
             data: Rc::new(data),
+            picture: None,
+            picture_error: None,
             settings,
             backend: None,
             model: None,
@@ -341,9 +395,45 @@ impl Component for App {
                     Err(e) => self.error = Some(e),
                 }
             }
+            Msg::Picture(Err(e)) => self.picture_error = Some(e),
+            Msg::Picture(Ok(pixels)) => {
+                self.picture_error = None;
+                let Some(model) = self.model.clone() else {
+                    return false;
+                };
+                let Some(device) = self.backend.as_ref().map(|b| b.device.clone()) else {
+                    return false;
+                };
+                let probe = match self.shipped.appended(&pixels, 0) {
+                    Ok(d) => d,
+                    Err(e) => {
+                        self.picture_error = Some(e.to_string());
+                        return true;
+                    }
+                };
+                let index = probe.len() - 1;
+                ctx.link().send_future(async move {
+                    let read = predict(model.as_ref(), &probe, index, &device).await;
+                    Msg::PictureRead(pixels, read)
+                });
+            }
+            Msg::PictureRead(pixels, read) => match read {
+                Ok(probs) => {
+                    self.picture = Some((pixels, argmax(&probs) as u8));
+                    self.show_picture(ctx);
+                }
+                Err(e) => self.picture_error = Some(e),
+            },
+            Msg::Relabel(label) => {
+                if let Some((_, l)) = &mut self.picture {
+                    *l = label;
+                    self.show_picture(ctx);
+                }
+            }
             Msg::Select(index) => {
                 self.index = index % self.data.len();
                 self.settings.image = self.index;
+                self.settings.drawn = self.index >= self.shipped.len();
                 self.prediction = None;
                 self.request_prediction(ctx);
                 self.update_url();
@@ -386,7 +476,6 @@ impl Component for App {
     }
 
     fn view(&self, ctx: &Context<Self>) -> Html {
-        let n = self.data.len();
         let label = self.data.labels()[self.index];
         let classes = self.data.kind.class_names();
         let index = self.index;
@@ -438,9 +527,7 @@ impl Component for App {
                     <Digit pixels={self.data.image(self.index)} size={self.data.image_size()}
                         label={format!("test image {} of class {}", self.index, classes[label as usize])} />
                     <div class="details">
-                        <p id="label" data-class={label.to_string()}>
-                            { format!("MNIST test image {} of {n} — true label {}", self.index, classes[label as usize]) }
-                        </p>
+                        { self.view_label(ctx) }
                         <div class="nav">
                             <button id="prev" onclick={prev} disabled={index == 0}>{ "◀ Previous" }</button>
                             <button id="next" onclick={next}>{ "Next ▶" }</button>
@@ -448,6 +535,10 @@ impl Component for App {
                         { self.view_prediction() }
                     </div>
                 </section>
+                { if embed { html! {} } else { html! {
+                    <Sketch on_picture={ctx.link().callback(Msg::Picture)} />
+                } } }
+                { for self.picture_error.as_ref().map(|e| html! { <p id="picture-error" class="error">{ e }</p> }) }
                 { self.view_panels(ctx) }
                 { self.view_embed_help() }
             </main>

@@ -247,7 +247,15 @@ impl AttackLab {
                 let (was, now) = (argmax(&r.before), argmax(&r.after));
                 let linf = r.perturbation.iter().fold(0.0f32, |m, d| m.max(d.abs()));
                 let l2 = r.perturbation.iter().map(|d| d * d).sum::<f32>().sqrt();
-                let success = match self.ran.and_then(|s| s.target) {
+                let target = self.ran.and_then(|s| s.target);
+                if target.is_none() && was != label {
+                    return html! {
+                        <p id="attack-result" data-ready="true" data-success="already" data-class={was.to_string()}>
+                            { format!("Nothing to attack: the model already reads this {} as {}.", classes[label], classes[was]) }
+                        </p>
+                    };
+                }
+                let success = match target {
                     Some(target) => now == target,
                     None => now != label,
                 };

@@ -14,6 +14,7 @@ pub mod panel;
 pub mod probability_bars;
 pub mod recovery;
 pub mod settings;
+pub mod sketch;
 pub mod smoothing_curve;
 pub mod tour;
 pub mod train_panel;

@@ -293,6 +293,8 @@ pub struct UrlSettings {
     pub use_trained: bool,
     /// Index of the test image to show.
     pub image: usize,
+    /// The user's drawn or uploaded picture is shown (`image=drawn`; not shareable).
+    pub drawn: bool,
     /// The attack lab's parameters.
     pub attack: AttackSettings,
     /// The certify panel's parameters.
@@ -314,6 +316,7 @@ impl Default for UrlSettings {
             model: ZOO[0],
             use_trained: false,
             image: 0,
+            drawn: false,
             attack: AttackSettings::default(),
             certify: CertifySettings::default(),
             train: TrainSettings::default(),
@@ -356,6 +359,11 @@ impl UrlSettings {
         }
         if let Some(raw) = params.get("image") {
             match raw.parse::<usize>() {
+                _ if raw == "drawn" => warn(
+                    "image=drawn: a drawn or uploaded picture stays in the browser that made it and \
+                     cannot travel in a link"
+                        .into(),
+                ),
                 Ok(i) if i < images => settings.image = i,
                 _ => warn(format!(
                     "ignored image={:?}: expected a number below {images}",
@@ -489,7 +497,11 @@ impl UrlSettings {
             } else {
                 self.model.id
             },
-            self.image,
+            if self.drawn {
+                "drawn".to_string()
+            } else {
+                self.image.to_string()
+            },
             a.method.id(),
             a.eps,
             a.steps,

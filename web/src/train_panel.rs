@@ -373,6 +373,7 @@ impl Component for TrainPanel {
                 self.stop = Rc::new(Cell::new(false));
                 let p = ctx.props();
                 let held_out = p.data.len().saturating_sub(EVAL_IMAGES);
+                // (The shipped test images: a drawn picture is never among them.)
                 let job = TrainJob {
                     settings: self.settings,
                     backend: p.backend.clone(),

@@ -223,6 +223,15 @@ impl Dataset {
             .collect()
     }
 
+    /// These images and one more (`pixels` row-major, the dataset's size) labelled `label`.
+    pub fn appended(&self, pixels: &[u8], label: u8) -> Result<Dataset> {
+        let mut all = self.pixels.clone();
+        all.extend_from_slice(pixels);
+        let mut labels = self.labels.clone();
+        labels.push(label);
+        Dataset::new(self.kind, self.rows, self.cols, all, labels)
+    }
+
     /// The first `n` images (or all of them when there are fewer).
     pub fn take(&self, n: usize) -> Dataset {
         self.range(0, n)

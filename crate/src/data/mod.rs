@@ -4,6 +4,7 @@
 pub mod csv;
 mod dataset;
 pub mod idx;
+pub mod preprocess;
 mod shipped;
 
 pub use dataset::{Dataset, DatasetKind, Split};
