@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use perturb::data::{Dataset, DatasetKind, shipped_test_subset};
+use perturb::data::{Dataset, DatasetKind, SHIPPED_LEN, shipped_test_subset};
 use perturb::model::Sequential;
 use yew::prelude::*;
 
@@ -21,12 +21,31 @@ use crate::settings::{AttackSettings, CertifySettings, Panel, TrainSettings, Url
 use crate::sketch::Sketch;
 use crate::tour;
 use crate::train_panel::TrainPanel;
-use crate::zoo::{self, ZOO};
+use crate::zoo;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 
 /// The model picker's value for the model trained in this tab.
 const TRAINED: &str = "trained";
+
+/// The shipped test images of `kind`, or one blank image and the reason.
+fn test_images(kind: DatasetKind) -> (Dataset, Option<String>) {
+    match shipped_test_subset(kind) {
+        Ok(d) => (d, None),
+        Err(e) => (
+            Dataset::new(kind, 28, 28, vec![0; 784], vec![0]).expect("one blank image"),
+            Some(format!("shipped test images are unreadable: {e}")),
+        ),
+    }
+}
+
+/// How the page names a dataset.
+fn dataset_title(kind: DatasetKind) -> &'static str {
+    match kind {
+        DatasetKind::Mnist => "MNIST",
+        DatasetKind::FashionMnist => "Fashion-MNIST",
+    }
+}
 
 /// The page's address without query or fragment.
 fn page_base() -> String {
@@ -58,6 +77,8 @@ pub enum Msg {
     Booted(Backend),
     /// Switch to another zoo model.
     PickModel(String),
+    /// Switch to the other dataset (its test images and its default model).
+    PickDataset(String),
     /// A model finished loading (or failed), for the pick numbered `.0`.
     Loaded(u32, Result<Rc<Sequential>, String>),
     /// The certify panel's parameters changed.
@@ -167,7 +188,7 @@ impl App {
         if self.index < self.shipped.len() {
             return html! {
                 <p id="label" data-class={label.to_string()}>
-                    { format!("MNIST test image {} of {} — true label {}", self.index, self.shipped.len(), classes[label as usize]) }
+                    { format!("{} test image {} of {} — true label {}", dataset_title(self.data.kind), self.index, self.shipped.len(), classes[label as usize]) }
                 </p>
             };
         }
@@ -226,10 +247,20 @@ impl App {
                 on_change={ctx.link().callback(Msg::Certify)} />
         };
         let curves = html! { <BatchView backend={backend.clone()} data={self.shipped.clone()} /> };
-        let train = html! {
-            <TrainPanel backend={backend.clone()} data={self.shipped.clone()} initial={self.settings.train}
-                on_change={ctx.link().callback(Msg::Train)}
-                on_use={ctx.link().callback(|(m, t)| Msg::UseTrained(m, t))} />
+        let train = if self.settings.dataset == DatasetKind::Mnist {
+            html! {
+                <TrainPanel backend={backend.clone()} data={self.shipped.clone()} initial={self.settings.train}
+                    on_change={ctx.link().callback(Msg::Train)}
+                    on_use={ctx.link().callback(|(m, t)| Msg::UseTrained(m, t))} />
+            }
+        } else {
+            html! {
+                <section id="train" class="panel">
+                    <h2>{ "Train in the tab" }</h2>
+                    <p class="note" id="train-unavailable">{ "The page ships training images for MNIST only; \
+                        switch the dataset to MNIST to train a model here." }</p>
+                </section>
+            }
         };
         let defenses = html! {
             <DefensePanel backend={backend.clone()} model={model.clone()} data={self.shipped.clone()} />
@@ -289,18 +320,11 @@ impl Component for App {
     type Properties = ();
 
     fn create(ctx: &Context<Self>) -> Self {
-        let (data, error) = match shipped_test_subset(DatasetKind::Mnist) {
-            Ok(d) => (d, None),
-            Err(e) => (
-                Dataset::new(DatasetKind::Mnist, 28, 28, vec![0; 784], vec![0])
-                    .expect("one blank image"),
-                Some(format!("shipped test images are unreadable: {e}")),
-            ),
-        };
         let query = web_sys::window()
             .and_then(|w| w.location().search().ok())
             .unwrap_or_default();
-        let settings = UrlSettings::parse(&query, data.len());
+        let settings = UrlSettings::parse(&query, SHIPPED_LEN);
+        let (data, error) = test_images(settings.dataset);
         listen_for_device_loss(ctx);
         let force_cpu = settings.force_cpu;
         ctx.link()
@@ -346,6 +370,29 @@ impl Component for App {
                     self.settings.use_trained = false;
                     self.load_model(ctx);
                 }
+                self.update_url();
+            }
+            Msg::PickDataset(id) => {
+                let Ok(kind) = DatasetKind::from_id(&id) else {
+                    return false;
+                };
+                if kind == self.settings.dataset {
+                    return false;
+                }
+                let (data, error) = test_images(kind);
+                self.settings.dataset = kind;
+                self.settings.model = zoo::default_for(kind);
+                self.settings.use_trained = false;
+                self.settings.drawn = false;
+                self.settings.image = 0;
+                self.shipped = Rc::new(data.clone());
+                self.data = Rc::new(data);
+                self.picture = None;
+                self.index = 0;
+                self.error = error;
+                self.model = None;
+                self.prediction = None;
+                self.load_model(ctx);
                 self.update_url();
             }
             Msg::UseTrained(model, title) => {
@@ -509,11 +556,21 @@ impl Component for App {
                 { for self.settings.warnings.iter().map(|w| html! { <p class="warning">{ w }</p> }) }
                 { for self.error.as_ref().map(|e| html! { <p id="error" class="error">{ e }</p> }) }
                 { if embed { html! {} } else { html! {
+                <div class="pickers">
+                <label class="picker">{ "Dataset " }
+                    <select id="dataset" onchange={ctx.link().callback(|e: Event| {
+                        Msg::PickDataset(e.target_unchecked_into::<web_sys::HtmlSelectElement>().value())
+                    })}>
+                    { for DatasetKind::ALL.iter().map(|k| html! {
+                        <option value={k.id()} selected={*k == self.settings.dataset}>{ dataset_title(*k) }</option>
+                    }) }
+                    </select>
+                </label>
                 <label class="picker">{ "Model " }
                     <select id="model" onchange={ctx.link().callback(|e: Event| {
                         Msg::PickModel(e.target_unchecked_into::<web_sys::HtmlSelectElement>().value())
                     })}>
-                    { for ZOO.iter().map(|m| html! {
+                    { for zoo::for_dataset(self.settings.dataset).map(|m| html! {
                         <option value={m.id} selected={!self.settings.use_trained && m.id == self.settings.model.id}>{ m.title }</option>
                     }) }
                     { for self.trained.as_ref().map(|(_, title)| html! {
@@ -522,6 +579,7 @@ impl Component for App {
                     </select>
                     { if self.model.is_none() && self.backend.is_some() { html! { <span class="note">{ " loading…" }</span> } } else { html! {} } }
                 </label>
+                </div>
                 } } }
                 <section class="sample">
                     <Digit pixels={self.data.image(self.index)} size={self.data.image_size()}

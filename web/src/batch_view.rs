@@ -17,7 +17,7 @@ use crate::backend::Backend;
 use crate::browser::yield_now;
 use crate::line_chart::{Frame, Series, accuracy_chart};
 use crate::settings::AttackSettings;
-use crate::zoo::{self, ZOO, ZooEntry};
+use crate::zoo::{self, ZooEntry};
 
 /// The budgets of every curve.
 pub const EPSILONS: [f32; 6] = [0.0, 0.05, 0.1, 0.15, 0.2, 0.3];
@@ -151,6 +151,12 @@ async fn run_curves(
     }
 }
 
+/// The models ticked at first: the first three of the dataset's zoo (standard, PGD-trained,
+/// IBP-trained for MNIST).
+fn default_choice(kind: perturb::data::DatasetKind) -> Vec<&'static str> {
+    zoo::for_dataset(kind).take(3).map(|e| e.id).collect()
+}
+
 /// Adversarials crafted on each of `entries` (PGD, seed 0) and scored on every one of them, one
 /// surrogate row at a time with the browser handed control in between.
 async fn run_transfer(
@@ -203,8 +209,7 @@ impl BatchView {
     fn job(&self, ctx: &Context<Self>) -> CurveJob {
         let p = ctx.props();
         CurveJob {
-            entries: ZOO
-                .iter()
+            entries: zoo::for_dataset(p.data.kind)
                 .copied()
                 .filter(|e| self.chosen.contains(&e.id))
                 .collect(),
@@ -276,9 +281,21 @@ impl Component for BatchView {
     type Message = BatchMsg;
     type Properties = BatchProps;
 
-    fn create(_ctx: &Context<Self>) -> Self {
+    fn changed(&mut self, ctx: &Context<Self>, old: &Self::Properties) -> bool {
+        let kind = ctx.props().data.kind;
+        if kind != old.data.kind {
+            self.stop.set(true);
+            self.chosen = default_choice(kind);
+            self.curves.clear();
+            self.targets.clear();
+            self.rows.clear();
+        }
+        true
+    }
+
+    fn create(ctx: &Context<Self>) -> Self {
         Self {
-            chosen: vec![ZOO[0].id, ZOO[1].id, ZOO[2].id],
+            chosen: default_choice(ctx.props().data.kind),
             images: 100,
             steps: 10,
             form_error: None,
@@ -398,7 +415,7 @@ impl Component for BatchView {
                     (the smaller balls lie inside the larger), so every curve falls or stays flat." }</p>
                 <form class="controls" novalidate=true onsubmit={link.callback(|e: SubmitEvent| { e.prevent_default(); BatchMsg::Run })}>
                     <fieldset class="models">
-                    { for ZOO.iter().map(|m| {
+                    { for zoo::for_dataset(ctx.props().data.kind).map(|m| {
                         let id = m.id;
                         html! {
                             <label><input type="checkbox" class="batch-model" value={id}

@@ -3,6 +3,7 @@
 
 use perturb::attack::Norm;
 use perturb::certify::BoundMethod;
+use perturb::data::DatasetKind;
 use perturb::model::ModelSpec;
 
 use crate::zoo::{self, ZOO, ZooEntry};
@@ -287,6 +288,8 @@ pub const PAGE_BOUND_METHODS: [BoundMethod; 2] = [BoundMethod::Ibp, BoundMethod:
 pub struct UrlSettings {
     /// Skip WebGPU and run on the CPU backend.
     pub force_cpu: bool,
+    /// The dataset whose test images are shown.
+    pub dataset: DatasetKind,
     /// The zoo model shown and attacked.
     pub model: ZooEntry,
     /// The model trained in this tab is shown instead (`model=trained`; not shareable).
@@ -313,6 +316,7 @@ impl Default for UrlSettings {
     fn default() -> Self {
         Self {
             force_cpu: false,
+            dataset: DatasetKind::Mnist,
             model: ZOO[0],
             use_trained: false,
             image: 0,
@@ -353,6 +357,30 @@ impl UrlSettings {
                 Some(entry) => settings.model = entry,
                 None => warn(format!(
                     "ignored model={:?}: not in the zoo",
+                    truncate(&raw)
+                )),
+            }
+        }
+        // The dataset follows the model unless the URL names one; a model of another dataset
+        // then gives way to that dataset's default.
+        settings.dataset = settings.model.dataset;
+        if let Some(raw) = params.get("dataset") {
+            match DatasetKind::from_id(&raw) {
+                Ok(kind) if kind != settings.model.dataset => {
+                    if params.get("model").is_some() {
+                        warn(format!(
+                            "model={} is a {} model; showing {}'s default model",
+                            settings.model.id,
+                            settings.model.dataset.id(),
+                            kind.id()
+                        ));
+                    }
+                    settings.dataset = kind;
+                    settings.model = zoo::default_for(kind);
+                }
+                Ok(_) => {}
+                Err(_) => warn(format!(
+                    "ignored dataset={:?}: use mnist or fashion-mnist",
                     truncate(&raw)
                 )),
             }
@@ -534,6 +562,9 @@ impl UrlSettings {
             t.epochs,
             t.seed
         ));
+        if self.dataset != DatasetKind::Mnist {
+            query.push_str(&format!("&dataset={}", self.dataset.id()));
+        }
         if self.force_cpu {
             query.push_str("&backend=cpu");
         }

@@ -1,0 +1,55 @@
+// Fashion-MNIST in the page: its test images, class names and zoo models; the dataset and the
+// model stay consistent whatever the URL says; switching back restores MNIST.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, open, SHOTS } from './browser.mjs';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+const ready = (page) => page.locator('#prediction[data-ready="true"]').waitFor({ timeout: 120_000 });
+
+test('Fashion-MNIST: its images, classes and models; attacks run; switching back works', async () => {
+  const { page, errors } = await open(browser, '?backend=cpu&dataset=fashion-mnist&attack=fgsm&eps=0.1');
+  await ready(page);
+  assert.equal(await page.locator('#dataset').inputValue(), 'fashion-mnist');
+  assert.equal(await page.locator('#model').inputValue(), 'fashion-small-cnn');
+  assert.deepEqual(await page.locator('#model option').evaluateAll((o) => o.map((x) => x.value)),
+    ['fashion-small-cnn', 'fashion-small-cnn-pgd0.1']);
+  assert.match(await page.locator('#label').textContent(), /Fashion-MNIST test image 0 .* Ankle boot/);
+  assert.equal(await page.locator('#prediction').getAttribute('data-class'), '9');
+  assert.equal(await page.locator('.batch-model').count(), 2);
+  assert.equal(await page.locator('#train-unavailable').count(), 1);
+  await page.click('#attack-run');
+  await page.locator('#attack-result[data-ready="true"]').waitFor({ timeout: 60_000 });
+  assert.match(await page.locator('#probs-after').textContent(), /Sneaker|Sandal|Bag|Ankle boot/);
+  await page.screenshot({ path: `${SHOTS}/fashion.png`, fullPage: true });
+
+  await page.selectOption('#dataset', 'mnist');
+  await ready(page);
+  assert.equal(await page.locator('#model').inputValue(), 'mnist-small-cnn');
+  assert.match(await page.locator('#label').textContent(), /^MNIST test image 0/);
+  assert.doesNotMatch(page.url(), /dataset=/);
+  assert.equal(await page.locator('.batch-model').count(), 10);
+  assert.deepEqual(errors, []);
+});
+
+test('the dataset follows the model; a mismatched or unknown one is refused with a warning', async () => {
+  let { page, errors } = await open(browser, '?backend=cpu&model=fashion-small-cnn-pgd0.1');
+  await ready(page);
+  assert.equal(await page.locator('#dataset').inputValue(), 'fashion-mnist');
+  assert.deepEqual(errors, []);
+
+  ({ page, errors } = await open(browser, '?backend=cpu&dataset=fashion-mnist&model=mnist-lenet5'));
+  await ready(page);
+  assert.equal(await page.locator('#model').inputValue(), 'fashion-small-cnn');
+  assert.match((await page.locator('.warning').allTextContents()).join('\n'), /mnist-lenet5 is a mnist model/);
+  assert.deepEqual(errors, []);
+
+  ({ page, errors } = await open(browser, '?backend=cpu&dataset=cifar-10'));
+  await ready(page);
+  assert.equal(await page.locator('#dataset').inputValue(), 'mnist');
+  assert.match((await page.locator('.warning').allTextContents()).join('\n'), /ignored dataset/);
+  assert.deepEqual(errors, []);
+});
