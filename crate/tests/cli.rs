@@ -393,6 +393,67 @@ fn train_writes_weights_a_card_and_curves_that_eval_reproduces() {
 }
 
 #[test]
+fn a_run_stopped_and_resumed_ends_with_the_uninterrupted_runs_weights() {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
+    if !data.join("mnist").exists() {
+        assert!(
+            std::env::var_os("PERTURB_REQUIRE_DATA").is_none(),
+            "PERTURB_REQUIRE_DATA is set but data/ is missing"
+        );
+        eprintln!("skipping: data/ not fetched");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("perturb-resume-{}", std::process::id()));
+    let train = |out: &std::path::Path, extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--epochs",
+            "2",
+            "--limit",
+            "256",
+            "--batch-size",
+            "64",
+            "--schedule",
+            "cosine",
+            "--eval-count",
+            "50",
+            "--test-limit",
+            "50",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        perturb(&args)
+    };
+    let whole = dir.join("whole.safetensors");
+    assert!(train(&whole, &[]).status.success());
+    let sliced = dir.join("sliced.safetensors");
+    let out = train(&sliced, &["--stop-after", "1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--resume"), "{}", stderr(&out));
+    assert!(
+        !sliced.with_extension("json").exists(),
+        "no card for a stopped run"
+    );
+    // Other settings cannot resume this run.
+    let out = train(&sliced, &["--resume", "--lr", "0.01"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("other settings"), "{}", stderr(&out));
+    let out = train(&sliced, &["--resume"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read(&sliced).unwrap(),
+        std::fs::read(&whole).unwrap(),
+        "resumed weights equal the uninterrupted run's"
+    );
+    let card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sliced.with_extension("json")).unwrap()).unwrap();
+    assert_eq!(card["history"].as_array().unwrap().len(), 2);
+}
+
+#[test]
 fn transfer_scores_every_pair_and_needs_an_architecture() {
     let out = perturb(&[
         "transfer",

@@ -237,3 +237,70 @@ fn stopping_early_and_bad_settings() {
         .to_string();
     assert!(err.contains("batch norm"), "{err}");
 }
+
+#[test]
+fn a_run_resumed_from_a_checkpoint_ends_where_an_uninterrupted_one_does() {
+    use perturb::model::read_safetensors;
+    use perturb::train::{Checkpoint, Schedule};
+    let (train_set, _) = split();
+    let data = train_set.take(256);
+    let cfg = TrainConfig {
+        epochs: 3,
+        schedule: Schedule::Cosine,
+        ..config(Objective::Standard, 3)
+    };
+    let _rng = DEVICE_RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let device = Device::flex().autodiff();
+    let fresh = || TrainableNet::init(ModelSpec::small_cnn(), 3, &device).unwrap();
+    let finish = |mut trainer: Trainer| {
+        while !trainer.finished() {
+            pollster::block_on(trainer.step(&data, &device)).unwrap();
+        }
+        pollster::block_on(trainer.model().weights()).unwrap()
+    };
+    let want = finish(Trainer::new(fresh(), data.len(), cfg.clone()).unwrap());
+
+    // Stop after the first epoch (8 steps of 32), keeping only files' bytes.
+    let mut first = Trainer::new(fresh(), data.len(), cfg.clone()).unwrap();
+    for _ in 0..8 {
+        pollster::block_on(first.step(&data, &device)).unwrap();
+    }
+    let saved = Checkpoint::from_bytes(&first.checkpoint().unwrap().to_bytes().unwrap()).unwrap();
+    let weights = write_safetensors(&pollster::block_on(first.model().weights()).unwrap()).unwrap();
+    // A checkpoint mid-epoch is refused.
+    pollster::block_on(first.step(&data, &device)).unwrap();
+    assert!(first.checkpoint().is_err());
+    drop(first);
+
+    let restored = || {
+        TrainableNet::from_weights(
+            ModelSpec::small_cnn(),
+            read_safetensors(&weights).unwrap(),
+            &device,
+        )
+        .unwrap()
+    };
+    let got = finish(Trainer::resume(restored(), data.len(), &saved).unwrap());
+    assert_eq!(
+        got, want,
+        "the resumed run ends with the uninterrupted run's weights"
+    );
+
+    // Restarting from the weights alone (no optimiser state, schedule from the start) does not.
+    let restart = TrainConfig {
+        epochs: 2,
+        ..cfg.clone()
+    };
+    assert_ne!(
+        finish(Trainer::new(restored(), data.len(), restart).unwrap()),
+        want
+    );
+
+    // Mismatched or damaged checkpoints are refused.
+    assert!(Trainer::resume(restored(), 128, &saved).is_err());
+    let mlp = TrainableNet::init(ModelSpec::mlp(), 3, &device).unwrap();
+    assert!(Trainer::resume(mlp, data.len(), &saved).is_err());
+    let bytes = saved.to_bytes().unwrap();
+    assert!(Checkpoint::from_bytes(&bytes[..20]).is_err());
+    assert!(Checkpoint::from_bytes(b"not a checkpoint").is_err());
+}

@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use perturb::data::{Dataset, DatasetKind, Split, shipped_test_subset};
 use perturb::eval::{EvalSettings, Evaluation, evaluate};
 use perturb::model::{Sequential, TrainableNet, read_safetensors, write_safetensors};
-use perturb::train::{Objective, Optimizer, Schedule, TrainConfig};
+use perturb::train::{Checkpoint, Objective, Optimizer, Schedule, TrainConfig, Trainer};
 use perturb::{Error, Result};
 use serde::Serialize;
 use sha2::Digest;
@@ -76,10 +76,18 @@ pub struct TrainArgs {
     /// Evaluate at the end on only the first N test images (quick runs).
     #[arg(long)]
     test_limit: Option<usize>,
-    /// Start from these weights (fine-tuning, or resuming at an epoch boundary; the optimiser's
-    /// state starts afresh).
-    #[arg(long)]
+    /// Start from these weights (fine-tuning; the optimiser's state and the schedule start
+    /// afresh). To continue a stopped run exactly, use --resume.
+    #[arg(long, conflicts_with = "resume")]
     init: Option<PathBuf>,
+    /// Continue the run that writes --out from its last finished epoch: its weights and the
+    /// checkpoint beside them (`.ckpt`: optimiser state, step, history), with the same settings.
+    #[arg(long)]
+    resume: bool,
+    /// Stop once this many epochs are done (counting those before a --resume), keeping the
+    /// weights and checkpoint for a later --resume: a long run in slices.
+    #[arg(long)]
+    stop_after: Option<usize>,
     /// Images of the shipped test subset evaluated after every epoch.
     #[arg(long, default_value_t = 500)]
     eval_count: usize,
@@ -119,7 +127,7 @@ pub struct EvalArgs {
 }
 
 /// One epoch's figures on the evaluation slice.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, serde::Deserialize)]
 struct EpochRecord {
     epoch: usize,
     mean_loss: f32,
@@ -242,23 +250,57 @@ pub fn train(args: TrainArgs) -> Result<()> {
     let device = args.device.init()?;
     device.seed(args.seed);
     let ad_device = device.clone().autodiff();
-    let model = match &args.init {
-        Some(path) => TrainableNet::from_weights(
+    let steps_per_epoch = train_set.len().div_ceil(args.batch_size);
+    let checkpoint_path = args.out.with_extension("ckpt");
+    let mut history: Vec<EpochRecord> = Vec::new();
+    let mut earlier_seconds = 0.0;
+    let mut trainer = if args.resume {
+        let saved = Checkpoint::from_bytes(&read(&checkpoint_path)?)?;
+        if saved.config != config {
+            return Err(Error::Mismatch(format!(
+                "{} was made with other settings ({}); resume with the same flags",
+                checkpoint_path.display(),
+                serde_json::to_string(&saved.config).expect("configs serialise")
+            )));
+        }
+        #[derive(serde::Deserialize)]
+        struct Notes {
+            history: Vec<EpochRecord>,
+            seconds: f64,
+        }
+        let notes: Notes = serde_json::from_value(saved.notes.clone())
+            .map_err(|e| Error::format("checkpoint", format!("history: {e}")))?;
+        (history, earlier_seconds) = (notes.history, notes.seconds);
+        let model = TrainableNet::from_weights(
             model_spec.clone(),
-            read_safetensors(&read(path)?)?,
+            read_safetensors(&read(&args.out)?)?,
             &ad_device,
-        )?,
-        None => TrainableNet::init(model_spec.clone(), args.seed, &ad_device)?,
+        )?;
+        eprintln!(
+            "resuming {} at step {} of {}",
+            args.out.display(),
+            saved.step,
+            steps_per_epoch * args.epochs
+        );
+        Trainer::resume(model, train_set.len(), &saved)?
+    } else {
+        let model = match &args.init {
+            Some(path) => TrainableNet::from_weights(
+                model_spec.clone(),
+                read_safetensors(&read(path)?)?,
+                &ad_device,
+            )?,
+            None => TrainableNet::init(model_spec.clone(), args.seed, &ad_device)?,
+        };
+        Trainer::new(model, train_set.len(), config.clone())?
     };
 
-    let steps_per_epoch = train_set.len().div_ceil(args.batch_size);
     let progress = bar(
         steps_per_epoch * args.epochs,
         "{bar:40} {pos}/{len} steps  {msg}  [{elapsed_precise}<{eta}]",
     );
     let started = Instant::now();
     let mut epoch_started = Instant::now();
-    let mut history: Vec<EpochRecord> = Vec::new();
     let (mut loss_sum, mut loss_count) = (0.0f32, 0usize);
     let eval_settings = EvalSettings {
         batch_size: 250,
@@ -266,49 +308,61 @@ pub fn train(args: TrainArgs) -> Result<()> {
         pgd_steps: 20,
         restarts: 1,
     };
-    let model = pollster::block_on(perturb::train::train(
-        model,
-        &train_set,
-        &config,
-        &ad_device,
-        |report, model| {
-            progress.set_position(report.step as u64);
-            if let Some(loss) = report.loss {
-                loss_sum += loss;
-                loss_count += 1;
-                progress.set_message(format!("epoch {} loss {loss:.4}", report.epoch + 1));
+    while !trainer.finished() {
+        let report = pollster::block_on(trainer.step(&train_set, &ad_device))?;
+        progress.set_position(report.step as u64);
+        if let Some(loss) = report.loss {
+            loss_sum += loss;
+            loss_count += 1;
+            progress.set_message(format!("epoch {} loss {loss:.4}", report.epoch + 1));
+        }
+        if report.epoch_done {
+            let model = trainer.model();
+            let frozen = model.valid().sequential();
+            let eval = pollster::block_on(evaluate(
+                &frozen,
+                &eval_set,
+                &device,
+                &eval_settings,
+                |_, _| {},
+            ))?;
+            let record = EpochRecord {
+                epoch: report.epoch,
+                mean_loss: loss_sum / loss_count.max(1) as f32,
+                seconds: epoch_started.elapsed().as_secs_f64(),
+                eval,
+            };
+            let line = serde_json::to_string(&record).expect("records serialise");
+            if progress.is_hidden() {
+                eprintln!("{line}");
+            } else {
+                progress.println(line);
             }
-            if report.epoch_done {
-                let frozen = model.valid().sequential();
-                let eval = pollster::block_on(evaluate(
-                    &frozen,
-                    &eval_set,
-                    &device,
-                    &eval_settings,
-                    |_, _| {},
-                ))?;
-                let record = EpochRecord {
-                    epoch: report.epoch,
-                    mean_loss: loss_sum / loss_count.max(1) as f32,
-                    seconds: epoch_started.elapsed().as_secs_f64(),
-                    eval,
-                };
-                let line = serde_json::to_string(&record).expect("records serialise");
-                if progress.is_hidden() {
-                    eprintln!("{line}");
-                } else {
-                    progress.println(line);
-                }
-                history.push(record);
-                (loss_sum, loss_count) = (0.0, 0);
-                super::write_file(&args.out, &weights_bytes(model)?)?;
-                epoch_started = Instant::now();
+            history.push(record);
+            (loss_sum, loss_count) = (0.0, 0);
+            // Weights and checkpoint after every epoch: a stopped run resumes from here.
+            super::write_file(&args.out, &weights_bytes(model)?)?;
+            let mut checkpoint = trainer.checkpoint()?;
+            checkpoint.notes = serde_json::json!({
+                "history": history,
+                "seconds": earlier_seconds + started.elapsed().as_secs_f64(),
+            });
+            super::write_file(&checkpoint_path, &checkpoint.to_bytes()?)?;
+            epoch_started = Instant::now();
+            if args.stop_after.is_some_and(|n| history.len() >= n) && !trainer.finished() {
+                progress.finish();
+                eprintln!(
+                    "stopped after epoch {} of {}; continue with the same flags and --resume",
+                    history.len(),
+                    args.epochs
+                );
+                return Ok(());
             }
-            Ok(true)
-        },
-    ))?;
+        }
+    }
+    let model = trainer.into_model();
     progress.finish();
-    let wall_time_s = started.elapsed().as_secs_f64();
+    let wall_time_s = earlier_seconds + started.elapsed().as_secs_f64();
 
     let bytes = weights_bytes(&model)?;
     super::write_file(&args.out, &bytes)?;

@@ -5,9 +5,11 @@
 //! random PGD starts and noise from the device's generator, which the caller seeds (`Device::seed`)
 //! and nothing else may draw from during the run (threads sharing a device would interleave).
 
+mod checkpoint;
 mod objective;
 mod schedule;
 
+pub use checkpoint::Checkpoint;
 pub use objective::{Objective, pgd_inner};
 pub use schedule::{Optimizer, Schedule};
 
@@ -120,6 +122,63 @@ impl Trainer {
             step: 0,
             total_steps,
             config,
+        })
+    }
+
+    /// Go on from `checkpoint` with `model` (the weights saved with it, on an autodiff device):
+    /// the optimiser state, the step, the schedule's position and the shuffle continue.
+    pub fn resume(model: TrainableNet, train_len: usize, checkpoint: &Checkpoint) -> Result<Self> {
+        if model.spec() != &checkpoint.spec {
+            return Err(Error::Mismatch(
+                "the checkpoint was made for another architecture".into(),
+            ));
+        }
+        if train_len != checkpoint.train_len {
+            return Err(Error::Mismatch(format!(
+                "the checkpoint was made on {} training images, not {train_len}",
+                checkpoint.train_len
+            )));
+        }
+        let mut trainer = Self::new(
+            checkpoint::with_param_ids(model, &checkpoint.param_ids)?,
+            train_len,
+            checkpoint.config.clone(),
+        )?;
+        let per_epoch = train_len.div_ceil(trainer.config.batch_size);
+        if checkpoint.step > trainer.total_steps || !checkpoint.step.is_multiple_of(per_epoch) {
+            return Err(Error::format(
+                "checkpoint",
+                format!(
+                    "step {} is not an epoch boundary of this run",
+                    checkpoint.step
+                ),
+            ));
+        }
+        trainer.optim = trainer.optim.load_record(checkpoint.optimizer_record()?);
+        // The shuffles of the epochs done, so the next epoch's order is the one it would have had.
+        for _ in 0..checkpoint.step / per_epoch {
+            trainer.rng.shuffle(&mut trainer.order);
+        }
+        trainer.step = checkpoint.step;
+        Ok(trainer)
+    }
+
+    /// The run's state at this epoch boundary (weights apart: save them with
+    /// [`TrainableNet::weights`]).
+    pub fn checkpoint(&self) -> Result<Checkpoint> {
+        if self.cursor != 0 {
+            return Err(Error::InvalidArgument(
+                "a checkpoint is taken between epochs".into(),
+            ));
+        }
+        Ok(Checkpoint {
+            config: self.config.clone(),
+            spec: self.model().spec().clone(),
+            step: self.step,
+            train_len: self.order.len(),
+            param_ids: checkpoint::param_ids(self.model()),
+            notes: serde_json::Value::Null,
+            optimizer: Checkpoint::encode_optimizer(self.optim.to_record())?,
         })
     }
 
