@@ -124,6 +124,7 @@ pub async fn evaluate(
     let mut clean = 0.0;
     let mut proved = 0.0;
     for batch in indices.chunks(batch_size) {
+        crate::pace::pause().await;
         let (images, labels) = data.batch(batch, device)?;
         let hits = model
             .logits(images.clone())

@@ -15,6 +15,7 @@ pub mod gradient;
 pub mod loss;
 pub mod model;
 pub mod one_hot;
+pub mod pace;
 pub mod readback;
 pub mod reference;
 pub mod rng;

@@ -26,8 +26,8 @@ pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
     Ok(Uint8Array::new(&buffer).to_vec())
 }
 
-/// Let the browser render and handle input before the next chunk of work (a zero-delay timer:
-/// on the CPU backend the work itself never awaits anything).
+/// Let the browser render, handle input and run its timers before the next chunk of work (a
+/// zero-delay timer; a `MessageChannel` message comes back sooner but starves the page's timers).
 pub async fn yield_now() {
     let Some(window) = web_sys::window() else {
         return;
@@ -36,6 +36,22 @@ pub async fn yield_now() {
         let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
     });
     let _ = JsFuture::from(promise).await;
+}
+
+/// Longest stretch of work between two hand-backs to the browser, in milliseconds.
+const SLICE_MS: f64 = 40.0;
+
+thread_local! {
+    static LAST_YIELD: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) };
+}
+
+/// [`yield_now`] once at least [`SLICE_MS`] have passed since the last time: the core's pause
+/// hook, so long loops keep the page responsive without paying a timer on every step.
+pub async fn yield_if_busy() {
+    if js_sys::Date::now() - LAST_YIELD.with(std::cell::Cell::get) >= SLICE_MS {
+        yield_now().await;
+        LAST_YIELD.with(|t| t.set(js_sys::Date::now()));
+    }
 }
 
 /// An object URL for `bytes`, for a download link (lives as long as the page).

@@ -23,5 +23,9 @@ pub mod zoo;
 /// Mount the application on the page body.
 pub fn start() {
     recovery::install_panic_hook();
+    // The core's long loops hand control back to the browser every few tens of milliseconds.
+    perturb::pace::set_pause_hook(Some(std::rc::Rc::new(
+        || Box::pin(browser::yield_if_busy()),
+    )));
     yew::Renderer::<app::App>::new().render();
 }

@@ -174,6 +174,7 @@ pub async fn carlini_wagner(
             Tensor::<1, Bool>::from_data(TensorData::new(vec![false; n], [n]), &device);
         let mut previous_cost = f32::INFINITY;
         for step in 1..=config.steps {
+            crate::pace::pause().await;
             let w_grad = w.clone().detach().autodiff().require_grad();
             let x = to_pixels(w_grad.clone());
             let logits = model.logits(x.clone());

@@ -152,6 +152,7 @@ pub async fn pgd(
         let mut steps_used = Tensor::<1>::zeros([n], &device);
         let mut steps_taken = 0;
         for step in 1..=config.steps {
+            crate::pace::pause().await;
             let (value, gradient, logits) =
                 expected_objective_gradient(model, x.clone(), config.eot_samples, |logits| {
                     objective(logits, repeated.clone(), targeted, config.loss)

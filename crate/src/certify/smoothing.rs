@@ -113,7 +113,7 @@ pub fn certified_radius(sigma: f64, p_a_lower: f64) -> Result<Option<f64>> {
 
 /// Vote tensors `[classes]` of the base classifier under noise, one per entry of `counts`, each
 /// counted on the device from its own draws.
-fn vote_tensors<M: Classifier>(
+async fn vote_tensors<M: Classifier>(
     noisy: &RandomizedInput<M>,
     image: &Tensor<4>,
     counts: &[usize],
@@ -124,6 +124,7 @@ fn vote_tensors<M: Classifier>(
         let mut votes: Option<Tensor<1>> = None;
         let mut left = count;
         while left > 0 {
+            crate::pace::pause().await;
             let b = left.min(batch_size);
             left -= b;
             let logits = noisy.logits(image.clone().repeat_dim(0, b));
@@ -173,7 +174,7 @@ pub async fn predict<M: Classifier>(
     config.validate()?;
     let image = single(image)?;
     let noisy = RandomizedInput::new(model, config.sigma, 0, config.seed)?;
-    let tensors = vote_tensors(&noisy, &image, &[config.samples], config.batch_size)?;
+    let tensors = vote_tensors(&noisy, &image, &[config.samples], config.batch_size).await?;
     let votes = to_counts(read_all_f32(tensors).await?.remove(0));
     let mut sorted = votes.clone();
     sorted.sort_unstable_by(|a, b| b.cmp(a));
@@ -202,7 +203,8 @@ pub async fn certify<M: Classifier>(
         &image,
         &[config.selection_samples, config.samples],
         config.batch_size,
-    )?;
+    )
+    .await?;
     let mut read = read_all_f32(tensors).await?.into_iter().map(to_counts);
     let (selection, estimation) = (read.next().unwrap(), read.next().unwrap());
     let top = top_class(&selection);

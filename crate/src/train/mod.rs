@@ -208,6 +208,7 @@ impl Trainer {
 
     /// One optimisation step on the next batch of `data` (the set given to [`Self::new`]).
     pub async fn step(&mut self, data: &Dataset, device: &Device) -> Result<StepReport> {
+        crate::pace::pause().await;
         if self.finished() {
             return Err(Error::InvalidArgument("the run is finished".into()));
         }
