@@ -40,6 +40,13 @@ test('CPU backend from the URL, navigation updates the prediction', async () => 
   await page.locator('#label[data-class="1"]').waitFor();
   const second = await prediction(page);
   assert.equal(second.cls, '1', second.text);
+  // The gallery: a page of 12 thumbnails; a click shows that image.
+  assert.equal(await page.locator('#gallery .thumb').count(), 12);
+  assert.equal(await page.locator('#gallery .thumb.current').getAttribute('data-index'), '2');
+  await page.click('#gallery .thumb[data-index="4"]');
+  await page.locator('#label[data-class="4"]').waitFor();
+  assert.match(page.url(), /image=4/);
+  assert.equal((await prediction(page)).cls, '4');
   await page.screenshot({ path: `${SHOTS}/boot-cpu.png`, fullPage: true });
   assert.deepEqual(errors, []);
 });

@@ -181,6 +181,28 @@ impl App {
         }
     }
 
+    /// A page of test-image thumbnails around the shown one; a click shows that image.
+    fn view_gallery(&self, ctx: &Context<Self>) -> Html {
+        const PAGE: usize = 12;
+        let classes = self.shipped.kind.class_names();
+        let first = (self.index.min(self.shipped.len() - 1) / PAGE) * PAGE;
+        let last = (first + PAGE).min(self.shipped.len());
+        html! {
+            <div id="gallery" class="gallery" role="list" aria-label="test images">
+            { for (first..last).map(|i| {
+                let label = classes[usize::from(self.shipped.labels()[i])];
+                html! {
+                    <button class={classes!("thumb", (i == self.index).then_some("current"))} data-index={i.to_string()}
+                        title={format!("test image {i}: {label}")}
+                        onclick={ctx.link().callback(move |_| Msg::Select(i))}>
+                        <Digit pixels={self.shipped.image(i)} size={self.shipped.image_size()} label={format!("test image {i}")} />
+                    </button>
+                }
+            }) }
+            </div>
+        }
+    }
+
     /// The caption of the shown image: which test image, or the user's picture and its label.
     fn view_label(&self, ctx: &Context<Self>) -> Html {
         let label = self.data.labels()[self.index];
@@ -590,6 +612,7 @@ impl Component for App {
                             <button id="prev" onclick={prev} disabled={index == 0}>{ "◀ Previous" }</button>
                             <button id="next" onclick={next}>{ "Next ▶" }</button>
                         </div>
+                        { self.view_gallery(ctx) }
                         { self.view_prediction() }
                     </div>
                 </section>
