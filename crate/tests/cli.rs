@@ -299,17 +299,26 @@ fn certify_exact_decides_every_image_of_an_mlp_and_refuses_a_cnn() {
     std::fs::remove_dir_all(dir).ok();
 }
 
+/// The fetched datasets (`scripts/fetch-data.sh`), or `None` to skip — which CI forbids by
+/// setting `PERTURB_REQUIRE_DATA`.
+fn fetched_data() -> Option<std::path::PathBuf> {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
+    if data.join("mnist").exists() {
+        return Some(data);
+    }
+    assert!(
+        std::env::var_os("PERTURB_REQUIRE_DATA").is_none(),
+        "PERTURB_REQUIRE_DATA is set but data/ is missing"
+    );
+    eprintln!("skipping: data/ not fetched");
+    None
+}
+
 #[test]
 fn train_writes_weights_a_card_and_curves_that_eval_reproduces() {
-    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
-    if !data.join("mnist").exists() {
-        assert!(
-            std::env::var_os("PERTURB_REQUIRE_DATA").is_none(),
-            "PERTURB_REQUIRE_DATA is set but data/ is missing"
-        );
-        eprintln!("skipping: data/ not fetched");
+    let Some(data) = fetched_data() else {
         return;
-    }
+    };
     let dir = std::env::temp_dir().join(format!("perturb-train-{}", std::process::id()));
     let weights = dir.join("tiny.safetensors");
     let plot = dir.join("tiny.svg");
@@ -394,15 +403,9 @@ fn train_writes_weights_a_card_and_curves_that_eval_reproduces() {
 
 #[test]
 fn a_run_stopped_and_resumed_ends_with_the_uninterrupted_runs_weights() {
-    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
-    if !data.join("mnist").exists() {
-        assert!(
-            std::env::var_os("PERTURB_REQUIRE_DATA").is_none(),
-            "PERTURB_REQUIRE_DATA is set but data/ is missing"
-        );
-        eprintln!("skipping: data/ not fetched");
+    let Some(data) = fetched_data() else {
         return;
-    }
+    };
     let dir = std::env::temp_dir().join(format!("perturb-resume-{}", std::process::id()));
     let train = |out: &std::path::Path, extra: &[&str]| {
         let mut args = vec![

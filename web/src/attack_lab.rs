@@ -17,7 +17,7 @@ use yew::prelude::*;
 
 use crate::backend::Backend;
 use crate::digit::Digit;
-use crate::panel::PanelProps;
+use crate::panel::{PanelProps, apply_edit};
 use crate::probability_bars::{argmax, probability_bars};
 use crate::settings::{AttackMethod, AttackSettings, MAX_L2, MAX_RESTARTS, MAX_STEPS};
 
@@ -221,17 +221,12 @@ impl AttackLab {
         ctx: &Context<Self>,
         apply: impl FnOnce(&mut AttackSettings) -> Result<(), String>,
     ) {
-        let mut next = self.settings;
-        match apply(&mut next) {
-            Ok(()) => {
-                self.form_error = None;
-                if next != self.settings {
-                    self.settings = next;
-                    ctx.props().on_change.emit(next);
-                }
-            }
-            Err(e) => self.form_error = Some(e),
-        }
+        apply_edit(
+            &mut self.settings,
+            &mut self.form_error,
+            &ctx.props().on_change,
+            apply,
+        );
     }
 
     fn view_result(&self, ctx: &Context<Self>) -> Html {

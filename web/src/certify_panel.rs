@@ -14,7 +14,7 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::backend::Backend;
-use crate::panel::PanelProps;
+use crate::panel::{PanelProps, apply_edit};
 use crate::settings::{AttackSettings, CertifySettings, MAX_SMOOTHING_SAMPLES, PAGE_BOUND_METHODS};
 use crate::smoothing_curve::SmoothingCurve;
 
@@ -248,14 +248,15 @@ impl CertifyPanel {
         checked: Result<T, String>,
         apply: impl FnOnce(&mut CertifySettings, T),
     ) {
-        match checked {
-            Ok(value) => {
-                apply(&mut self.settings, value);
-                self.form_error = None;
-                ctx.props().on_change.emit(self.settings);
-            }
-            Err(e) => self.form_error = Some(e),
-        }
+        apply_edit(
+            &mut self.settings,
+            &mut self.form_error,
+            &ctx.props().on_change,
+            |s| {
+                apply(s, checked?);
+                Ok(())
+            },
+        );
     }
 
     fn view_smoothed(&self, ctx: &Context<Self>) -> Html {

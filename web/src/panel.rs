@@ -42,3 +42,24 @@ impl<S: Clone + PartialEq + 'static> PanelProps<S> {
         self.index != old.index || !Rc::ptr_eq(&self.model, &old.model)
     }
 }
+
+/// Apply a checked form edit to `settings`: on success clear `form_error` and tell `on_change`
+/// when a value changed; a refused value leaves the settings as they were and says why.
+pub fn apply_edit<S: Copy + PartialEq>(
+    settings: &mut S,
+    form_error: &mut Option<String>,
+    on_change: &Callback<S>,
+    apply: impl FnOnce(&mut S) -> Result<(), String>,
+) {
+    let mut next = *settings;
+    match apply(&mut next) {
+        Ok(()) => {
+            *form_error = None;
+            if next != *settings {
+                *settings = next;
+                on_change.emit(next);
+            }
+        }
+        Err(e) => *form_error = Some(e),
+    }
+}

@@ -17,6 +17,7 @@ use yew::prelude::*;
 use crate::backend::Backend;
 use crate::browser::{fetch_bytes, object_url, yield_now};
 use crate::line_chart::{Frame, Series, accuracy_chart};
+use crate::panel::apply_edit;
 use crate::settings::{AttackSettings, MAX_TRAIN_EPOCHS, TrainObjective, TrainSettings};
 
 /// The page's training images (first 2,000 of MNIST's training split; `perturb data subset`).
@@ -266,22 +267,18 @@ async fn run_training(job: TrainJob) -> Result<Trained, String> {
 }
 
 impl TrainPanel {
+    /// Apply a checked form edit; a refused value leaves the settings as they were.
     fn edit(
         &mut self,
         ctx: &Context<Self>,
         apply: impl FnOnce(&mut TrainSettings) -> Result<(), String>,
     ) {
-        let mut next = self.settings;
-        match apply(&mut next) {
-            Ok(()) => {
-                self.form_error = None;
-                if next != self.settings {
-                    self.settings = next;
-                    ctx.props().on_change.emit(next);
-                }
-            }
-            Err(e) => self.form_error = Some(e),
-        }
+        apply_edit(
+            &mut self.settings,
+            &mut self.form_error,
+            &ctx.props().on_change,
+            apply,
+        );
     }
 
     fn chart(&self) -> Html {
