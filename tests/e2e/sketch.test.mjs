@@ -16,6 +16,8 @@ test('a drawn 1 is read as 1, relabelled, attacked; the URL says it cannot trave
   const { page, errors } = await open(browser, '?backend=cpu&attack=fgsm&eps=0.3');
   await ready(page);
   await page.locator('#bring-your-own summary').click();
+  // Mouse events land only inside the viewport: bring the whole pad into it first.
+  await page.locator('#sketch').scrollIntoViewIfNeeded();
   const box = await page.locator('#sketch').boundingBox();
   await page.mouse.move(box.x + 140, box.y + 40);
   await page.mouse.down();
