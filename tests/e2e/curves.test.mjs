@@ -65,3 +65,20 @@ test('the transfer matrix: white-box succeeds on standard models, adversarial tr
   await page.locator('#transfer-matrix').screenshot({ path: `${SHOTS}/transfer-matrix.png` });
   assert.deepEqual(errors, []);
 });
+
+test('the batch view\'s settings travel in the URL; unknown models are refused', async () => {
+  const { page, errors } = await open(browser,
+    '?backend=cpu&curves=mnist-mlp,mnist-small-cnn,<i>x</i>&curve_images=20&curve_steps=3&transfer_eps=0.15');
+  await page.locator('#prediction[data-ready="true"]').waitFor({ timeout: 120_000 });
+  const ticked = await page.locator('.batch-model:checked').evaluateAll((b) => b.map((x) => x.value));
+  assert.deepEqual(ticked.sort(), ['mnist-mlp', 'mnist-small-cnn']);
+  assert.equal(await page.locator('#batch-images').inputValue(), '20');
+  assert.equal(await page.locator('#batch-steps').inputValue(), '3');
+  assert.equal(await page.locator('#transfer-eps').inputValue(), '0.15');
+  assert.match((await page.locator('.warning').allTextContents()).join('\n'), /ignored .* in curves/);
+  assert.equal(await page.locator('i').count(), 0);
+  await page.locator('.batch-model[value="mnist-lenet5"]').check();
+  await page.waitForFunction(() => new URLSearchParams(location.search).get('curves')?.includes('mnist-lenet5'));
+  assert.match(page.url(), /curve_images=20/);
+  assert.deepEqual(errors, []);
+});

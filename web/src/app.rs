@@ -17,7 +17,9 @@ use crate::inference::predict;
 use crate::probability_bars::{argmax, probability_bars};
 use crate::recovery;
 use crate::settings::truncate;
-use crate::settings::{AttackSettings, CertifySettings, Panel, TrainSettings, UrlSettings};
+use crate::settings::{
+    AttackSettings, CertifySettings, CurveSettings, Panel, TrainSettings, UrlSettings,
+};
 use crate::sketch::Sketch;
 use crate::tour;
 use crate::train_panel::TrainPanel;
@@ -91,6 +93,8 @@ pub enum Msg {
     Attack(AttackSettings),
     /// The training panel's parameters changed.
     Train(TrainSettings),
+    /// The batch view's parameters changed.
+    Curves(CurveSettings),
     /// Use the model trained in this tab, with its title.
     UseTrained(Rc<Sequential>, String),
     /// The WebGPU device was lost (the browser's reason).
@@ -268,7 +272,10 @@ impl App {
                 index={self.index} initial={self.settings.certify}
                 on_change={ctx.link().callback(Msg::Certify)} />
         };
-        let curves = html! { <BatchView backend={backend.clone()} data={self.shipped.clone()} /> };
+        let curves = html! {
+            <BatchView backend={backend.clone()} data={self.shipped.clone()} initial={self.settings.curves.clone()}
+                on_change={ctx.link().callback(Msg::Curves)} />
+        };
         let train = if self.settings.dataset == DatasetKind::Mnist {
             html! {
                 <TrainPanel backend={backend.clone()} data={self.shipped.clone()} initial={self.settings.train}
@@ -444,6 +451,10 @@ impl Component for App {
                 self.model = None;
                 self.prediction = None;
                 self.load_model(ctx);
+                self.update_url();
+            }
+            Msg::Curves(curves) => {
+                self.settings.curves = curves;
                 self.update_url();
             }
             Msg::Train(train) => {

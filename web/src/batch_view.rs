@@ -16,7 +16,7 @@ use yew::prelude::*;
 use crate::backend::Backend;
 use crate::browser::yield_now;
 use crate::line_chart::{Frame, Series, accuracy_chart};
-use crate::settings::AttackSettings;
+use crate::settings::{AttackSettings, CurveSettings};
 use crate::zoo::{self, ZooEntry};
 
 /// The budgets of every curve.
@@ -33,6 +33,10 @@ pub struct BatchProps {
     pub backend: Rc<Backend>,
     /// The test images.
     pub data: Rc<Dataset>,
+    /// Parameters to start from (from the URL).
+    pub initial: CurveSettings,
+    /// Told whenever the parameters change, so the share link follows.
+    pub on_change: Callback<CurveSettings>,
 }
 
 impl PartialEq for BatchProps {
@@ -155,6 +159,19 @@ async fn run_curves(
 /// IBP-trained for MNIST).
 fn default_choice(kind: perturb::data::DatasetKind) -> Vec<&'static str> {
     zoo::for_dataset(kind).take(3).map(|e| e.id).collect()
+}
+
+/// The models the URL ticks that belong to this dataset, else the default choice.
+fn initial_choice(props: &BatchProps) -> Vec<&'static str> {
+    let kind = props.data.kind;
+    match &props.initial.models {
+        Some(ids) => ids
+            .iter()
+            .copied()
+            .filter(|id| zoo::find(id).is_some_and(|e| e.dataset == kind))
+            .collect(),
+        None => default_choice(kind),
+    }
 }
 
 /// Adversarials crafted on each of `entries` (PGD, seed 0) and scored on every one of them, one
@@ -295,15 +312,15 @@ impl Component for BatchView {
 
     fn create(ctx: &Context<Self>) -> Self {
         Self {
-            chosen: default_choice(ctx.props().data.kind),
-            images: 100,
-            steps: 10,
+            chosen: initial_choice(ctx.props()),
+            images: ctx.props().initial.images,
+            steps: ctx.props().initial.steps,
             form_error: None,
             running: false,
             stop: Rc::new(Cell::new(false)),
             progress: (0, 0),
             curves: Vec::new(),
-            transfer_eps: 0.2,
+            transfer_eps: ctx.props().initial.transfer_eps,
             transferring: false,
             targets: Vec::new(),
             rows: Vec::new(),
@@ -312,6 +329,33 @@ impl Component for BatchView {
     }
 
     fn update(&mut self, ctx: &Context<Self>, msg: Self::Message) -> bool {
+        let edit = matches!(
+            msg,
+            BatchMsg::Toggle(_)
+                | BatchMsg::Images(_)
+                | BatchMsg::Steps(_)
+                | BatchMsg::TransferEps(_)
+        );
+        let shown = self.update_state(ctx, msg);
+        if edit && self.form_error.is_none() {
+            ctx.props().on_change.emit(CurveSettings {
+                models: Some(self.chosen.clone()),
+                images: self.images,
+                steps: self.steps,
+                transfer_eps: self.transfer_eps,
+            });
+        }
+        shown
+    }
+
+    fn view(&self, ctx: &Context<Self>) -> Html {
+        self.view_panel(ctx)
+    }
+}
+
+impl BatchView {
+    /// Apply one message.
+    fn update_state(&mut self, ctx: &Context<Self>, msg: BatchMsg) -> bool {
         match msg {
             BatchMsg::Toggle(id) => {
                 if let Some(i) = self.chosen.iter().position(|c| *c == id) {
@@ -403,7 +447,7 @@ impl Component for BatchView {
         true
     }
 
-    fn view(&self, ctx: &Context<Self>) -> Html {
+    fn view_panel(&self, ctx: &Context<Self>) -> Html {
         let link = ctx.link();
         let value = |e: Event| e.target_unchecked_into::<HtmlInputElement>().value();
         let done = !self.running && !self.curves.is_empty();

@@ -243,6 +243,91 @@ impl Default for TrainSettings {
     }
 }
 
+/// The batch view's parameters: models ticked (`None`: the dataset's first three), images per
+/// curve, PGD steps, and the transfer matrix's ε.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CurveSettings {
+    /// Zoo ids ticked.
+    pub models: Option<Vec<&'static str>>,
+    /// Test images per curve, 1–1000.
+    pub images: usize,
+    /// PGD steps per budget, 1–100.
+    pub steps: usize,
+    /// L∞ budget of the transfer matrix, in (0, 1].
+    pub transfer_eps: f32,
+}
+
+impl Default for CurveSettings {
+    fn default() -> Self {
+        Self {
+            models: None,
+            images: 100,
+            steps: 10,
+            transfer_eps: 0.2,
+        }
+    }
+}
+
+impl CurveSettings {
+    /// The `curves`, `curve_images`, `curve_steps` and `transfer_eps` values of a query.
+    fn parse(params: &web_sys::UrlSearchParams, warn: &mut impl FnMut(String)) -> Self {
+        use crate::batch_view::{MAX_BATCH_STEPS, MAX_IMAGES};
+        let mut c = Self::default();
+        if let Some(raw) = params.get("curves") {
+            let mut ids = Vec::new();
+            for id in raw.split(',').filter(|id| !id.is_empty()) {
+                match zoo::find(id) {
+                    Some(entry) if !ids.contains(&entry.id) => ids.push(entry.id),
+                    Some(_) => {}
+                    None => warn(format!(
+                        "ignored {:?} in curves: not in the zoo",
+                        truncate(id)
+                    )),
+                }
+            }
+            c.models = Some(ids);
+        }
+        if let Some(raw) = params.get("curve_images") {
+            match AttackSettings::check_count(&raw, "curve_images", MAX_IMAGES) {
+                Ok(n) => c.images = n,
+                Err(e) => warn(format!("ignored {e}")),
+            }
+        }
+        if let Some(raw) = params.get("curve_steps") {
+            match AttackSettings::check_count(&raw, "curve_steps", MAX_BATCH_STEPS) {
+                Ok(n) => c.steps = n,
+                Err(e) => warn(format!("ignored {e}")),
+            }
+        }
+        if let Some(raw) = params.get("transfer_eps") {
+            match AttackSettings::check_eps(&raw) {
+                Ok(e) => c.transfer_eps = e,
+                Err(e) => warn(format!("ignored transfer_eps: {e}")),
+            }
+        }
+        c
+    }
+
+    /// The query fragment (`&curves=…`), empty for the defaults.
+    fn to_query(&self) -> String {
+        let mut q = String::new();
+        if let Some(models) = &self.models {
+            q.push_str(&format!("&curves={}", models.join(",")));
+        }
+        let d = Self::default();
+        if (self.images, self.steps) != (d.images, d.steps) {
+            q.push_str(&format!(
+                "&curve_images={}&curve_steps={}",
+                self.images, self.steps
+            ));
+        }
+        if self.transfer_eps != d.transfer_eps {
+            q.push_str(&format!("&transfer_eps={}", self.transfer_eps));
+        }
+        q
+    }
+}
+
 /// A panel that embed mode shows alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Panel {
@@ -304,6 +389,8 @@ pub struct UrlSettings {
     pub certify: CertifySettings,
     /// The training panel's parameters.
     pub train: TrainSettings,
+    /// The batch view's parameters.
+    pub curves: CurveSettings,
     /// Embed mode: minimal chrome around this one panel (for iframes in course material).
     pub embed: Option<Panel>,
     /// The guided tour's step, from 1.
@@ -324,6 +411,7 @@ impl Default for UrlSettings {
             attack: AttackSettings::default(),
             certify: CertifySettings::default(),
             train: TrainSettings::default(),
+            curves: CurveSettings::default(),
             embed: None,
             tour: None,
             warnings: Vec::new(),
@@ -511,6 +599,7 @@ impl UrlSettings {
             Some(other) => warn(format!("ignored recovered={:?}", truncate(other))),
         }
         settings.train = TrainSettings::parse(&params, &mut warn);
+        settings.curves = CurveSettings::parse(&params, &mut warn);
         settings
     }
 
@@ -562,6 +651,7 @@ impl UrlSettings {
             t.epochs,
             t.seed
         ));
+        query.push_str(&self.curves.to_query());
         if self.dataset != DatasetKind::Mnist {
             query.push_str(&format!("&dataset={}", self.dataset.id()));
         }
