@@ -14,7 +14,6 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::backend::Backend;
-use crate::browser::yield_now;
 use crate::line_chart::{Frame, Series, accuracy_chart};
 use crate::settings::{AttackSettings, CurveSettings};
 use crate::zoo::{self, ZooEntry};
@@ -202,7 +201,6 @@ async fn run_transfer(
         if job.stop.get() {
             break;
         }
-        yield_now().await;
         let matrix = transfer_matrix(
             std::slice::from_ref(surrogate),
             &targets,

@@ -156,7 +156,6 @@ async fn robust(
     (eps, eot): (f32, usize),
     stop: &Cell<bool>,
 ) -> Result<(f64, f64), String> {
-    yield_now().await;
     let curve = robustness_curve(
         attacker,
         data,

@@ -12,7 +12,6 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::backend::Backend;
-use crate::browser::yield_now;
 use crate::line_chart::{Frame, Series, accuracy_chart};
 use crate::settings::AttackSettings;
 
@@ -93,7 +92,6 @@ async fn certify_slice(
         if stop.get() {
             break;
         }
-        yield_now().await;
         let (image, _) = data
             .batch(&[index], &backend.device)
             .map_err(|e| e.to_string())?;

@@ -15,7 +15,7 @@ use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use crate::backend::Backend;
-use crate::browser::{fetch_bytes, object_url, yield_now};
+use crate::browser::{fetch_bytes, object_url};
 use crate::line_chart::{Frame, Series, accuracy_chart};
 use crate::panel::apply_edit;
 use crate::settings::{AttackSettings, MAX_TRAIN_EPOCHS, TrainObjective, TrainSettings};
@@ -152,8 +152,8 @@ fn eval_eps(settings: &TrainSettings) -> f32 {
     }
 }
 
-/// Clean, PGD-robust and IBP-verified accuracy of the model so far, a few images at a time with
-/// the browser handed control in between.
+/// Clean, PGD-robust and IBP-verified accuracy of the model so far (the core's pause hook keeps
+/// the page responsive between its batches).
 async fn measure(
     trainer: &Trainer,
     data: &Dataset,
@@ -168,24 +168,15 @@ async fn measure(
         pgd_steps: EVAL_PGD_STEPS,
         restarts: 1,
     };
-    let mut point = TrainPoint {
+    let e = evaluate(&frozen, data, &backend.device, &settings, |_, _| {})
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(TrainPoint {
         step,
-        clean: 0.0,
-        robust: 0.0,
-        verified: 0.0,
-    };
-    for start in (0..data.len()).step_by(settings.batch_size) {
-        yield_now().await;
-        let chunk = data.range(start, (start + settings.batch_size).min(data.len()));
-        let e = evaluate(&frozen, &chunk, &backend.device, &settings, |_, _| {})
-            .await
-            .map_err(|e| e.to_string())?;
-        let weight = chunk.len() as f64 / data.len() as f64;
-        point.clean += e.clean_accuracy * weight;
-        point.robust += e.robust_accuracy.unwrap_or(0.0) * weight;
-        point.verified += e.verified_accuracy.unwrap_or(0.0) * weight;
-    }
-    Ok(point)
+        clean: e.clean_accuracy,
+        robust: e.robust_accuracy.unwrap_or(0.0),
+        verified: e.verified_accuracy.unwrap_or(0.0),
+    })
 }
 
 /// Everything a run needs.
@@ -232,7 +223,6 @@ async fn run_training(job: TrainJob) -> Result<Trained, String> {
             stopped = true;
             break;
         }
-        yield_now().await;
         let report = trainer.step(&train_set, &ad_device).await.map_err(text)?;
         job.on_progress
             .emit((report.step, report.total_steps, report.loss));
