@@ -11,7 +11,7 @@ scripts/fetch-data.sh >/dev/null
 # PERTURB_BIN: an already built CLI (else it is built here).
 bin=${PERTURB_BIN:-}
 if [ -z "$bin" ]; then
-  cargo build --release -q -p perturb --bin perturb
+  cargo build --release -q -p perturb-cli --bin perturb
   bin=${CARGO_TARGET_DIR:-target}/release/perturb
 fi
 out=models/report
@@ -25,7 +25,7 @@ for extra in mnist-lenet5-pgd0.3 mnist-strided-cnn-ibp0.3; do
 done
 
 arch_of() {
-  python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); print(c["architecture"] if "spec" in c else "small-cnn")' "models/$1.json"
+  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["architecture"])' "models/$1.json"
 }
 
 for m in "${mnist[@]}"; do

@@ -15,9 +15,7 @@ def pct(x):
 
 
 def objective(card):
-    o = card.get("objective")
-    if isinstance(o, str) or o is None:
-        return "standard"
+    o = card["config"]["objective"]
     kind = o["kind"]
     if kind == "standard":
         return "standard"
@@ -51,7 +49,7 @@ def zoo_table(all_cards):
         robust = f"{pct(m.get('robust_accuracy'))} at {eps:.2g}" if eps else "–"
         verified = m.get("verified_accuracy")
         verified = f"{pct(verified)} at {eps:.2g}" if eps and verified else "–"
-        arch = c["architecture"] if "spec" in c else "small-cnn"
+        arch = c["architecture"]
         name = f"`{c['name']}`" + (" (playground default)" if c["name"] == "mnist-small-cnn" else "")
         rows.append(
             f"| {name} | {c['dataset']} | {arch} | {objective(c)} | {c['config']['epochs']} "

@@ -32,38 +32,6 @@ pub fn predictions(model: &impl Classifier, images: Tensor<4>, draws: usize) -> 
     mean.argmax(1).reshape([n])
 }
 
-/// Fraction of `data` that `model` classifies correctly, evaluated in batches on `device`.
-/// Reads back one number per batch (synchronous: native only).
-pub fn accuracy(
-    model: &impl Classifier,
-    data: &Dataset,
-    device: &Device,
-    batch_size: usize,
-) -> Result<f64> {
-    if data.is_empty() || batch_size == 0 {
-        return Err(Error::InvalidArgument(
-            "accuracy needs data and a positive batch size".into(),
-        ));
-    }
-    let indices: Vec<usize> = (0..data.len()).collect();
-    let mut correct = 0i64;
-    for batch in indices.chunks(batch_size) {
-        let (images, labels) = data.batch(batch, device)?;
-        let hits = model
-            .logits(images)
-            .argmax(1)
-            .flatten::<1>(0, 1)
-            .equal(labels)
-            .int()
-            .sum();
-        let data = hits
-            .try_into_data()
-            .map_err(|e| Error::Device(e.to_string()))?;
-        correct += data.iter::<i64>().next().unwrap_or(0);
-    }
-    Ok(correct as f64 / data.len() as f64)
-}
-
 /// Clean, PGD-robust and IBP-verified accuracy of one model at one L∞ radius.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Evaluation {
@@ -113,7 +81,7 @@ pub async fn evaluate(
     } = *settings;
     use crate::attack::{Attack, AttackSummary, Norm, PgdConfig, ThreatModel, attack_dataset};
     use crate::certify::{input_box, verified};
-    use crate::readback::read_f32;
+    use crate::runtime::readback::read_f32;
 
     if data.is_empty() || batch_size == 0 {
         return Err(Error::InvalidArgument(
@@ -124,7 +92,7 @@ pub async fn evaluate(
     let mut clean = 0.0;
     let mut proved = 0.0;
     for batch in indices.chunks(batch_size) {
-        crate::pace::pause().await;
+        crate::runtime::pace::pause().await;
         let (images, labels) = data.batch(batch, device)?;
         let hits = model
             .logits(images.clone())

@@ -1,13 +1,14 @@
-//! Reference numbers committed under `tests/golden/` and the comparison every backend's result
-//! must pass against them.
+//! Reference numbers committed under `tests/golden/` (made by independent references: PyTorch,
+//! torchattacks, auto_LiRPA, scipy) and the comparison every backend's result must pass against
+//! them. Behind the `reference` feature: tests use it, the library's users need not.
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::model::DEFAULT_MNIST_WEIGHTS;
+use crate::zoo::DEFAULT_MNIST_WEIGHTS;
 
 /// Loss, logits and input gradient of the default MNIST model on a few shipped test images,
-/// computed on the native CPU backend by `perturb golden`.
+/// computed by PyTorch (`tests/golden/gen_input_gradient.py`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InputGradientReference {
     /// FNV-1a fingerprint of the weights the numbers were computed with.
@@ -53,7 +54,7 @@ impl InputGradientReference {
             .map_err(|e| Error::format("input-gradient reference", e.to_string()))?;
         if reference.weights_fingerprint != Self::default_weights_fingerprint() {
             return Err(Error::Mismatch(
-                "golden file was computed with other weights: run `perturb golden`".into(),
+                "golden file was computed with other weights: run tests/golden/gen_input_gradient.py".into(),
             ));
         }
         Ok(reference)

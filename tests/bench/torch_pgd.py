@@ -1,5 +1,5 @@
 """PGD-40 (L∞, ε = 0.3, batch 256) with torchattacks on PyTorch-CPU, on the shipped default model:
-the reference figure for `perturb bench`. Run by hand where torch is installed:
+the reference figure for `cargo xtask bench`. Run by hand where torch is installed:
 
     python3 tests/bench/torch_pgd.py --threads 2
 """

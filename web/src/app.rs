@@ -3,32 +3,45 @@
 
 use std::rc::Rc;
 
+use burn::tensor::Device;
 use perturb::data::{Dataset, DatasetKind, SHIPPED_LEN, shipped_test_subset};
-use perturb::model::Sequential;
-use yew::prelude::*;
-
-use crate::attack_lab::AttackLab;
-use crate::backend::{self, Backend, BackendKind};
-use crate::batch_view::BatchView;
-use crate::certify_panel::CertifyPanel;
-use crate::defense_panel::DefensePanel;
-use crate::digit::Digit;
-use crate::inference::predict;
-use crate::probability_bars::{argmax, probability_bars};
-use crate::recovery;
-use crate::settings::truncate;
-use crate::settings::{
-    AttackSettings, CertifySettings, CurveSettings, Panel, TrainSettings, UrlSettings,
-};
-use crate::sketch::Sketch;
-use crate::tour;
-use crate::train_panel::TrainPanel;
-use crate::zoo;
+use perturb::eval::probabilities;
+use perturb::model::{Classifier, Sequential};
+use perturb::runtime::readback::read_f32;
+use perturb::zoo;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
+use yew::prelude::*;
 
-/// The model picker's value for the model trained in this tab.
-const TRAINED: &str = "trained";
+use crate::components::pickers::{TRAINED, dataset_title};
+use crate::components::probability_bars::{argmax, probability_bars};
+use crate::components::sketch::Sketch;
+use crate::components::{Digit, Gallery, Pickers};
+use crate::panels::attack::AttackLab;
+use crate::panels::certify::CertifyPanel;
+use crate::panels::curves::BatchView;
+use crate::panels::defenses::DefensePanel;
+use crate::panels::tour;
+use crate::panels::train::TrainPanel;
+use crate::platform::{Backend, BackendKind, backend, recovery};
+use crate::state::checks::truncate;
+use crate::state::{
+    CertifySettings, CurveSettings, DefenseSettings, Panel, TrainSettings, UrlSettings,
+};
+use perturb::attack::AttackSettings;
+
+/// Class probabilities of `model` for image `index` of `data`, read back asynchronously.
+async fn predict(
+    model: &impl Classifier,
+    data: &Dataset,
+    index: usize,
+    device: &Device,
+) -> Result<Vec<f32>, String> {
+    let (images, _) = data.batch(&[index], device).map_err(|e| e.to_string())?;
+    read_f32(probabilities(model, images))
+        .await
+        .map_err(|e| e.to_string())
+}
 
 /// The shipped test images of `kind`, or one blank image and the reason.
 fn test_images(kind: DatasetKind) -> (Dataset, Option<String>) {
@@ -38,14 +51,6 @@ fn test_images(kind: DatasetKind) -> (Dataset, Option<String>) {
             Dataset::new(kind, 28, 28, vec![0; 784], vec![0]).expect("one blank image"),
             Some(format!("shipped test images are unreadable: {e}")),
         ),
-    }
-}
-
-/// How the page names a dataset.
-fn dataset_title(kind: DatasetKind) -> &'static str {
-    match kind {
-        DatasetKind::Mnist => "MNIST",
-        DatasetKind::FashionMnist => "Fashion-MNIST",
     }
 }
 
@@ -95,6 +100,8 @@ pub enum Msg {
     Train(TrainSettings),
     /// The batch view's parameters changed.
     Curves(CurveSettings),
+    /// The defences panel's parameters changed.
+    Defenses(DefenseSettings),
     /// Use the model trained in this tab, with its title.
     UseTrained(Rc<Sequential>, String),
     /// The WebGPU device was lost (the browser's reason).
@@ -162,7 +169,7 @@ impl App {
                     <p id="prediction" data-ready="true" data-class={best.to_string()}>
                         { format!("Prediction: {} ({:.1}%)", classes[best], probs[best] * 100.0) }
                     </p>
-                    { probability_bars("probs", probs, &classes, best) }
+                    { probability_bars("probs", probs, classes, best) }
                     </>
                 }
             }
@@ -185,28 +192,6 @@ impl App {
         }
     }
 
-    /// A page of test-image thumbnails around the shown one; a click shows that image.
-    fn view_gallery(&self, ctx: &Context<Self>) -> Html {
-        const PAGE: usize = 12;
-        let classes = self.shipped.kind.class_names();
-        let first = (self.index.min(self.shipped.len() - 1) / PAGE) * PAGE;
-        let last = (first + PAGE).min(self.shipped.len());
-        html! {
-            <div id="gallery" class="gallery" role="list" aria-label="test images">
-            { for (first..last).map(|i| {
-                let label = classes[usize::from(self.shipped.labels()[i])];
-                html! {
-                    <button class={classes!("thumb", (i == self.index).then_some("current"))} data-index={i.to_string()}
-                        title={format!("test image {i}: {label}")}
-                        onclick={ctx.link().callback(move |_| Msg::Select(i))}>
-                        <Digit pixels={self.shipped.image(i)} size={self.shipped.image_size()} label={format!("test image {i}")} />
-                    </button>
-                }
-            }) }
-            </div>
-        }
-    }
-
     /// The caption of the shown image: which test image, or the user's picture and its label.
     fn view_label(&self, ctx: &Context<Self>) -> Html {
         let label = self.data.labels()[self.index];
@@ -224,7 +209,7 @@ impl App {
                 <select id="picture-label" onchange={ctx.link().callback(|e: Event| {
                     Msg::Relabel(e.target_unchecked_into::<web_sys::HtmlSelectElement>().value().parse().unwrap_or(0))
                 })}>
-                { for (0..10u8).map(|c| html! { <option value={c.to_string()} selected={c == label}>{ classes[c as usize] }</option> }) }
+                { for classes.iter().enumerate().map(|(c, name)| html! { <option value={c.to_string()} selected={c == usize::from(label)}>{ *name }</option> }) }
                 </select>
                 <span class="note">{ " (first set to the model's reading; the attacks and certificates treat it as the true class)" }</span>
             </p>
@@ -239,7 +224,12 @@ impl App {
         self.pick += 1;
         let (pick, entry) = (self.pick, self.settings.model);
         ctx.link().send_future(async move {
-            Msg::Loaded(pick, zoo::load(entry, &backend.device).await.map(Rc::new))
+            Msg::Loaded(
+                pick,
+                crate::platform::zoo::load(entry, &backend.device)
+                    .await
+                    .map(Rc::new),
+            )
         });
     }
 
@@ -292,7 +282,8 @@ impl App {
             }
         };
         let defenses = html! {
-            <DefensePanel backend={backend.clone()} model={model.clone()} data={self.shipped.clone()} />
+            <DefensePanel backend={backend.clone()} model={model.clone()} data={self.shipped.clone()}
+                initial={self.settings.defenses} on_change={ctx.link().callback(Msg::Defenses)} />
         };
         match self.settings.embed {
             None => html! { <>{ attack }{ defenses }{ train }{ certify }{ curves }</> },
@@ -344,6 +335,132 @@ impl App {
     }
 }
 
+/// What [`App::update`] does for each message that needs more than a line.
+impl App {
+    /// A panel's settings changed: keep them and the share link.
+    fn set(&mut self, apply: impl FnOnce(&mut UrlSettings)) {
+        apply(&mut self.settings);
+        self.update_url();
+    }
+
+    fn pick_model(&mut self, ctx: &Context<Self>, id: &str) -> bool {
+        if id == TRAINED {
+            let Some((model, _)) = &self.trained else {
+                return false;
+            };
+            self.pick += 1;
+            self.settings.use_trained = true;
+            let (pick, model) = (self.pick, model.clone());
+            ctx.link().send_message(Msg::Loaded(pick, Ok(model)));
+        } else {
+            let Some(entry) = zoo::find(id) else {
+                return false;
+            };
+            self.settings.model = entry;
+            self.settings.use_trained = false;
+            self.load_model(ctx);
+        }
+        self.update_url();
+        true
+    }
+
+    fn pick_dataset(&mut self, ctx: &Context<Self>, id: &str) -> bool {
+        let Ok(kind) = id.parse::<DatasetKind>() else {
+            return false;
+        };
+        if kind == self.settings.dataset {
+            return false;
+        }
+        let (data, error) = test_images(kind);
+        self.settings.dataset = kind;
+        self.settings.model = zoo::default_for(kind);
+        self.settings.use_trained = false;
+        self.settings.drawn = false;
+        self.settings.image = 0;
+        self.shipped = Rc::new(data.clone());
+        self.data = Rc::new(data);
+        self.picture = None;
+        self.index = 0;
+        self.error = error;
+        self.model = None;
+        self.prediction = None;
+        self.load_model(ctx);
+        self.update_url();
+        true
+    }
+
+    /// The WebGPU device was lost: move to the CPU backend in place, keeping every setting.
+    fn device_lost(&mut self, ctx: &Context<Self>, reason: &str) -> bool {
+        if !self
+            .backend
+            .as_ref()
+            .is_some_and(|b| b.kind == BackendKind::WebGpu)
+        {
+            return false;
+        }
+        recovery::set_on_webgpu(false);
+        self.backend = Some(Rc::new(Backend::cpu(format!(
+            "the WebGPU device was lost ({}), so the page moved to the CPU backend and kept your settings",
+            truncate(reason)
+        ))));
+        // A model trained in the tab lived on the lost device.
+        if self.trained.take().is_some() && self.settings.use_trained {
+            self.settings.use_trained = false;
+            self.error =
+                Some("the model trained in the tab was on the lost GPU; train it again".into());
+        }
+        self.model = None;
+        self.prediction = None;
+        self.load_model(ctx);
+        self.update_url();
+        true
+    }
+
+    fn loaded(
+        &mut self,
+        ctx: &Context<Self>,
+        pick: u32,
+        result: Result<Rc<Sequential>, String>,
+    ) -> bool {
+        if pick != self.pick {
+            return false;
+        }
+        match result {
+            Ok(model) => {
+                self.model = Some(model);
+                self.error = None;
+                self.prediction = None;
+                self.request_prediction(ctx);
+            }
+            Err(e) => self.error = Some(e),
+        }
+        true
+    }
+
+    /// Label a drawn or uploaded picture with the model's reading, then show it.
+    fn read_picture(&mut self, ctx: &Context<Self>, pixels: Vec<u8>) {
+        self.picture_error = None;
+        let (Some(model), Some(device)) = (
+            self.model.clone(),
+            self.backend.as_ref().map(|b| b.device.clone()),
+        ) else {
+            return;
+        };
+        let probe = match self.shipped.appended(&pixels, 0) {
+            Ok(d) => d,
+            Err(e) => {
+                self.picture_error = Some(e.to_string());
+                return;
+            }
+        };
+        let index = probe.len() - 1;
+        ctx.link().send_future(async move {
+            let read = predict(model.as_ref(), &probe, index, &device).await;
+            Msg::PictureRead(pixels, read)
+        });
+    }
+}
+
 impl Component for App {
     type Message = Msg;
     type Properties = ();
@@ -382,121 +499,16 @@ impl Component for App {
                 self.backend = Some(Rc::new(backend));
                 self.load_model(ctx);
             }
-            Msg::PickModel(id) => {
-                if id == TRAINED {
-                    let Some((model, _)) = &self.trained else {
-                        return false;
-                    };
-                    self.pick += 1;
-                    self.settings.use_trained = true;
-                    let (pick, model) = (self.pick, model.clone());
-                    ctx.link().send_message(Msg::Loaded(pick, Ok(model)));
-                } else {
-                    let Some(entry) = zoo::find(&id) else {
-                        return false;
-                    };
-                    self.settings.model = entry;
-                    self.settings.use_trained = false;
-                    self.load_model(ctx);
-                }
-                self.update_url();
-            }
-            Msg::PickDataset(id) => {
-                let Ok(kind) = DatasetKind::from_id(&id) else {
-                    return false;
-                };
-                if kind == self.settings.dataset {
-                    return false;
-                }
-                let (data, error) = test_images(kind);
-                self.settings.dataset = kind;
-                self.settings.model = zoo::default_for(kind);
-                self.settings.use_trained = false;
-                self.settings.drawn = false;
-                self.settings.image = 0;
-                self.shipped = Rc::new(data.clone());
-                self.data = Rc::new(data);
-                self.picture = None;
-                self.index = 0;
-                self.error = error;
-                self.model = None;
-                self.prediction = None;
-                self.load_model(ctx);
-                self.update_url();
-            }
+            Msg::PickModel(id) => return self.pick_model(ctx, &id),
+            Msg::PickDataset(id) => return self.pick_dataset(ctx, &id),
             Msg::UseTrained(model, title) => {
                 self.trained = Some((model, title));
                 ctx.link().send_message(Msg::PickModel(TRAINED.into()));
             }
-            Msg::DeviceLost(reason) => {
-                if !self
-                    .backend
-                    .as_ref()
-                    .is_some_and(|b| b.kind == BackendKind::WebGpu)
-                {
-                    return false;
-                }
-                recovery::set_on_webgpu(false);
-                self.backend = Some(Rc::new(Backend::cpu(format!(
-                    "the WebGPU device was lost ({}), so the page moved to the CPU backend and kept your settings",
-                    truncate(&reason)
-                ))));
-                // A model trained in the tab lived on the lost device.
-                if self.trained.take().is_some() && self.settings.use_trained {
-                    self.settings.use_trained = false;
-                    self.error = Some(
-                        "the model trained in the tab was on the lost GPU; train it again".into(),
-                    );
-                }
-                self.model = None;
-                self.prediction = None;
-                self.load_model(ctx);
-                self.update_url();
-            }
-            Msg::Curves(curves) => {
-                self.settings.curves = curves;
-                self.update_url();
-            }
-            Msg::Train(train) => {
-                self.settings.train = train;
-                self.update_url();
-            }
-            Msg::Loaded(pick, result) => {
-                if pick != self.pick {
-                    return false;
-                }
-                match result {
-                    Ok(model) => {
-                        self.model = Some(model);
-                        self.error = None;
-                        self.prediction = None;
-                        self.request_prediction(ctx);
-                    }
-                    Err(e) => self.error = Some(e),
-                }
-            }
+            Msg::DeviceLost(reason) => return self.device_lost(ctx, &reason),
+            Msg::Loaded(pick, result) => return self.loaded(ctx, pick, result),
             Msg::Picture(Err(e)) => self.picture_error = Some(e),
-            Msg::Picture(Ok(pixels)) => {
-                self.picture_error = None;
-                let Some(model) = self.model.clone() else {
-                    return false;
-                };
-                let Some(device) = self.backend.as_ref().map(|b| b.device.clone()) else {
-                    return false;
-                };
-                let probe = match self.shipped.appended(&pixels, 0) {
-                    Ok(d) => d,
-                    Err(e) => {
-                        self.picture_error = Some(e.to_string());
-                        return true;
-                    }
-                };
-                let index = probe.len() - 1;
-                ctx.link().send_future(async move {
-                    let read = predict(model.as_ref(), &probe, index, &device).await;
-                    Msg::PictureRead(pixels, read)
-                });
-            }
+            Msg::Picture(Ok(pixels)) => self.read_picture(ctx, pixels),
             Msg::PictureRead(pixels, read) => match read {
                 Ok(probs) => {
                     self.picture = Some((pixels, argmax(&probs) as u8));
@@ -518,14 +530,6 @@ impl Component for App {
                 self.request_prediction(ctx);
                 self.update_url();
             }
-            Msg::Attack(attack) => {
-                self.settings.attack = attack;
-                self.update_url();
-            }
-            Msg::Certify(certify) => {
-                self.settings.certify = certify;
-                self.update_url();
-            }
             Msg::Predicted(index, result) => {
                 if index != self.index {
                     return false;
@@ -533,6 +537,11 @@ impl Component for App {
                 self.warmed_up = true;
                 self.prediction = Some(result);
             }
+            Msg::Attack(attack) => self.set(|s| s.attack = attack),
+            Msg::Defenses(defenses) => self.set(|s| s.defenses = defenses),
+            Msg::Certify(certify) => self.set(|s| s.certify = certify),
+            Msg::Train(train) => self.set(|s| s.train = train),
+            Msg::Curves(curves) => self.set(|s| s.curves = curves),
         }
         true
     }
@@ -589,30 +598,10 @@ impl Component for App {
                 { for self.settings.warnings.iter().map(|w| html! { <p class="warning">{ w }</p> }) }
                 { for self.error.as_ref().map(|e| html! { <p id="error" class="error">{ e }</p> }) }
                 { if embed { html! {} } else { html! {
-                <div class="pickers">
-                <label class="picker">{ "Dataset " }
-                    <select id="dataset" onchange={ctx.link().callback(|e: Event| {
-                        Msg::PickDataset(e.target_unchecked_into::<web_sys::HtmlSelectElement>().value())
-                    })}>
-                    { for DatasetKind::ALL.iter().map(|k| html! {
-                        <option value={k.id()} selected={*k == self.settings.dataset}>{ dataset_title(*k) }</option>
-                    }) }
-                    </select>
-                </label>
-                <label class="picker">{ "Model " }
-                    <select id="model" onchange={ctx.link().callback(|e: Event| {
-                        Msg::PickModel(e.target_unchecked_into::<web_sys::HtmlSelectElement>().value())
-                    })}>
-                    { for zoo::for_dataset(self.settings.dataset).map(|m| html! {
-                        <option value={m.id} selected={!self.settings.use_trained && m.id == self.settings.model.id}>{ m.title }</option>
-                    }) }
-                    { for self.trained.as_ref().map(|(_, title)| html! {
-                        <option value={TRAINED} selected={self.settings.use_trained}>{ title.clone() }</option>
-                    }) }
-                    </select>
-                    { if self.model.is_none() && self.backend.is_some() { html! { <span class="note">{ " loading…" }</span> } } else { html! {} } }
-                </label>
-                </div>
+                    <Pickers dataset={self.settings.dataset} model={self.settings.model.id}
+                        use_trained={self.settings.use_trained} trained={self.trained.as_ref().map(|(_, t)| t.clone())}
+                        loading={self.model.is_none() && self.backend.is_some()}
+                        on_dataset={ctx.link().callback(Msg::PickDataset)} on_model={ctx.link().callback(Msg::PickModel)} />
                 } } }
                 <section class="sample">
                     <Digit pixels={self.data.image(self.index)} size={self.data.image_size()}
@@ -623,7 +612,7 @@ impl Component for App {
                             <button id="prev" onclick={prev} disabled={index == 0}>{ "◀ Previous" }</button>
                             <button id="next" onclick={next}>{ "Next ▶" }</button>
                         </div>
-                        { self.view_gallery(ctx) }
+                        <Gallery data={self.shipped.clone()} index={self.index} on_select={ctx.link().callback(Msg::Select)} />
                         { self.view_prediction() }
                     </div>
                 </section>

@@ -9,9 +9,8 @@ use std::cell::RefCell;
 use burn::tensor::Device;
 use perturb::data::{DatasetKind, shipped_test_subset};
 use perturb::gradient::input_gradient;
-use perturb::model::SmallCnn;
-use perturb::readback::read_f32 as read;
 use perturb::reference::{InputGradientReference, max_abs_diff};
+use perturb::runtime::readback::read_f32 as read;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -42,7 +41,7 @@ fn reference() -> InputGradientReference {
 /// Loss, logits and gradient for `indices`, each read back with its own async readback.
 async fn gradient_on(device: &Device, indices: &[usize]) -> (f32, Vec<f32>, Vec<f32>) {
     let device = device.clone().autodiff();
-    let model = SmallCnn::default_mnist(&device).unwrap();
+    let model = perturb::zoo::default_model(&device).unwrap();
     let data = shipped_test_subset(DatasetKind::Mnist).unwrap();
     let (images, labels) = data.batch(indices, &device).unwrap();
     let result = input_gradient(&model, images, labels);
@@ -99,60 +98,10 @@ async fn webgpu_and_cpu_agree_on_other_images() {
 }
 
 #[wasm_bindgen_test]
-fn url_settings_reject_hostile_values() {
-    use perturb_web::settings::{AttackMethod, UrlSettings};
-    let s = UrlSettings::parse(
-        "?backend=<script>alert(1)</script>&image=99999999999999999999",
-        1000,
-    );
-    assert!(!s.force_cpu);
-    assert_eq!(s.image, 0);
-    assert_eq!(s.warnings.len(), 2);
-    let s = UrlSettings::parse("?backend=cpu&image=12", 1000);
-    assert!(s.force_cpu);
-    assert_eq!(s.image, 12);
-    assert!(s.warnings.is_empty());
-    // Attack parameters: NaN, out-of-range and huge values are refused one by one.
-    let s = UrlSettings::parse(
-        "?attack=fgsm&eps=NaN&steps=100000000&restarts=0&seed=-1",
-        1000,
-    );
-    assert_eq!(s.attack.method, AttackMethod::Fgsm);
-    assert_eq!(s.warnings.len(), 4, "{:?}", s.warnings);
-    let s = UrlSettings::parse(
-        "?attack=pgd&eps=0.2&steps=30&restarts=2&seed=5&image=3",
-        1000,
-    );
-    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
-    assert_eq!(
-        (s.attack.eps, s.attack.steps, s.attack.restarts),
-        (0.2, 30, 2)
-    );
-    let s = UrlSettings::parse("?model=../../etc/passwd", 1000);
-    assert_eq!(s.model.id, "mnist-small-cnn");
-    assert_eq!(s.warnings.len(), 1);
-    let s = UrlSettings::parse("?embed=javascript:alert(1)", 1000);
-    assert_eq!(s.embed, None);
-    assert_eq!(s.warnings.len(), 1);
-    let s = UrlSettings::parse("?cert=crown&cert_eps=1e9&sigma=-1&n=1e12", 1000);
-    assert_eq!(s.certify, Default::default());
-    assert_eq!(s.warnings.len(), 4, "{:?}", s.warnings);
-    let s = UrlSettings::parse(
-        "?model=mnist-small-cnn-pgd0.3&attack=pgd&eps=0.2&steps=30&restarts=2&seed=5&image=3&cert=crown-ibp&cert_eps=0.05&sigma=0.5&n=500&embed=certify",
-        1000,
-    );
-    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
-    assert_eq!(s.certify.method.id(), "crown-ibp");
-    assert_eq!((s.certify.sigma, s.certify.samples), (0.5, 500));
-    // A share link parses back to the same state.
-    assert_eq!(UrlSettings::parse(&s.to_query(), 1000), s);
-}
-
-#[wasm_bindgen_test]
 async fn webgpu_pgd_stays_in_the_ball_and_beats_fgsm() {
     use perturb::attack::{AttackSummary, Norm, PgdConfig, ThreatModel, pgd};
     let device = webgpu().await;
-    let model = SmallCnn::default_mnist(&device).unwrap();
+    let model = perturb::zoo::default_model(&device).unwrap();
     let data = shipped_test_subset(DatasetKind::Mnist).unwrap();
     let indices: Vec<usize> = (0..32).collect();
     let labels: Vec<usize> = indices.iter().map(|&i| data.labels()[i] as usize).collect();
@@ -203,13 +152,11 @@ async fn webgpu_pgd_stays_in_the_ball_and_beats_fgsm() {
 #[wasm_bindgen_test]
 async fn webgpu_radius_search_agrees_with_cpu() {
     use perturb::certify::{BoundMethod, RadiusSearchConfig, largest_verified_radius};
-    use perturb::model::{DEFAULT_MNIST_WEIGHTS, ModelSpec, Sequential};
+
     let data = shipped_test_subset(DatasetKind::Mnist).unwrap();
     let mut found = Vec::new();
     for device in [webgpu().await, Device::flex()] {
-        let model =
-            Sequential::from_safetensors(ModelSpec::small_cnn(), DEFAULT_MNIST_WEIGHTS, &device)
-                .unwrap();
+        let model = perturb::zoo::default_model(&device).unwrap();
         let (image, _) = data.batch(&[0], &device).unwrap();
         let label = usize::from(data.labels()[0]);
         for method in [BoundMethod::Ibp, BoundMethod::CrownIbp] {

@@ -17,7 +17,7 @@ use super::result::{AttackOutcome, AttackProgress, TraceStep};
 use super::threat::{Norm, ThreatModel};
 use crate::error::{Error, Result};
 use crate::model::Classifier;
-use crate::readback::{read_all_f32, read_f32};
+use crate::runtime::readback::{read_all_f32, read_f32};
 
 /// Settings of a C&W L2 run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -174,7 +174,7 @@ pub async fn carlini_wagner(
             Tensor::<1, Bool>::from_data(TensorData::new(vec![false; n], [n]), &device);
         let mut previous_cost = f32::INFINITY;
         for step in 1..=config.steps {
-            crate::pace::pause().await;
+            crate::runtime::pace::pause().await;
             let w_grad = w.clone().detach().autodiff().require_grad();
             let x = to_pixels(w_grad.clone());
             let logits = model.logits(x.clone());

@@ -6,7 +6,7 @@ use super::project::{l2_norm, linf_norm};
 use super::result::SampleResult;
 use crate::error::Result;
 use crate::model::Classifier;
-use crate::readback::read_all_f32;
+use crate::runtime::readback::read_all_f32;
 
 /// What an attack knows about its final batch, still on the device.
 pub(crate) struct Final {

@@ -5,18 +5,35 @@ use serde::{Deserialize, Serialize};
 
 use super::threat::{Goal, ThreatModel};
 use crate::loss::cross_entropy_per_sample;
-use crate::one_hot::one_hot_float;
+use crate::runtime::one_hot::one_hot_float;
 
 /// The loss an attack climbs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum AttackLoss {
     /// Cross-entropy (away from the label, or towards the target).
+    #[cfg_attr(feature = "clap", value(name = "ce"))]
     CrossEntropy,
     /// Logit margin (C&W/DLR style): best other logit minus the label's logit, or the target's
     /// logit minus the best other. Positive exactly when the attack has succeeded.
     Margin,
 }
+
+impl AttackLoss {
+    /// Both losses.
+    pub const ALL: [AttackLoss; 2] = [AttackLoss::CrossEntropy, AttackLoss::Margin];
+
+    /// Name as written on the command line (`ce`, `margin`).
+    pub fn id(self) -> &'static str {
+        match self {
+            AttackLoss::CrossEntropy => "ce",
+            AttackLoss::Margin => "margin",
+        }
+    }
+}
+
+crate::names::named_enum!(AttackLoss, "attack loss");
 
 /// Subtracted from the excluded class before taking the maximum over the others. A constant
 /// offset, not a multiplication by a 0/1 mask: masking to zero would let a 0 win when every

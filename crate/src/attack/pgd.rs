@@ -13,8 +13,8 @@ use super::threat::{Norm, ThreatModel};
 use crate::error::{Error, Result};
 use crate::gradient::expected_objective_gradient;
 use crate::model::Classifier;
-use crate::readback::read_all_f32;
-use crate::rng::SplitMix64;
+use crate::runtime::readback::read_all_f32;
+use crate::runtime::rng::SplitMix64;
 
 /// Settings of a PGD run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -152,7 +152,7 @@ pub async fn pgd(
         let mut steps_used = Tensor::<1>::zeros([n], &device);
         let mut steps_taken = 0;
         for step in 1..=config.steps {
-            crate::pace::pause().await;
+            crate::runtime::pace::pause().await;
             let (value, gradient, logits) =
                 expected_objective_gradient(model, x.clone(), config.eot_samples, |logits| {
                     objective(logits, repeated.clone(), targeted, config.loss)

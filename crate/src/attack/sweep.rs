@@ -53,7 +53,7 @@ pub async fn attack_dataset(
     let indices: Vec<usize> = (0..data.len()).collect();
     let mut samples = Vec::with_capacity(data.len());
     for batch in indices.chunks(batch_size) {
-        crate::pace::pause().await;
+        crate::runtime::pace::pause().await;
         let (images, _) = data.batch(batch, device)?;
         let batch_labels: Vec<usize> = batch.iter().map(|&i| labels[i]).collect();
         let outcome = attack

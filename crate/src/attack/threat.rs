@@ -6,26 +6,30 @@ use crate::error::{Error, Result};
 
 /// The norm that bounds the perturbation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Norm {
     /// Every pixel moves by at most ε.
+    #[cfg_attr(feature = "clap", value(alias = "inf"))]
     Linf,
     /// The Euclidean length of the whole perturbation is at most ε.
     L2,
 }
 
 impl Norm {
-    /// Parse `linf`/`inf` or `l2`.
-    pub fn from_id(id: &str) -> Result<Self> {
-        match id {
-            "linf" | "inf" | "Linf" => Ok(Norm::Linf),
-            "l2" | "L2" => Ok(Norm::L2),
-            other => Err(Error::InvalidArgument(format!(
-                "unknown norm {other:?}; use linf or l2"
-            ))),
+    /// Both norms.
+    pub const ALL: [Norm; 2] = [Norm::Linf, Norm::L2];
+
+    /// Name as written in URLs and on the command line.
+    pub fn id(self) -> &'static str {
+        match self {
+            Norm::Linf => "linf",
+            Norm::L2 => "l2",
         }
     }
 }
+
+crate::names::named_enum!(Norm, "norm");
 
 /// What the adversary wants.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,24 +41,13 @@ pub enum Goal {
     Targeted(Vec<usize>),
 }
 
-/// How much the adversary knows about the model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Access {
-    /// Weights and gradients (FGSM, PGD, C&W).
-    WhiteBox,
-    /// Only a surrogate model's gradients; the target is queried for its answer (transfer).
-    Transfer,
-}
-
-/// A validated threat model: norm, budget ε, valid pixel range, goal and access.
+/// A validated threat model: norm, budget ε, valid pixel range and goal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThreatModel {
     norm: Norm,
     epsilon: f32,
     pixel_range: (f32, f32),
     goal: Goal,
-    access: Access,
 }
 
 impl ThreatModel {
@@ -73,7 +66,6 @@ impl ThreatModel {
             epsilon,
             pixel_range: (0.0, 1.0),
             goal: Goal::Untargeted,
-            access: Access::WhiteBox,
         })
     }
 
@@ -91,12 +83,6 @@ impl ThreatModel {
     /// Aim each sample at its own target class.
     pub fn targeted(mut self, targets: Vec<usize>) -> Self {
         self.goal = Goal::Targeted(targets);
-        self
-    }
-
-    /// Set the adversary's access.
-    pub fn with_access(mut self, access: Access) -> Self {
-        self.access = access;
         self
     }
 
@@ -118,11 +104,6 @@ impl ThreatModel {
     /// The goal.
     pub fn goal(&self) -> &Goal {
         &self.goal
-    }
-
-    /// The adversary's access.
-    pub fn access(&self) -> Access {
-        self.access
     }
 
     /// Check that a batch of `dims` images with `labels` fits this threat model for a classifier
@@ -211,8 +192,8 @@ mod tests {
 
     #[test]
     fn norms_parse() {
-        assert_eq!(Norm::from_id("linf").unwrap(), Norm::Linf);
-        assert_eq!(Norm::from_id("l2").unwrap(), Norm::L2);
-        assert!(Norm::from_id("l3").is_err());
+        assert_eq!("linf".parse::<Norm>().unwrap(), Norm::Linf);
+        assert_eq!("l2".parse::<Norm>().unwrap(), Norm::L2);
+        assert!("l3".parse::<Norm>().is_err());
     }
 }

@@ -10,7 +10,7 @@ use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::eval::predictions;
 use crate::model::Classifier;
-use crate::readback::read_f32;
+use crate::runtime::readback::read_f32;
 
 /// Success rates of adversarials crafted on each surrogate (rows) against each target (columns).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

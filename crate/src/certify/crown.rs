@@ -13,7 +13,7 @@ use burn::tensor::{Device, Int, Tensor};
 use super::ibp::{Interval, propagate};
 use crate::error::{Error, Result};
 use crate::model::{Activation, Layer, Sequential, Shape};
-use crate::one_hot::{one_hot_float, one_hot_mask};
+use crate::runtime::one_hot::{one_hot_float, one_hot_mask};
 
 /// Where CROWN takes the bounds of each ReLU's input from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::model::{Layer, Sequential};
-use crate::readback::read_f32;
+use crate::runtime::readback::read_f32;
 
 /// Margins at or below this count as not proven (the LP solver's feasibility tolerance is 1e-7).
 const PROOF_MARGIN: f64 = 1e-6;

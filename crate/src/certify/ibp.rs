@@ -12,7 +12,7 @@ use burn::tensor::{Int, Tensor};
 
 use crate::error::{Error, Result};
 use crate::model::{Activation, Layer, Sequential, fold_layers};
-use crate::one_hot::one_hot_mask;
+use crate::runtime::one_hot::one_hot_mask;
 
 /// Lower and upper bounds of one activation.
 #[derive(Debug, Clone)]

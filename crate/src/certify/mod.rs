@@ -1,5 +1,11 @@
-//! Certification: bounds on what any perturbation inside the threat model can do.
+//! Certification (the paper's §V–VII): sound bounds on what any perturbation inside the threat
+//! model can do — interval bound propagation (Eq. 13), CROWN, exact branch and bound — and
+//! randomized smoothing's probabilistic certificates (Cohen et al.).
+//!
+//! [`bound_margins`] and [`verify`] are the entry points: the attacks' [`ThreatModel`](crate::attack::ThreatModel)
+//! and a [`BoundMethod`], as auto_LiRPA's `compute_bounds(method=…)`.
 
+mod bounds;
 mod crown;
 mod exact;
 mod ibp;
@@ -7,6 +13,7 @@ mod radius;
 mod smoothing;
 mod stats;
 
+pub use bounds::{bound_logits, bound_margins, threat_box, verify};
 pub use crown::{CrownConfig, IntermediateBounds, crown_logit_bounds, crown_margin_lower_bounds};
 pub use exact::{ExactConfig, ExactOutcome, ExactStats, TinyNet, verify_exact};
 pub use ibp::{

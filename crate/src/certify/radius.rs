@@ -9,10 +9,12 @@ use super::crown::{
 use super::ibp::{Interval, logit_bounds, margin_lower_bounds};
 use crate::error::{Error, Result};
 use crate::model::{Activation, Sequential};
-use crate::readback::read_f32;
+use crate::runtime::readback::read_f32;
 
 /// How the bounds are computed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
 pub enum BoundMethod {
     /// Interval bound propagation (Eq. 13).
     Ibp,
@@ -33,14 +35,6 @@ impl BoundMethod {
             BoundMethod::CrownIbp => "crown-ibp",
             BoundMethod::Crown => "crown",
         }
-    }
-
-    /// The method named `id`.
-    pub fn from_id(id: &str) -> Result<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|m| m.id() == id)
-            .ok_or_else(|| Error::InvalidArgument(format!("unknown bound method {id:?}")))
     }
 
     fn crown_config(self) -> Option<CrownConfig> {
@@ -80,6 +74,8 @@ impl BoundMethod {
         }
     }
 }
+
+crate::names::named_enum!(BoundMethod, "bound method");
 
 /// Boxes around one image `[1, c, h, w]`, one per radius (stacked along the batch), each the L∞
 /// ball of that radius clipped to `pixel_range`.

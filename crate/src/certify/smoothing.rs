@@ -13,8 +13,8 @@ use crate::attack::BatchProgress;
 use crate::defense::RandomizedInput;
 use crate::error::{Error, Result};
 use crate::model::Classifier;
-use crate::one_hot::one_hot_float;
-use crate::readback::read_all_f32;
+use crate::runtime::one_hot::one_hot_float;
+use crate::runtime::readback::read_all_f32;
 
 /// Parameters of PREDICT and CERTIFY.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -124,7 +124,7 @@ async fn vote_tensors<M: Classifier>(
         let mut votes: Option<Tensor<1>> = None;
         let mut left = count;
         while left > 0 {
-            crate::pace::pause().await;
+            crate::runtime::pace::pause().await;
             let b = left.min(batch_size);
             left -= b;
             let logits = noisy.logits(image.clone().repeat_dim(0, b));

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 
 /// The datasets Perturb knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum DatasetKind {
     /// Handwritten digits.
@@ -18,6 +19,7 @@ pub enum DatasetKind {
 }
 
 /// Train or test split.
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Split {
@@ -26,6 +28,21 @@ pub enum Split {
     /// The test split (10,000 images for both datasets).
     Test,
 }
+
+impl Split {
+    /// Both splits.
+    pub const ALL: [Split; 2] = [Split::Train, Split::Test];
+
+    /// Name as written on the command line.
+    pub fn id(self) -> &'static str {
+        match self {
+            Split::Train => "train",
+            Split::Test => "test",
+        }
+    }
+}
+
+crate::names::named_enum!(Split, "split");
 
 impl DatasetKind {
     /// Every known dataset.
@@ -39,20 +56,16 @@ impl DatasetKind {
         }
     }
 
-    /// Parse [`DatasetKind::id`] back.
-    pub fn from_id(id: &str) -> Result<Self> {
-        Self::ALL.into_iter().find(|k| k.id() == id).ok_or_else(|| {
-            Error::InvalidArgument(format!(
-                "unknown dataset {id:?}; known: mnist, fashion-mnist"
-            ))
-        })
+    /// The number of classes.
+    pub fn classes(self) -> usize {
+        self.class_names().len()
     }
 
     /// Human-readable class names, indexed by label.
-    pub fn class_names(self) -> [&'static str; 10] {
+    pub fn class_names(self) -> &'static [&'static str] {
         match self {
-            DatasetKind::Mnist => ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
-            DatasetKind::FashionMnist => [
+            DatasetKind::Mnist => &["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
+            DatasetKind::FashionMnist => &[
                 "T-shirt/top",
                 "Trouser",
                 "Pullover",
@@ -67,6 +80,13 @@ impl DatasetKind {
         }
     }
 
+    /// One image as `[channels, height, width]`.
+    pub fn image_shape(self) -> [usize; 3] {
+        match self {
+            DatasetKind::Mnist | DatasetKind::FashionMnist => [1, 28, 28],
+        }
+    }
+
     /// The number of images each split of the full dataset holds.
     pub fn expected_len(self, split: Split) -> usize {
         match split {
@@ -75,6 +95,8 @@ impl DatasetKind {
         }
     }
 }
+
+crate::names::named_enum!(DatasetKind, "dataset");
 
 /// A labelled set of single-channel 8-bit images of one size.
 #[derive(Debug, Clone, PartialEq)]

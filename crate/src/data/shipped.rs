@@ -7,7 +7,7 @@ use crate::error::Result;
 pub const SHIPPED_LEN: usize = 1000;
 
 /// The shipped test subset of `kind` (gzip IDX under `crate/assets/`, made by
-/// `perturb data subset`).
+/// `cargo xtask subset`).
 pub fn shipped_test_subset(kind: DatasetKind) -> Result<Dataset> {
     let (images, labels): (&[u8], &[u8]) = match kind {
         DatasetKind::Mnist => (

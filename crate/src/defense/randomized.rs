@@ -8,7 +8,7 @@ use burn::tensor::{Bool, Tensor, TensorData};
 
 use crate::error::{Error, Result};
 use crate::model::Classifier;
-use crate::rng::SplitMix64;
+use crate::runtime::rng::SplitMix64;
 
 /// A classifier that sees `x + N(0, σ²)` shifted by up to `max_shift` pixels each way (zero fill),
 /// with fresh draws per sample on every call. Draws come from a seeded host generator, so runs are

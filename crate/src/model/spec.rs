@@ -373,6 +373,11 @@ impl ModelSpec {
         }
     }
 
+    /// Whether [`Self::named`] knows `id`.
+    pub fn is_named(id: &str) -> bool {
+        Self::ZOO.contains(&id)
+    }
+
     /// The names [`Self::named`] knows.
     pub const ZOO: [&'static str; 6] = [
         "small-cnn",
@@ -486,7 +491,7 @@ impl ModelSpec {
         }
     }
 
-    /// The spec of the playground's default [`SmallCnn`](super::SmallCnn), with its tensor names:
+    /// The spec of the playground's default model (`mnist-small-cnn`), with its tensor names:
     /// conv3×3-8 → ReLU → pool2 → conv3×3-16 → ReLU → pool2 → fc-64 → ReLU → fc-10.
     pub fn small_cnn() -> Self {
         Self::pooled_cnn(8, 16, 64)

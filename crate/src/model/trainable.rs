@@ -9,7 +9,7 @@ use super::Classifier;
 use super::sequential::{Layer, Sequential, WeightMap};
 use super::spec::{LayerSpec, ModelSpec};
 use crate::error::{Error, Result};
-use crate::readback::read_f32;
+use crate::runtime::readback::read_f32;
 
 /// A convolution's kernel `[out, in, k, k]` and bias.
 #[derive(Module, Debug)]

@@ -7,10 +7,12 @@
 
 mod checkpoint;
 mod objective;
+mod preset;
 mod schedule;
 
 pub use checkpoint::Checkpoint;
 pub use objective::{Objective, pgd_inner};
+pub use preset::{ObjectiveKind, ObjectiveOptions, quick_config};
 pub use schedule::{Optimizer, Schedule};
 
 use burn::module::Module;
@@ -21,8 +23,8 @@ use serde::{Deserialize, Serialize};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::model::TrainableNet;
-use crate::readback::read_f32;
-use crate::rng::SplitMix64;
+use crate::runtime::readback::read_f32;
+use crate::runtime::rng::SplitMix64;
 
 /// Hyper-parameters of a training run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -208,7 +210,7 @@ impl Trainer {
 
     /// One optimisation step on the next batch of `data` (the set given to [`Self::new`]).
     pub async fn step(&mut self, data: &Dataset, device: &Device) -> Result<StepReport> {
-        crate::pace::pause().await;
+        crate::runtime::pace::pause().await;
         if self.finished() {
             return Err(Error::InvalidArgument("the run is finished".into()));
         }

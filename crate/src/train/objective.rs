@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::gradient::input_gradient;
 use crate::loss::cross_entropy;
 use crate::model::{Classifier, Sequential};
-use crate::one_hot::one_hot_mask;
+use crate::runtime::one_hot::one_hot_mask;
 
 /// A training objective.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -3,10 +3,9 @@
 use burn::optim::{AdamConfig, SgdConfig, momentum::MomentumConfig};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
-
 /// How the learning rate moves over the run.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
 pub enum Schedule {
     /// The base rate throughout.
@@ -18,15 +17,15 @@ pub enum Schedule {
 }
 
 impl Schedule {
-    /// The schedule named `id` (`constant`, `cosine`, `step`).
-    pub fn from_id(id: &str) -> Result<Self> {
-        match id {
-            "constant" => Ok(Self::Constant),
-            "cosine" => Ok(Self::Cosine),
-            "step" => Ok(Self::Step),
-            _ => Err(Error::InvalidArgument(format!(
-                "unknown schedule {id:?} (constant, cosine, step)"
-            ))),
+    /// Every schedule.
+    pub const ALL: [Schedule; 3] = [Self::Constant, Self::Cosine, Self::Step];
+
+    /// Name as written on the command line.
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::Constant => "constant",
+            Self::Cosine => "cosine",
+            Self::Step => "step",
         }
     }
 
@@ -44,7 +43,8 @@ impl Schedule {
 }
 
 /// The optimiser.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
 pub enum Optimizer {
     /// Adam with PyTorch's defaults (β = 0.9, 0.999).
@@ -54,14 +54,14 @@ pub enum Optimizer {
 }
 
 impl Optimizer {
-    /// The optimiser named `id` (`adam`, `sgd`).
-    pub fn from_id(id: &str) -> Result<Self> {
-        match id {
-            "adam" => Ok(Self::Adam),
-            "sgd" => Ok(Self::Sgd),
-            _ => Err(Error::InvalidArgument(format!(
-                "unknown optimiser {id:?} (adam, sgd)"
-            ))),
+    /// Every optimiser.
+    pub const ALL: [Optimizer; 2] = [Self::Adam, Self::Sgd];
+
+    /// Name as written on the command line.
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::Adam => "adam",
+            Self::Sgd => "sgd",
         }
     }
 
@@ -74,6 +74,9 @@ impl Optimizer {
         }
     }
 }
+
+crate::names::named_enum!(Schedule, "schedule");
+crate::names::named_enum!(Optimizer, "optimiser");
 
 #[cfg(test)]
 mod tests {
@@ -88,7 +91,7 @@ mod tests {
         assert_eq!(Schedule::Step.rate(1.0, 4, 10), 1.0);
         assert_eq!(Schedule::Step.rate(1.0, 5, 10), 0.1);
         assert_eq!(Schedule::Step.rate(1.0, 8, 10), 0.01);
-        assert!(Schedule::from_id("linear").is_err());
-        assert!(Optimizer::from_id("lbfgs").is_err());
+        assert!("linear".parse::<Schedule>().is_err());
+        assert!("lbfgs".parse::<Optimizer>().is_err());
     }
 }

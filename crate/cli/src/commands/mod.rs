@@ -1,0 +1,8 @@
+//! One module per subcommand.
+
+pub mod attack;
+pub mod audit;
+pub mod certify;
+pub mod data;
+pub mod train;
+pub mod transfer;

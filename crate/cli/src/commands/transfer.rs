@@ -1,0 +1,125 @@
+//! `perturb transfer`: the transfer success matrix across models: PGD adversarials crafted on
+//! each model (rows), scored on every model (columns), as JSON and a Markdown table.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use perturb::Result;
+use perturb::attack::{Attack, Norm, PgdConfig, ThreatModel, transfer_matrix};
+use perturb::data::{Dataset, DatasetKind, Split, shipped_test_subset};
+use perturb::model::{Classifier, ModelSpec, Sequential};
+use perturb::zoo::{self, ModelCard};
+
+use crate::DeviceArg;
+
+/// Arguments of `perturb transfer`.
+#[derive(Debug, Args)]
+pub struct TransferArgs {
+    /// Models, comma-separated: zoo ids, weights files with a model card beside them (the
+    /// `.json` of the same stem), or `PATH=ARCH`.
+    #[arg(long, value_delimiter = ',', required = true)]
+    models: Vec<String>,
+    /// The zoo's folder, for zoo ids.
+    #[arg(long, default_value = "models")]
+    models_dir: PathBuf,
+    /// The test set.
+    #[arg(long, value_enum, default_value = "mnist")]
+    dataset: DatasetKind,
+    /// Full test split from this folder instead of the shipped 1,000 images.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Test images attacked.
+    #[arg(long, default_value_t = 500)]
+    count: usize,
+    /// L∞ budget.
+    #[arg(long, default_value_t = 0.2)]
+    eps: f32,
+    /// PGD steps (step 2.5·ε/steps, random start).
+    #[arg(long, default_value_t = 20)]
+    steps: usize,
+    /// Images per batch.
+    #[arg(long, default_value_t = 250)]
+    batch_size: usize,
+    /// Where the models run.
+    #[arg(long, value_enum, default_value = "cpu")]
+    device: DeviceArg,
+}
+
+/// A model named on the command line, and the name its row and column get.
+fn load(entry: &str, dir: &Path, device: &burn::tensor::Device) -> Result<(String, Sequential)> {
+    if let Some(model) = zoo::find(entry) {
+        return Ok((model.id.to_string(), model.load_from_dir(dir, device)?));
+    }
+    let (path, model) = match entry.split_once('=') {
+        Some((path, arch)) => (
+            Path::new(path),
+            Sequential::load_file(ModelSpec::resolve(arch)?, Path::new(path), device)?,
+        ),
+        None => (
+            Path::new(entry),
+            ModelCard::load_beside(Path::new(entry), device)?,
+        ),
+    };
+    let name = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or(entry)
+        .to_string();
+    Ok((name, model))
+}
+
+/// Run `perturb transfer`.
+pub fn run(args: TransferArgs) -> Result<()> {
+    let kind = args.dataset;
+    let data = match &args.data_dir {
+        Some(dir) => Dataset::load_dir(kind, Split::Test, dir)?,
+        None => shipped_test_subset(kind)?,
+    }
+    .take(args.count.max(1));
+    let device = args.device.init()?;
+    let models = args
+        .models
+        .iter()
+        .map(|m| load(m, &args.models_dir, &device))
+        .collect::<Result<Vec<_>>>()?;
+    let threat = ThreatModel::new(Norm::Linf, args.eps)?;
+    let attack = Attack::Pgd(PgdConfig::pgd(&threat, args.steps));
+    let named: Vec<(&str, &dyn Classifier)> = models
+        .iter()
+        .map(|(n, m)| (n.as_str(), m as &dyn Classifier))
+        .collect();
+    let bar = crate::progress::bar(models.len(), "surrogates attacked");
+    let matrix = perturb::blocking::block_on(transfer_matrix(
+        &named,
+        &named,
+        &data,
+        &device,
+        args.batch_size,
+        &threat,
+        &attack,
+        |done, _| {
+            bar.set_position(done as u64);
+            true
+        },
+    ))?;
+    bar.finish_and_clear();
+    let mut table = format!(
+        "| crafted on ↓ / scored on → | {} |\n",
+        matrix.targets.join(" | ")
+    );
+    table += &format!("|---|{}\n", "---|".repeat(matrix.targets.len()));
+    for (name, row) in matrix.surrogates.iter().zip(&matrix.success) {
+        let cells: Vec<String> = row.iter().map(|s| format!("{:.1}%", 100.0 * s)).collect();
+        table += &format!("| {name} | {} |\n", cells.join(" | "));
+    }
+    eprint!("{table}");
+    crate::print_json(&serde_json::json!({
+        "dataset": kind.to_string(),
+        "images": data.len(),
+        "epsilon": args.eps,
+        "attack": attack,
+        "matrix": matrix,
+        "markdown": table,
+    }));
+    Ok(())
+}

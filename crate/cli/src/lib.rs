@@ -1,0 +1,77 @@
+//! The `perturb` command line over the Perturb core: it parses arguments, calls the library and
+//! renders its reports (JSON, tables, SVG charts, progress bars). The developer tool `xtask`
+//! reuses its device choice and charts.
+
+pub mod commands;
+pub mod device;
+pub mod model_args;
+pub mod plot;
+pub mod progress;
+
+use std::path::Path;
+
+use clap::{Parser, Subcommand};
+
+pub use device::DeviceArg;
+
+/// Adversarial machine learning from the command line.
+#[derive(Debug, Parser)]
+#[command(name = "perturb", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check the datasets fetched by scripts/fetch-data.sh.
+    Data {
+        #[command(subcommand)]
+        command: commands::data::DataCommand,
+    },
+    /// Run FGSM, PGD (EOT/BPDA) or C&W over a test slice at one or more budgets.
+    Attack(commands::attack::AttackArgs),
+    /// Gradient-masking sanity checks (Carlini et al., AutoAttack flags) on a model and defence.
+    Audit(commands::audit::AuditArgs),
+    /// Verified accuracy by IBP, CROWN or exact search, or randomized smoothing certificates (JSON, SVG).
+    Certify(commands::certify::CertifyArgs),
+    /// Transfer success matrix: PGD adversarials crafted on each model, scored on every model.
+    Transfer(commands::transfer::TransferArgs),
+    /// Train a zoo architecture (standard, PGD, IBP or noise objective); weights, model card, curves.
+    Train(commands::train::TrainArgs),
+    /// Clean, PGD-robust and IBP-verified accuracy of a model on a test set, as JSON.
+    Eval(commands::train::EvalArgs),
+}
+
+/// Run the parsed command.
+pub fn run(cli: Cli) -> perturb::Result<()> {
+    match cli.command {
+        Command::Attack(args) => commands::attack::run(args),
+        Command::Audit(args) => commands::audit::run(args),
+        Command::Certify(args) => commands::certify::run(args),
+        Command::Data { command } => commands::data::run(command),
+        Command::Train(args) => commands::train::train(args),
+        Command::Transfer(args) => commands::transfer::run(args),
+        Command::Eval(args) => commands::train::eval(args),
+    }
+}
+
+/// Print a report as pretty JSON on standard output.
+pub fn print_json(report: &impl serde::Serialize) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(report).expect("reports serialise")
+    );
+}
+
+/// Write `bytes` to `path`, creating its folder.
+pub fn write_file(path: &Path, bytes: &[u8]) -> perturb::Result<()> {
+    let io = |path: &Path| {
+        let path = path.display().to_string();
+        move |source| perturb::Error::Io { path, source }
+    };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(io(parent))?;
+    }
+    std::fs::write(path, bytes).map_err(io(path))
+}

@@ -1,0 +1,519 @@
+//! The native CLI end to end: JSON reports, and clear errors (non-zero exit) on bad input.
+
+use std::process::{Command, Output};
+
+fn perturb(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_perturb"))
+        .args(args)
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .output()
+        .expect("the perturb binary runs")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn attack_reports_json_with_the_documented_fields() {
+    let out = perturb(&[
+        "attack", "--eps", "0.1,0.3", "--steps", "5", "--count", "40", "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let clean = report["clean_accuracy"].as_f64().unwrap();
+    let robust = report["robust_accuracy"].as_f64().unwrap();
+    assert!(clean > 0.9 && robust <= clean);
+    assert!(report["attack_success_rate"].as_f64().is_some());
+    let per_eps = report["per_epsilon"].as_array().unwrap();
+    assert_eq!(per_eps.len(), 2);
+    let r = |i: usize| per_eps[i]["robust_accuracy"].as_f64().unwrap();
+    assert!(r(1) <= r(0), "robust accuracy must not rise with ε");
+    assert_eq!(report["images"], 40);
+}
+
+#[test]
+fn bad_budgets_are_refused_with_a_message() {
+    for eps in ["0", "-0.1", "nan"] {
+        let out = perturb(&["attack", "--eps", eps, "--count", "4"]);
+        assert!(!out.status.success());
+        assert!(
+            stderr(&out).contains("--eps values must be numbers > 0"),
+            "{eps}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn corrupt_or_missing_weights_are_refused_with_a_message() {
+    let dir = std::env::temp_dir().join(format!("perturb-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let corrupt = dir.join("corrupt.safetensors");
+    let mut bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../models/mnist-small-cnn.safetensors"
+    ))
+    .unwrap();
+    bytes.truncate(bytes.len() / 2);
+    std::fs::write(&corrupt, &bytes).unwrap();
+    let out = perturb(&[
+        "eval",
+        "--arch",
+        "small-cnn",
+        "--weights",
+        corrupt.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("invalid weights"), "{}", stderr(&out));
+    let out = perturb(&[
+        "eval",
+        "--arch",
+        "small-cnn",
+        "--weights",
+        dir.join("absent.safetensors").to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("cannot read"), "{}", stderr(&out));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn audit_flags_quantization_in_json() {
+    let out = perturb(&[
+        "audit",
+        "--defense",
+        "quantize:8",
+        "--count",
+        "32",
+        "--steps",
+        "10",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let checks = report["checks"].as_array().unwrap();
+    let verdict = |name: &str| {
+        checks
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("no {name}"))["verdict"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(verdict("nonzero-gradients"), "flag");
+    assert_eq!(verdict("adaptive-attack-adds-nothing"), "flag");
+    assert!(report["flagged"].as_u64().unwrap() >= 4);
+    let out = perturb(&["audit", "--defense", "blur:3"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("unknown defence"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_pytorch_style_spec_runs_the_default_weights_and_bad_specs_are_refused() {
+    let dir = std::env::temp_dir().join(format!("perturb-spec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = dir.join("cnn.json");
+    std::fs::write(
+        &spec,
+        r#"{"input": [1, 28, 28], "layers": [
+        {"type": "conv2d", "name": "conv1", "in_channels": 1, "out_channels": 8, "kernel_size": 3},
+        {"type": "relu"}, {"type": "max_pool2d", "kernel_size": 2},
+        {"type": "conv2d", "name": "conv2", "in_channels": 8, "out_channels": 16, "kernel_size": 3},
+        {"type": "relu"}, {"type": "max_pool2d", "kernel_size": 2}, {"type": "flatten"},
+        {"type": "linear", "name": "fc1", "in_features": 400, "out_features": 64}, {"type": "relu"},
+        {"type": "linear", "name": "fc2", "in_features": 64, "out_features": 10}]}"#,
+    )
+    .unwrap();
+    let out = perturb(&[
+        "eval",
+        "--arch",
+        spec.to_str().unwrap(),
+        "--weights",
+        "models/mnist-small-cnn.safetensors",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["evaluation"]["clean_accuracy"].as_f64().unwrap() > 0.97);
+
+    let wrong = dir.join("wrong.json");
+    std::fs::write(
+        &wrong,
+        r#"{"input": [1, 28, 28], "layers": [{"type": "flatten"},
+        {"type": "linear", "name": "fc1", "in_features": 784, "out_features": 10}]}"#,
+    )
+    .unwrap();
+    let out = perturb(&[
+        "eval",
+        "--arch",
+        wrong.to_str().unwrap(),
+        "--weights",
+        "models/mnist-small-cnn.safetensors",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("fc1.weight has shape [64, 400], the spec needs [10, 784]"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = perturb(&[
+        "attack",
+        "--attack",
+        "cw",
+        "--norm",
+        "l2",
+        "--eps",
+        "3",
+        "--steps",
+        "50",
+        "--count",
+        "8",
+        "--cw-c",
+        "1",
+        "--cw-search",
+        "3",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["config"]["method"], "carlini-wagner");
+    assert!(report["attack_success_rate"].as_f64().unwrap() > 0.5);
+}
+
+#[test]
+fn certify_reports_ibp_verified_accuracy_that_falls_with_the_budget() {
+    let out = perturb(&["certify", "--eps", "0,0.005,0.02", "--count", "100"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v: Vec<f64> = report["per_epsilon"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["ibp"]["verified_accuracy"].as_f64().unwrap())
+        .collect();
+    assert!(
+        v[0] > 0.95,
+        "at ε = 0 every correct prediction is verified: {v:?}"
+    );
+    assert!(v[1] <= v[0] && v[2] <= v[1], "{v:?}");
+    let out = perturb(&["certify", "--method", "zonotope"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("invalid value"), "{}", stderr(&out));
+}
+
+#[test]
+fn certify_compare_shows_crown_at_least_as_tight_and_plots_both() {
+    let dir = std::env::temp_dir().join(format!("perturb-compare-{}", std::process::id()));
+    let plot = dir.join("compare.svg");
+    let out = perturb(&[
+        "certify",
+        "--method",
+        "compare",
+        "--eps",
+        "0.01",
+        "--count",
+        "20",
+        "--batch-size",
+        "20",
+        "--plot",
+        plot.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let at = &report["per_epsilon"][0];
+    let ibp = at["ibp"]["verified_accuracy"].as_f64().unwrap();
+    let crown = at["crown"]["verified_accuracy"].as_f64().unwrap();
+    assert!(crown >= ibp && crown > 0.5, "IBP {ibp}, CROWN {crown}");
+    assert!(at["crown_tighter_fraction"].as_f64().unwrap() > 0.5, "{at}");
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert_eq!(svg.matches("<polyline").count(), 2);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn certify_smoothing_reports_a_falling_curve_and_refuses_bad_sigma() {
+    let out = perturb(&[
+        "certify",
+        "--method",
+        "smoothing",
+        "--count",
+        "6",
+        "--samples",
+        "500",
+        "--sigma",
+        "0.25",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let curve: Vec<f64> = report["curve"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["certified_accuracy"].as_f64().unwrap())
+        .collect();
+    assert!(curve.windows(2).all(|w| w[1] <= w[0]), "{curve:?}");
+    assert!(curve[0] >= 0.5, "{report}");
+    assert_eq!(report["certified_clean_accuracy"].as_f64(), Some(curve[0]));
+    for bad in ["-1", "0", "nan"] {
+        let out = perturb(&[
+            "certify",
+            "--method",
+            "smoothing",
+            "--count",
+            "1",
+            "--sigma",
+            bad,
+        ]);
+        assert!(!out.status.success(), "σ = {bad} accepted");
+        assert!(stderr(&out).contains("σ"), "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn certify_exact_decides_every_image_of_an_mlp_and_refuses_a_cnn() {
+    use perturb::model::{ModelSpec, Sequential, write_safetensors};
+    let dir = std::env::temp_dir().join(format!("perturb-exact-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = r#"{"input": [1, 28, 28], "layers": [{"type": "flatten"},
+        {"type": "linear", "in_features": 784, "out_features": 8}, {"type": "relu"},
+        {"type": "linear", "in_features": 8, "out_features": 10}]}"#;
+    let spec_path = dir.join("mlp.json");
+    std::fs::write(&spec_path, text).unwrap();
+    let weights = Sequential::random_weights(&ModelSpec::from_json(text).unwrap(), 3).unwrap();
+    let weights_path = dir.join("mlp.safetensors");
+    std::fs::write(&weights_path, write_safetensors(&weights).unwrap()).unwrap();
+    let out = perturb(&[
+        "certify",
+        "--method",
+        "exact",
+        "--arch",
+        spec_path.to_str().unwrap(),
+        "--weights",
+        weights_path.to_str().unwrap(),
+        "--eps",
+        "0,0.002",
+        "--count",
+        "10",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for at in report["per_epsilon"].as_array().unwrap() {
+        let exact = at["verified_accuracy"].as_f64().unwrap();
+        let refuted = at["counterexamples"].as_u64().unwrap();
+        assert_eq!(at["timeouts"].as_u64(), Some(0), "{at}");
+        assert!((exact * 10.0).round() as u64 + refuted == 10, "{at}");
+        assert!(
+            exact >= at["crown_verified_accuracy"].as_f64().unwrap(),
+            "{at}"
+        );
+        assert!(
+            exact >= at["ibp_verified_accuracy"].as_f64().unwrap(),
+            "{at}"
+        );
+    }
+    let out = perturb(&["certify", "--method", "exact", "--count", "1"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("linear and relu"), "{}", stderr(&out));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// The fetched datasets (`scripts/fetch-data.sh`); the tests that need them are ignored by
+/// default and run by `scripts/test.sh` with `--include-ignored`.
+fn fetched_data() -> std::path::PathBuf {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data");
+    assert!(
+        data.join("mnist").exists(),
+        "data/ is missing: run scripts/fetch-data.sh"
+    );
+    data
+}
+
+#[test]
+#[ignore = "needs data/ (scripts/fetch-data.sh)"]
+fn train_writes_weights_a_card_and_curves_that_eval_reproduces() {
+    let data = fetched_data();
+    let dir = std::env::temp_dir().join(format!("perturb-train-{}", std::process::id()));
+    let weights = dir.join("tiny.safetensors");
+    let plot = dir.join("tiny.svg");
+    let out = perturb(&[
+        "train",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--arch",
+        "small-cnn",
+        "--objective",
+        "pgd",
+        "--eps",
+        "0.1",
+        "--pgd-steps",
+        "2",
+        "--epochs",
+        "2",
+        "--limit",
+        "512",
+        "--batch-size",
+        "64",
+        "--eval-count",
+        "100",
+        "--test-limit",
+        "200",
+        "--final-pgd-steps",
+        "5",
+        "--out",
+        weights.to_str().unwrap(),
+        "--plot",
+        plot.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(weights.with_extension("json")).unwrap()).unwrap();
+    assert_eq!(card["history"].as_array().unwrap().len(), 2);
+    assert_eq!(card["config"]["objective"]["kind"], "adversarial");
+    assert!(
+        card["command"]
+            .as_str()
+            .unwrap()
+            .starts_with("perturb train")
+    );
+    let bytes = std::fs::read(&weights).unwrap();
+    assert_eq!(
+        card["weights_bytes"].as_u64().unwrap() as usize,
+        bytes.len()
+    );
+    let metrics = &card["metrics"];
+    assert_eq!(metrics["images"], 200);
+    let robust = metrics["robust_accuracy"].as_f64().unwrap();
+    let verified = metrics["verified_accuracy"].as_f64().unwrap();
+    assert!(verified <= robust && robust <= metrics["clean_accuracy"].as_f64().unwrap());
+    assert!(
+        std::fs::read_to_string(&plot)
+            .unwrap()
+            .contains("PGD ε=0.1")
+    );
+
+    // The weights load through the inference path.
+    let out = perturb(&[
+        "eval",
+        "--arch",
+        "small-cnn",
+        "--weights",
+        weights.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["evaluation"]["images"], 10_000);
+
+    let out = perturb(&[
+        "train",
+        "--objective",
+        "pgd",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("needs an ε"), "{}", stderr(&out));
+}
+
+#[test]
+#[ignore = "needs data/ (scripts/fetch-data.sh)"]
+fn a_run_stopped_and_resumed_ends_with_the_uninterrupted_runs_weights() {
+    let data = fetched_data();
+    let dir = std::env::temp_dir().join(format!("perturb-resume-{}", std::process::id()));
+    let train = |out: &std::path::Path, extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--epochs",
+            "2",
+            "--limit",
+            "256",
+            "--batch-size",
+            "64",
+            "--schedule",
+            "cosine",
+            "--eval-count",
+            "50",
+            "--test-limit",
+            "50",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        perturb(&args)
+    };
+    let whole = dir.join("whole.safetensors");
+    assert!(train(&whole, &[]).status.success());
+    let sliced = dir.join("sliced.safetensors");
+    let out = train(&sliced, &["--stop-after", "1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--resume"), "{}", stderr(&out));
+    assert!(
+        !sliced.with_extension("json").exists(),
+        "no card for a stopped run"
+    );
+    // Other settings cannot resume this run.
+    let out = train(&sliced, &["--resume", "--lr", "0.01"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("other settings"), "{}", stderr(&out));
+    let out = train(&sliced, &["--resume"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read(&sliced).unwrap(),
+        std::fs::read(&whole).unwrap(),
+        "resumed weights equal the uninterrupted run's"
+    );
+    let card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sliced.with_extension("json")).unwrap()).unwrap();
+    assert_eq!(card["history"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn transfer_scores_every_pair_and_needs_an_architecture() {
+    let out = perturb(&[
+        "transfer",
+        "--models",
+        "models/mnist-small-cnn.safetensors=small-cnn,models/mnist-lenet5.safetensors",
+        "--count",
+        "60",
+        "--eps",
+        "0.2",
+        "--steps",
+        "10",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let success = report["matrix"]["success"].as_array().unwrap();
+    assert_eq!(success.len(), 2);
+    for (i, row) in success.iter().enumerate() {
+        let row: Vec<f64> = row
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        assert_eq!(row.len(), 2);
+        assert!(row.iter().all(|s| (0.0..=1.0).contains(s)));
+        // White-box PGD at ε = 0.2 fools an undefended model almost always.
+        assert!(row[i] >= 0.8, "diagonal {row:?}");
+    }
+    assert!(
+        report["markdown"]
+            .as_str()
+            .unwrap()
+            .contains("| mnist-lenet5 |")
+    );
+
+    // Without a card beside the weights, the architecture must be given.
+    let dir = std::env::temp_dir().join(format!("perturb-transfer-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let lone = dir.join("lone.safetensors");
+    std::fs::copy("../../models/mnist-lenet5.safetensors", &lone).unwrap();
+    let out = perturb(&["transfer", "--models", lone.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("lone.json"), "{}", stderr(&out));
+}

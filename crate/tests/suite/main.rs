@@ -1,0 +1,26 @@
+//! The core's integration tests, in one binary so that CI links Burn once. Each module is named
+//! after what it tests; `common` holds the fixtures and the backend switch
+//! (`PERTURB_TEST_DEVICE=wgpu` runs the suite on wgpu).
+
+mod common;
+
+mod architectures;
+mod attack_properties;
+mod attacks;
+mod audit;
+mod backend_agreement;
+mod carlini_wagner;
+mod crown;
+mod defenses;
+mod eot;
+mod exact;
+mod fetched_data;
+mod ibp;
+mod lirpa_golden;
+mod preprocess;
+mod radius;
+mod smoothing;
+mod torchattacks_golden;
+mod training;
+mod transfer;
+mod zoo;

@@ -1,0 +1,140 @@
+//! `cargo xtask bench`: time PGD on a batch of test images and print the figures (benchmarks are
+//! never timed unit tests), and, where PyTorch and torchattacks are installed, the same attack on
+//! PyTorch-CPU with the same weights and images (`tests/bench/torch_pgd.py`) and the ratio.
+
+use std::time::Instant;
+
+use clap::Args;
+use perturb::Result;
+use perturb::attack::{Norm, PgdConfig, ThreatModel, pgd};
+use perturb::data::{DatasetKind, shipped_test_subset};
+use perturb_cli::DeviceArg;
+
+/// What to time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Suite {
+    /// PGD on the default model (and torchattacks for comparison).
+    Pgd,
+    /// IBP, CROWN-IBP and CROWN per batch, and smoothing CERTIFY per image.
+    Certify,
+    /// Exact verification: branch-and-bound nodes and time against network depth and width.
+    Exact,
+}
+
+/// Arguments of `cargo xtask bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[arg(long, value_enum, default_value = "pgd")]
+    pub(crate) suite: Suite,
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub(crate) device: DeviceArg,
+    #[arg(long, default_value_t = 256)]
+    pub(crate) batch_size: usize,
+    #[arg(long, default_value_t = 40)]
+    steps: usize,
+    /// Timed runs after one warm-up run.
+    #[arg(long, default_value_t = 3)]
+    pub(crate) repeats: usize,
+    /// Certify suite: noise samples n per image for smoothing CERTIFY.
+    #[arg(long, default_value_t = 10_000)]
+    pub(crate) samples: usize,
+    /// Exact suite: write nodes against network size as SVG here.
+    #[arg(long)]
+    pub(crate) plot: Option<std::path::PathBuf>,
+    /// Python with torch and torchattacks for the PyTorch-CPU reference ("none" to skip).
+    #[arg(long, default_value = "python3")]
+    torch_python: String,
+}
+
+/// Run the PyTorch reference with as many threads as Burn's CPU backend uses; its ms per step.
+fn torch_reference(python: &str, args: &BenchArgs) -> Option<f64> {
+    use std::process::Command;
+    let has_torch = Command::new(python)
+        .args(["-c", "import torch, torchattacks"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !has_torch {
+        println!("PyTorch reference skipped: {python} cannot import torch and torchattacks");
+        return None;
+    }
+    let threads = std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        });
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/bench/torch_pgd.py");
+    let out = Command::new(python)
+        .arg(script)
+        .args(["--threads", &threads.to_string()])
+        .args(["--batch-size", &args.batch_size.to_string()])
+        .args(["--steps", &args.steps.to_string()])
+        .args(["--repeats", &args.repeats.to_string()])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    print!("{text}");
+    if !out.status.success() {
+        eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+        return None;
+    }
+    let before = text.split(" ms per step").next()?;
+    before.rsplit(' ').next()?.parse().ok()
+}
+
+/// Run the chosen suite.
+pub fn run(args: BenchArgs) -> Result<()> {
+    match args.suite {
+        Suite::Pgd => {}
+        Suite::Certify => return crate::bench_certify::certification(&args),
+        Suite::Exact => return crate::bench_certify::exact_scaling(&args),
+    }
+    let device = args.device.init()?;
+    let model = perturb::zoo::default_model(&device)?;
+    let data = shipped_test_subset(DatasetKind::Mnist)?;
+    let indices: Vec<usize> = (0..args.batch_size.min(data.len())).collect();
+    let labels: Vec<usize> = indices.iter().map(|&i| data.labels()[i] as usize).collect();
+    let threat = ThreatModel::new(Norm::Linf, 0.3)?;
+    let config = PgdConfig::pgd(&threat, args.steps);
+    let mut times = Vec::new();
+    for run in 0..=args.repeats {
+        let (images, _) = data.batch(&indices, &device)?;
+        let started = Instant::now();
+        // The outcome's per-sample results are read back, so the device work is complete.
+        let outcome =
+            perturb::blocking::block_on(pgd(&model, images, &labels, &threat, &config, |_| true))?;
+        let elapsed = started.elapsed().as_secs_f64();
+        if run > 0 {
+            times.push(elapsed);
+        }
+        eprintln!(
+            "run {run}: {elapsed:.3} s ({} samples)",
+            outcome.samples.len()
+        );
+    }
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
+    println!(
+        "PGD-{} L∞ batch {} on {:?}: median {:.3} s per attack, {:.2} ms per step, {:.0} images/s",
+        args.steps,
+        indices.len(),
+        args.device,
+        median,
+        median * 1e3 / args.steps as f64,
+        indices.len() as f64 / median
+    );
+    if args.torch_python != "none"
+        && args.device == DeviceArg::Cpu
+        && let Some(torch_ms) = torch_reference(&args.torch_python, &args)
+    {
+        let ours = median * 1e3 / args.steps as f64;
+        println!(
+            "Perturb / PyTorch-CPU time per step: {:.2}× ({ours:.2} ms vs {torch_ms:.2} ms)",
+            ours / torch_ms
+        );
+    }
+    Ok(())
+}

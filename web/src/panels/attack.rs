@@ -1,0 +1,408 @@
+//! The attack lab: FGSM or PGD on the shown image, on the page's backend, with a live per-step
+//! loss plot, a Stop button, and original / perturbation / adversarial side by side with class
+//! probabilities before and after.
+
+use std::rc::Rc;
+
+use perturb::attack::{AttackMethod, AttackProgress, AttackSettings, Norm, TraceStep};
+use perturb::data::Dataset;
+use perturb::eval::probabilities;
+use perturb::model::Sequential;
+use perturb::runtime::readback::read_all_f32;
+use yew::prelude::*;
+
+use super::{PanelProps, apply_edit};
+use crate::components::probability_bars::{argmax, probability_bars};
+use crate::components::{Digit, Job, NumberField, RunStop, form_error, selected};
+use crate::platform::Backend;
+use crate::state::attack::{MAX_RESTARTS, MAX_STEPS, for_run};
+use crate::state::checks::{self, MAX_L2};
+
+/// Properties of the panel.
+pub type AttackLabProps = PanelProps<AttackSettings>;
+
+/// What an attack run produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabResult {
+    /// The adversarial image.
+    pub adversarial: Vec<f32>,
+    /// Adversarial minus original.
+    pub perturbation: Vec<f32>,
+    /// Class probabilities of the original.
+    pub before: Vec<f32>,
+    /// Class probabilities of the adversarial.
+    pub after: Vec<f32>,
+    /// The run was stopped before its last step.
+    pub stopped: bool,
+}
+
+/// Messages of [`AttackLab`].
+pub enum LabMsg {
+    /// Change the method.
+    Method(String),
+    /// Change the norm.
+    Norm(String),
+    /// New ε text from the form.
+    Eps(String),
+    /// New step count text from the form.
+    Steps(String),
+    /// New step size text (empty: the default).
+    StepSize(String),
+    /// New restart count text from the form.
+    Restarts(String),
+    /// New target class (empty: untargeted).
+    Target(String),
+    /// Start a run.
+    Run,
+    /// Ask the running attack to stop after its current step.
+    Stop,
+    /// One step done (loss and success rate).
+    Step(TraceStep),
+    /// The run ended.
+    Done(Result<LabResult, String>),
+}
+
+/// The attack lab panel.
+pub struct AttackLab {
+    settings: AttackSettings,
+    form_error: Option<String>,
+    running: bool,
+    job: Job,
+    trace: Vec<TraceStep>,
+    /// The settings of the run shown.
+    ran: Option<AttackSettings>,
+    result: Option<Result<LabResult, String>>,
+}
+
+/// Run the attack `settings` describe on the shown image.
+async fn run_attack(
+    model: Rc<Sequential>,
+    backend: Rc<Backend>,
+    data: Rc<Dataset>,
+    index: usize,
+    settings: AttackSettings,
+    job: Job,
+    on_step: Callback<TraceStep>,
+) -> Result<LabResult, String> {
+    let device = &backend.device;
+    let text = |e: perturb::Error| e.to_string();
+    let (images, _) = data.batch(&[index], device).map_err(text)?;
+    let label = usize::from(data.labels()[index]);
+    if settings.target == Some(label) {
+        return Err(format!(
+            "the target class {label} is the true class; pick another"
+        ));
+    }
+    let settings = for_run(settings);
+    settings.validate().map_err(text)?;
+    let threat = settings.threat(settings.epsilon, 1).map_err(text)?;
+    let model = model.as_ref();
+    let on_progress = |p: AttackProgress| {
+        if let Some(point) = p.trace {
+            on_step.emit(point);
+        }
+        job.go_on()
+    };
+    let outcome = settings
+        .attack(&threat)
+        .run(model, images.clone(), &[label], &threat, on_progress)
+        .await
+        .map_err(text)?;
+    // One round trip for both probability rows and the adversarial image.
+    let mut read = read_all_f32(vec![
+        probabilities(model, images).flatten(0, 1),
+        probabilities(model, outcome.adversarial.clone()).flatten(0, 1),
+        outcome.adversarial.flatten(0, 3),
+    ])
+    .await
+    .map_err(text)?;
+    let (adversarial, after, before) = (read.remove(2), read.remove(1), read.remove(0));
+    let original = data.image(index);
+    let perturbation = adversarial
+        .iter()
+        .zip(&original)
+        .map(|(a, o)| a - o)
+        .collect();
+    Ok(LabResult {
+        adversarial,
+        perturbation,
+        before,
+        after,
+        stopped: outcome.cancelled,
+    })
+}
+
+/// A small SVG line chart of the mean loss per step.
+fn loss_plot(trace: &[TraceStep]) -> Html {
+    let (w, h) = (320.0f32, 120.0f32);
+    if trace.is_empty() {
+        return html! { <svg id="loss-plot" class="plot" width={w.to_string()} height={h.to_string()} data-points="0" /> };
+    }
+    let (lo, hi) = trace.iter().fold((f32::MAX, f32::MIN), |(lo, hi), t| {
+        (lo.min(t.mean_loss), hi.max(t.mean_loss))
+    });
+    let span = (hi - lo).max(1e-6);
+    let n = trace.len().max(2) - 1;
+    let points: Vec<String> = trace
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let x = 30.0 + (w - 40.0) * i as f32 / n as f32;
+            let y = 10.0 + (h - 30.0) * (1.0 - (t.mean_loss - lo) / span);
+            format!("{x:.1},{y:.1}")
+        })
+        .collect();
+    html! {
+        <svg id="loss-plot" class="plot" width={w.to_string()} height={h.to_string()}
+            data-points={trace.len().to_string()} role="img" aria-label="attack loss per step">
+            <text x="2" y="14" class="axis">{ format!("{hi:.2}") }</text>
+            <text x="2" y={(h - 20.0).to_string()} class="axis">{ format!("{lo:.2}") }</text>
+            <text x={(w / 2.0 - 40.0).to_string()} y={(h - 4.0).to_string()} class="axis">{ "step → loss" }</text>
+            <polyline points={points.join(" ")} fill="none" stroke="#2f6fde" stroke-width="2" />
+        </svg>
+    }
+}
+
+impl AttackLab {
+    /// Apply a checked form edit; a refused value leaves the settings as they were.
+    fn edit(
+        &mut self,
+        ctx: &Context<Self>,
+        apply: impl FnOnce(&mut AttackSettings) -> Result<(), String>,
+    ) {
+        apply_edit(
+            &mut self.settings,
+            &mut self.form_error,
+            &ctx.props().on_change,
+            apply,
+        );
+    }
+
+    fn view_result(&self, ctx: &Context<Self>) -> Html {
+        let props = ctx.props();
+        let classes = props.data.kind.class_names();
+        let label = usize::from(props.data.labels()[props.index]);
+        match &self.result {
+            None => html! {},
+            Some(Err(e)) => {
+                html! { <p id="attack-result" class="error" data-ready="error">{ e }</p> }
+            }
+            Some(Ok(r)) => {
+                let (was, now) = (argmax(&r.before), argmax(&r.after));
+                let linf = r.perturbation.iter().fold(0.0f32, |m, d| m.max(d.abs()));
+                let l2 = r.perturbation.iter().map(|d| d * d).sum::<f32>().sqrt();
+                let target = self.ran.and_then(|s| s.target);
+                if target.is_none() && was != label {
+                    return html! {
+                        <p id="attack-result" data-ready="true" data-success="already" data-class={was.to_string()}>
+                            { format!("Nothing to attack: the model already reads this {} as {}.", classes[label], classes[was]) }
+                        </p>
+                    };
+                }
+                let success = match target {
+                    Some(target) => now == target,
+                    None => now != label,
+                };
+                let size = props.data.image_size();
+                html! {
+                    <>
+                    <p id="attack-result" data-ready="true" data-success={success.to_string()}
+                        data-class={now.to_string()} data-linf={format!("{linf:.4}")} data-l2={format!("{l2:.4}")}>
+                        { match (success, self.ran.and_then(|s| s.target)) {
+                            (true, _) => format!("Fooled: {} → {}", classes[was], classes[now]),
+                            (false, Some(t)) => format!("Not {} — the targeted attack failed (now {})", classes[t], classes[now]),
+                            (false, None) => format!("Still {} — the attack failed at this budget", classes[now]),
+                        } }
+                        { format!("  (‖δ‖∞ = {linf:.3}, ‖δ‖₂ = {l2:.2}{})", if r.stopped { ", stopped early" } else { "" }) }
+                    </p>
+                    <div class="triptych">
+                        <figure>
+                            <Digit pixels={props.data.image(props.index)} size={size} label="original image" />
+                            <figcaption>{ "original" }</figcaption>
+                            { probability_bars("probs-before", &r.before, classes, was) }
+                        </figure>
+                        <figure>
+                            <Digit pixels={r.perturbation.clone()} size={size} signed={Some(linf.max(1e-6))}
+                                label="perturbation, blue negative, red positive" />
+                            <figcaption>{ format!("perturbation (±{linf:.3} → blue/red)") }</figcaption>
+                        </figure>
+                        <figure>
+                            <Digit pixels={r.adversarial.clone()} size={size} label="adversarial image" />
+                            <figcaption>{ "adversarial" }</figcaption>
+                            { probability_bars("probs-after", &r.after, classes, now) }
+                        </figure>
+                    </div>
+                    </>
+                }
+            }
+        }
+    }
+}
+
+impl Component for AttackLab {
+    type Message = LabMsg;
+    type Properties = AttackLabProps;
+
+    fn create(ctx: &Context<Self>) -> Self {
+        Self {
+            settings: ctx.props().initial,
+            form_error: None,
+            running: false,
+            job: Job::new(),
+            trace: Vec::new(),
+            ran: None,
+            result: None,
+        }
+    }
+
+    fn changed(&mut self, ctx: &Context<Self>, old: &Self::Properties) -> bool {
+        if ctx.props().subject_changed(old) {
+            self.job.stop();
+            self.result = None;
+            self.trace.clear();
+        }
+        true
+    }
+
+    fn update(&mut self, ctx: &Context<Self>, msg: Self::Message) -> bool {
+        match msg {
+            LabMsg::Method(raw) => self.edit(ctx, |s| {
+                s.method = raw.parse::<AttackMethod>().map_err(|e| e.to_string())?;
+                if s.method == AttackMethod::Cw && s.norm != Norm::L2 {
+                    s.norm = Norm::L2;
+                    s.epsilon = s.epsilon.max(2.0);
+                    s.step_size = None;
+                }
+                Ok(())
+            }),
+            LabMsg::Norm(raw) => self.edit(ctx, |s| {
+                let norm = raw.parse::<Norm>().map_err(|e| e.to_string())?;
+                if norm != s.norm {
+                    if s.method == AttackMethod::Cw {
+                        return Err("C&W is an L2 attack".into());
+                    }
+                    // Keep the budget meaningful in the new norm.
+                    s.epsilon = if norm == Norm::L2 { 2.0 } else { 0.15 };
+                    s.step_size = None;
+                    s.norm = norm;
+                }
+                Ok(())
+            }),
+            LabMsg::Eps(raw) => self.edit(ctx, |s| {
+                s.epsilon = checks::radius(&raw, s.norm)?;
+                Ok(())
+            }),
+            LabMsg::Steps(raw) => self.edit(ctx, |s| {
+                s.steps = checks::count(&raw, "steps", MAX_STEPS)?;
+                Ok(())
+            }),
+            LabMsg::StepSize(raw) => self.edit(ctx, |s| {
+                s.step_size = checks::step_size(&raw, s.norm)?;
+                Ok(())
+            }),
+            LabMsg::Restarts(raw) => self.edit(ctx, |s| {
+                s.restarts = checks::count(&raw, "restarts", MAX_RESTARTS)?;
+                Ok(())
+            }),
+            LabMsg::Target(raw) => {
+                let classes = ctx.props().data.kind.classes();
+                self.edit(ctx, |s| {
+                    s.target = checks::target(&raw, classes)?;
+                    Ok(())
+                })
+            }
+            LabMsg::Run => {
+                if self.running || self.form_error.is_some() {
+                    return false;
+                }
+                self.running = true;
+                self.trace.clear();
+                self.result = None;
+                self.ran = Some(self.settings);
+                self.job = Job::new();
+                let props = ctx.props();
+                let fut = run_attack(
+                    props.model.clone(),
+                    props.backend.clone(),
+                    props.data.clone(),
+                    props.index,
+                    self.settings,
+                    self.job.clone(),
+                    ctx.link().callback(LabMsg::Step),
+                );
+                ctx.link()
+                    .send_future(async move { LabMsg::Done(fut.await) });
+            }
+            LabMsg::Stop => self.job.stop(),
+            LabMsg::Step(point) => {
+                if self.running {
+                    self.trace.push(point);
+                }
+            }
+            LabMsg::Done(result) => {
+                self.running = false;
+                self.result = Some(result);
+            }
+        }
+        true
+    }
+
+    fn view(&self, ctx: &Context<Self>) -> Html {
+        let link = ctx.link();
+        let s = self.settings;
+        let pgd = s.method == AttackMethod::Pgd;
+        let cw = s.method == AttackMethod::Cw;
+        let classes = ctx.props().data.kind.class_names();
+        let alpha = |e: Event| {
+            e.target_unchecked_into::<web_sys::HtmlInputElement>()
+                .value()
+        };
+        html! {
+            <section id="attack-lab" class="panel">
+                <h2>{ "Attack lab" }</h2>
+                <form class="controls" novalidate=true onsubmit={link.callback(|e: SubmitEvent| { e.prevent_default(); LabMsg::Run })}>
+                    <label>{ "Attack " }
+                        <select id="attack-method" onchange={link.callback(|e| LabMsg::Method(selected(e)))}>
+                            <option value="fgsm" selected={s.method == AttackMethod::Fgsm}>{ "FGSM / FGM" }</option>
+                            <option value="pgd" selected={pgd}>{ "PGD" }</option>
+                            <option value="cw" selected={cw}>{ "C&W (L2)" }</option>
+                        </select>
+                    </label>
+                    <label>{ "norm " }
+                        <select id="attack-norm" disabled={cw} onchange={link.callback(|e| LabMsg::Norm(selected(e)))}>
+                            <option value="linf" selected={s.norm == Norm::Linf}>{ "L∞" }</option>
+                            <option value="l2" selected={s.norm == Norm::L2}>{ "L2" }</option>
+                        </select>
+                    </label>
+                    <NumberField id="attack-eps" label="ε " value={s.epsilon.to_string()} min="0" decimal=true
+                        max={if s.norm == Norm::L2 { MAX_L2.to_string() } else { "1".into() }}
+                        title={if cw { "largest L2 norm counted as a success" } else { "budget" }}
+                        onchange={link.callback(LabMsg::Eps)} />
+                    <NumberField id="attack-steps" label="steps " value={s.steps.to_string()} min="1"
+                        max={MAX_STEPS.to_string()} disabled={!(pgd || cw)} onchange={link.callback(LabMsg::Steps)} />
+                    <label title="empty: 2.5·ε/steps">{ "step size " }
+                        <input id="attack-alpha" type="text" inputmode="decimal" placeholder="2.5·ε/steps" size="8"
+                            value={s.step_size.map(|a| a.to_string()).unwrap_or_default()} disabled={!pgd}
+                            onchange={link.callback(move |e: Event| LabMsg::StepSize(alpha(e)))} />
+                    </label>
+                    <NumberField id="attack-restarts" label="restarts " value={s.restarts.to_string()} min="1"
+                        max={MAX_RESTARTS.to_string()} disabled={!pgd} onchange={link.callback(LabMsg::Restarts)} />
+                    <label>{ "target " }
+                        <select id="attack-target" onchange={link.callback(|e| LabMsg::Target(selected(e)))}>
+                            <option value="none" selected={s.target.is_none()}>{ "any wrong class" }</option>
+                            { for classes.iter().enumerate().map(|(c, name)| html! {
+                                <option value={c.to_string()} selected={s.target == Some(c)}>{ *name }</option>
+                            }) }
+                        </select>
+                    </label>
+                    <RunStop run_id="attack-run" run_label="Run attack" stop_id="attack-stop" running={self.running}
+                        on_stop={link.callback(|_| LabMsg::Stop)} />
+                </form>
+                { form_error("attack", &self.form_error) }
+                { if self.running { html! { <p id="attack-status">{ format!("Running… step {}", self.trace.len()) }</p> } } else { html! {} } }
+                { loss_plot(&self.trace) }
+                { self.view_result(ctx) }
+            </section>
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! Glue to the browser: choosing the backend, surviving a lost GPU, fetching files and handing
+//! control back to the event loop, loading zoo models.
+
+pub mod backend;
+pub mod browser;
+pub mod recovery;
+pub mod zoo;
+
+pub use backend::{Backend, BackendKind};

@@ -1,0 +1,109 @@
+//! The attack lab's settings: the core's [`AttackSettings`] with the page's defaults and limits,
+//! read from and written to the URL (`attack`, `norm`, `eps`, `steps`, `alpha`, `restarts`,
+//! `seed`, `target`).
+
+use perturb::attack::{AttackMethod, AttackSettings, CwSettings, Norm};
+
+use super::checks;
+use super::query::Query;
+
+/// Largest accepted PGD step count.
+pub const MAX_STEPS: usize = 500;
+/// Largest accepted number of restarts.
+pub const MAX_RESTARTS: usize = 10;
+
+/// The page's attack before the URL or the form change it: PGD-20 at L∞ ε = 0.15.
+pub fn page_default() -> AttackSettings {
+    AttackSettings {
+        epsilon: 0.15,
+        steps: 20,
+        ..AttackSettings::default()
+    }
+}
+
+/// C&W in the page: c from 1 and 5 search rounds (fewer rounds than the command line's, from a
+/// constant that already fools most digits).
+pub const PAGE_CW: CwSettings = CwSettings {
+    confidence: 0.0,
+    initial_const: 1.0,
+    search_rounds: 5,
+    learning_rate: 0.05,
+};
+
+/// The settings a run uses: those that apply to the method, C&W's page preset, and the trace.
+pub fn for_run(settings: AttackSettings) -> AttackSettings {
+    let cw = (settings.method == AttackMethod::Cw).then_some(PAGE_CW);
+    AttackSettings {
+        cw,
+        trace: true,
+        ..settings.applicable()
+    }
+}
+
+/// The attack's URL values over `base`; anything malformed is reported through `warn`.
+pub fn read(
+    query: &Query,
+    classes: usize,
+    warn: &mut impl FnMut(String),
+    base: AttackSettings,
+) -> AttackSettings {
+    let mut a = base;
+    if let Some(raw) = query.get("attack") {
+        match raw.parse::<AttackMethod>() {
+            Ok(m) => a.method = m,
+            Err(_) => warn(format!(
+                "ignored attack={:?}: use fgsm, pgd or cw",
+                checks::truncate(raw)
+            )),
+        }
+    }
+    match query.get("norm") {
+        None | Some("linf") => {}
+        Some("l2") => a.norm = Norm::L2,
+        Some(other) => warn(format!(
+            "ignored norm={:?}: use linf or l2",
+            checks::truncate(other)
+        )),
+    }
+    if a.method == AttackMethod::Cw {
+        a.norm = Norm::L2;
+    }
+    let norm = a.norm;
+    if let Some(e) = query.checked("eps", |raw| checks::radius(raw, norm), warn) {
+        a.epsilon = e;
+    }
+    if let Some(alpha) = query.checked("alpha", |raw| checks::step_size(raw, norm), warn) {
+        a.step_size = alpha;
+    }
+    if let Some(t) = query.checked("target", |raw| checks::target(raw, classes), warn) {
+        a.target = t;
+    }
+    let count = |what: &'static str, max| move |raw: &str| checks::count(raw, what, max);
+    if let Some(n) = query.checked("steps", count("steps", MAX_STEPS), warn) {
+        a.steps = n;
+    }
+    if let Some(n) = query.checked("restarts", count("restarts", MAX_RESTARTS), warn) {
+        a.restarts = n;
+    }
+    if let Some(seed) = query.checked("seed", |raw| checks::seed(raw, "seed"), warn) {
+        a.seed = seed;
+    }
+    a
+}
+
+/// The attack's URL values (`&attack=…&eps=…`), in the order share links have always had.
+pub fn write(a: &AttackSettings, out: &mut String) {
+    out.push_str(&format!(
+        "&attack={}&eps={}&steps={}&restarts={}&seed={}",
+        a.method, a.epsilon, a.steps, a.restarts, a.seed
+    ));
+    if a.norm != Norm::Linf {
+        out.push_str(&format!("&norm={}", a.norm));
+    }
+    if let Some(alpha) = a.step_size {
+        out.push_str(&format!("&alpha={alpha}"));
+    }
+    if let Some(target) = a.target {
+        out.push_str(&format!("&target={target}"));
+    }
+}

@@ -1,0 +1,100 @@
+//! The training panel's settings, and their URL values (`train_arch`, `train_obj`, `train_eps`,
+//! `train_epochs`, `train_seed`).
+
+use perturb::model::ModelSpec;
+use perturb::train::ObjectiveKind;
+
+use super::checks;
+use super::query::Query;
+
+/// Most training epochs in the page.
+pub const MAX_TRAIN_EPOCHS: usize = 20;
+
+/// The training panel's parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrainSettings {
+    /// Zoo architecture (`ModelSpec::ZOO`).
+    pub arch: &'static str,
+    /// What to minimise.
+    pub objective: ObjectiveKind,
+    /// Radius of PGD and IBP training and of the robust figures, or σ of noise training; (0, 1].
+    pub eps: f32,
+    /// Passes over the page's 2,000 training images, 1–20.
+    pub epochs: usize,
+    /// Seed of the initial weights, the shuffle and the random draws.
+    pub seed: u64,
+}
+
+impl Default for TrainSettings {
+    fn default() -> Self {
+        Self {
+            arch: "small-cnn",
+            objective: ObjectiveKind::Pgd,
+            eps: 0.1,
+            epochs: 3,
+            seed: 0,
+        }
+    }
+}
+
+impl TrainSettings {
+    /// The URL values; anything malformed is reported through `warn`.
+    pub fn read(query: &Query, warn: &mut impl FnMut(String)) -> Self {
+        let mut t = Self::default();
+        if let Some(raw) = query.get("train_arch") {
+            match ModelSpec::ZOO.into_iter().find(|a| *a == raw) {
+                Some(a) => t.arch = a,
+                None => warn(format!(
+                    "ignored train_arch={:?}: use one of {}",
+                    checks::truncate(raw),
+                    ModelSpec::ZOO.join(", ")
+                )),
+            }
+        }
+        if let Some(raw) = query.get("train_obj") {
+            match raw.parse::<ObjectiveKind>() {
+                Ok(o) => t.objective = o,
+                Err(_) => warn(format!(
+                    "ignored train_obj={:?}: use standard, pgd, ibp or noise",
+                    checks::truncate(raw)
+                )),
+            }
+        }
+        if let Some(raw) = query.get("train_eps") {
+            match checks::eps(raw) {
+                Ok(e) => t.eps = e,
+                Err(e) => warn(format!("ignored train_eps: {e}")),
+            }
+        }
+        if let Some(raw) = query.get("train_epochs") {
+            match checks::count(raw, "train_epochs", MAX_TRAIN_EPOCHS) {
+                Ok(n) => t.epochs = n,
+                Err(e) => warn(format!("ignored {e}")),
+            }
+        }
+        if let Some(raw) = query.get("train_seed") {
+            match checks::seed(raw, "train_seed") {
+                Ok(s) => t.seed = s,
+                Err(e) => warn(format!("ignored {e}")),
+            }
+        }
+        t
+    }
+
+    /// The URL values.
+    pub fn write(&self, out: &mut String) {
+        out.push_str(&format!(
+            "&train_arch={}&train_obj={}&train_eps={}&train_epochs={}&train_seed={}",
+            self.arch, self.objective, self.eps, self.epochs, self.seed
+        ));
+    }
+
+    /// The radius the robust and verified figures use: the training ε, or 0.1 for objectives
+    /// without one.
+    pub fn eval_eps(&self) -> f32 {
+        match self.objective {
+            ObjectiveKind::Pgd | ObjectiveKind::Ibp => self.eps,
+            ObjectiveKind::Standard | ObjectiveKind::Noise => 0.1,
+        }
+    }
+}
