@@ -17,12 +17,13 @@ fn main() -> perturb::Result<()> {
     let net = TrainableNet::init(ModelSpec::small_cnn(), 0, &autodiff)?;
     // The page's quick preset: batches of 50, Adam, PGD-5 training at ε = 0.1.
     let config = quick_config(ObjectiveKind::Pgd, 0.1, 3, 0)?;
-    let net = perturb::blocking::block_on(train(net, &train_set, &config, &autodiff, |step, _| {
-        if let Some(loss) = step.loss.filter(|_| step.step % 16 == 0) {
-            println!("step {} of {}: loss {loss:.3}", step.step, step.total_steps);
-        }
-        Ok(true)
-    }))?;
+    let net =
+        perturb::blocking::block_on(train(net, &train_set, &config, &autodiff, |step, _| {
+            if let Some(loss) = step.loss.filter(|_| step.step % 16 == 0) {
+                println!("step {} of {}: loss {loss:.3}", step.step, step.total_steps);
+            }
+            Ok(true)
+        }))?;
     let settings = EvalSettings {
         batch_size: 100,
         epsilon: Some(0.1),

@@ -8,7 +8,7 @@ use burn::tensor::{Bool, Device, Tensor};
 
 use crate::attack::{AttackOutcome, AttackSettings, ThreatModel};
 use crate::certify::{SmoothedCertificate, SmoothingConfig};
-use crate::data::Dataset;
+use crate::data::ImageSource;
 use crate::error::Result;
 use crate::eval::{EvalSettings, Evaluation};
 use crate::model::{Classifier, Sequential};
@@ -38,7 +38,7 @@ pub fn attack(
 /// Clean, PGD-robust and IBP-verified accuracy (see [`crate::eval::evaluate`]).
 pub fn evaluate(
     model: &Sequential,
-    data: &Dataset,
+    data: &dyn ImageSource,
     device: &Device,
     settings: &EvalSettings,
 ) -> Result<Evaluation> {

@@ -3,7 +3,7 @@
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Int, Tensor};
 
-use crate::data::Dataset;
+use crate::data::ImageSource;
 use crate::error::{Error, Result};
 use crate::model::Classifier;
 
@@ -68,7 +68,7 @@ pub struct EvalSettings {
 /// random restarts) and IBP-verified accuracy. `on_batch(done, total)` follows the images attacked.
 pub async fn evaluate(
     model: &crate::model::Sequential,
-    data: &Dataset,
+    data: &dyn ImageSource,
     device: &Device,
     settings: &EvalSettings,
     mut on_batch: impl FnMut(usize, usize),

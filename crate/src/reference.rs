@@ -5,6 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::model::{ModelSpec, ParameterRole, WeightMap};
+use crate::runtime::rng::SplitMix64;
 use crate::zoo::DEFAULT_MNIST_WEIGHTS;
 
 /// Loss, logits and input gradient of the default MNIST model on a few shipped test images,
@@ -34,12 +36,50 @@ pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
         .fold(0.0, f32::max)
 }
 
+/// 64-bit FNV-1a of `bytes`.
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
 /// 64-bit FNV-1a of `bytes`, as hex.
 pub fn fingerprint(bytes: &[u8]) -> String {
-    let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    });
-    format!("{hash:016x}")
+    format!("{:016x}", fnv1a64(bytes))
+}
+
+/// `n` values in [0, 1) from SplitMix64 seeded with FNV-1a-64 of `name` (24 bits each, exact in
+/// `f32`), as the golden generators draw them with numpy.
+pub fn closed_form_uniform(name: &str, n: usize) -> Vec<f32> {
+    let mut rng = SplitMix64::new(fnv1a64(name.as_bytes()));
+    (0..n).map(|_| rng.next_f32()).collect()
+}
+
+/// The weights the architecture goldens use (`tests/golden/gen_architectures.py`): every tensor
+/// filled by a closed-form rule both Perturb and PyTorch compute, so that no large file is
+/// committed. With u from [`closed_form_uniform`] of the tensor's name: weights (2u − 1)·√(6 /
+/// fan_in) (He-uniform), biases 0.1·(2u − 1), batch norm's γ 1 + 0.25·(2u − 1), β and running
+/// mean 0.1·(2u − 1), running variance 1 + 0.5·u.
+pub fn closed_form_weights(spec: &ModelSpec) -> Result<WeightMap> {
+    let mut map = WeightMap::new();
+    for p in spec.parameters()? {
+        let n = p.shape.iter().product();
+        let u = closed_form_uniform(&p.name, n);
+        let signed = u.iter().map(|u| 2.0 * u - 1.0);
+        let values: Vec<f32> = match p.role {
+            ParameterRole::Weight { fan_in } => {
+                let bound = (6.0f32 / fan_in as f32).sqrt();
+                signed.map(|t| t * bound).collect()
+            }
+            ParameterRole::NormWeight => signed.map(|t| 1.0 + 0.25 * t).collect(),
+            ParameterRole::Bias { .. } | ParameterRole::NormBias | ParameterRole::NormMean => {
+                signed.map(|t| 0.1 * t).collect()
+            }
+            ParameterRole::NormVariance => u.iter().map(|u| 1.0 + 0.5 * u).collect(),
+        };
+        map.insert(p.name, (p.shape, values));
+    }
+    Ok(map)
 }
 
 impl InputGradientReference {

@@ -365,7 +365,11 @@ impl App {
     }
 
     fn pick_dataset(&mut self, ctx: &Context<Self>, id: &str) -> bool {
-        let Ok(kind) = id.parse::<DatasetKind>() else {
+        let Some((kind, default)) = id
+            .parse::<DatasetKind>()
+            .ok()
+            .and_then(|kind| Some((kind, zoo::default_for(kind)?)))
+        else {
             return false;
         };
         if kind == self.settings.dataset {
@@ -373,7 +377,7 @@ impl App {
         }
         let (data, error) = test_images(kind);
         self.settings.dataset = kind;
-        self.settings.model = zoo::default_for(kind);
+        self.settings.model = default;
         self.settings.use_trained = false;
         self.settings.drawn = false;
         self.settings.image = 0;

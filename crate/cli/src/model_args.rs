@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use burn::tensor::Device;
 use clap::Args;
-use perturb::data::{Dataset, DatasetKind, Split, shipped_test_subset};
-use perturb::model::{ModelSpec, Sequential};
+use perturb::Result;
+use perturb::data::{BadImages, DatasetKind, TestImages};
+use perturb::model::{IMAGENET, ModelSpec, Sequential};
 use perturb::zoo::{self, ZooEntry};
-use perturb::{Error, Result};
 
 use crate::DeviceArg;
 
@@ -18,21 +18,32 @@ pub struct ModelArgs {
     /// A zoo model by id (see models/README.md); the default is mnist-small-cnn.
     #[arg(long, conflicts_with_all = ["arch", "weights"])]
     pub model: Option<String>,
-    /// An architecture (a zoo architecture such as lenet5, or a JSON layer spec) for --weights.
+    /// An architecture for --weights: a named one (lenet5, …; resnet18, vgg16, vgg16_bn,
+    /// densenet121, mobilenet_v2, efficientnet_lite0/1) or a JSON layer spec.
     #[arg(long, requires = "weights")]
     pub arch: Option<String>,
-    /// Weights for --arch: SafeTensors with PyTorch state-dict names and layouts.
+    /// Weights for --arch, with PyTorch state-dict names: SafeTensors, or a PyTorch .pt/.pth
+    /// state dict (zip or legacy format).
     #[arg(long, requires = "arch")]
     pub weights: Option<PathBuf>,
     /// The zoo's folder.
     #[arg(long, default_value = "models")]
     pub models_dir: PathBuf,
-    /// The test set (default: the zoo model's, else MNIST).
+    /// The test set (default: the zoo model's; ImageNet for the ImageNet architectures; else
+    /// MNIST).
     #[arg(long, value_enum)]
     pub dataset: Option<DatasetKind>,
-    /// Full test split from this folder instead of the shipped 1,000 images.
+    /// MNIST/Fashion-MNIST: the full test split from this folder instead of the shipped 1,000
+    /// images. ImageNet: the image folder (one sub-folder per WordNet id, or flat with --labels).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Labels of a flat image folder: one "file label" line each (a class index or WordNet id),
+    /// as ILSVRC2012's validation labels.
+    #[arg(long, requires = "data_dir")]
+    pub labels: Option<PathBuf>,
+    /// Unreadable or non-image files in the folder: skip them (counted) or fail.
+    #[arg(long, value_enum, default_value = "skip")]
+    pub bad_images: BadImages,
     /// Where the model runs.
     #[arg(long, value_enum, default_value = "cpu")]
     pub device: DeviceArg,
@@ -69,20 +80,33 @@ impl ModelArgs {
         Ok(match (self.dataset, self.chosen()?) {
             (Some(kind), _) => kind,
             (None, Chosen::Zoo(entry)) => entry.dataset,
+            (None, Chosen::File(arch, _)) if IMAGENET.contains(&arch.as_str()) => {
+                DatasetKind::ImageNet
+            }
             (None, Chosen::File(..)) => DatasetKind::Mnist,
         })
     }
 
-    /// The test images.
-    pub fn test_set(&self) -> Result<Dataset> {
-        let kind = self.dataset()?;
-        match &self.data_dir {
-            Some(dir) => Dataset::load_dir(kind, Split::Test, dir),
-            None => shipped_test_subset(kind),
+    /// The first `count` test images for `model`; files skipped as unreadable are reported on
+    /// stderr.
+    pub fn test_set(&self, model: &Sequential, count: usize) -> Result<TestImages> {
+        let images = TestImages::open(
+            self.dataset()?,
+            model.spec().input,
+            self.data_dir.as_deref(),
+            self.labels.as_deref(),
+            self.bad_images,
+        )?;
+        if images.skipped() > 0 {
+            eprintln!(
+                "skipped {} unreadable or non-image files (--bad-images fail refuses them)",
+                images.skipped()
+            );
         }
+        Ok(images.take(count))
     }
 
-    /// The device and the model loaded onto it; the model's input must fit the dataset's images.
+    /// The device and the model loaded onto it.
     pub fn model(&self) -> Result<(Device, Sequential)> {
         let device = self.device.init()?;
         let model = match self.chosen()? {
@@ -91,14 +115,6 @@ impl ModelArgs {
                 Sequential::load_file(ModelSpec::resolve(&arch)?, &weights, &device)?
             }
         };
-        let kind = self.dataset()?;
-        let input = model.spec().input;
-        if input != kind.image_shape() {
-            return Err(Error::Mismatch(format!(
-                "the model takes {input:?} inputs but {kind} images are {:?}",
-                kind.image_shape()
-            )));
-        }
         Ok((device, model))
     }
 }

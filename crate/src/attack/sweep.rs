@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::method::Attack;
 use super::result::{AttackOutcome, AttackSummary, SampleResult};
 use super::threat::{Norm, ThreatModel};
-use crate::data::Dataset;
+use crate::data::ImageSource;
 use crate::error::{Error, Result};
 use crate::model::Classifier;
 
@@ -37,7 +37,7 @@ pub struct CurvePoint {
 /// indices and outcome; it cancels the rest by returning `false`.
 pub async fn attack_dataset(
     model: &impl Classifier,
-    data: &Dataset,
+    data: &dyn ImageSource,
     device: &Device,
     batch_size: usize,
     threat: &ThreatModel,
@@ -73,7 +73,7 @@ pub async fn attack_dataset(
 #[allow(clippy::too_many_arguments)]
 pub async fn robustness_curve(
     model: &impl Classifier,
-    data: &Dataset,
+    data: &dyn ImageSource,
     device: &Device,
     batch_size: usize,
     norm: Norm,

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::method::Attack;
 use super::sweep::attack_dataset;
 use super::threat::{Goal, ThreatModel};
-use crate::data::Dataset;
+use crate::data::ImageSource;
 use crate::error::{Error, Result};
 use crate::eval::predictions;
 use crate::model::Classifier;
@@ -42,7 +42,7 @@ async fn predict(model: &dyn Classifier, images: burn::tensor::Tensor<4>) -> Res
 pub async fn transfer_matrix(
     surrogates: &[(&str, &dyn Classifier)],
     targets: &[(&str, &dyn Classifier)],
-    data: &Dataset,
+    data: &dyn ImageSource,
     device: &Device,
     batch_size: usize,
     threat: &ThreatModel,

@@ -10,9 +10,9 @@ use burn::tensor::module::{conv_transpose2d, fold4d, unfold4d};
 use burn::tensor::ops::{ConvTransposeOptions, UnfoldOptions};
 use burn::tensor::{Device, Int, Tensor};
 
-use super::ibp::{Interval, propagate};
+use super::ibp::{Interval, propagate, propagate_all};
 use crate::error::{Error, Result};
-use crate::model::{Activation, Layer, Sequential, Shape};
+use crate::model::{Activation, Layer, Sequential, Shape, adaptive_window};
 use crate::runtime::one_hot::{one_hot_float, one_hot_mask};
 
 /// Where CROWN takes the bounds of each ReLU's input from.
@@ -65,12 +65,13 @@ fn image_dims(shape: Shape) -> [usize; 3] {
     }
 }
 
-/// `A` of a layer's output mapped to `A` of its input by the adjoint of a convolution.
+/// `A` of a layer's output mapped to `A` of its input by the adjoint of a convolution with zero
+/// padding `[top, bottom, left, right]`.
 fn conv_adjoint(
     a: Tensor<3>,
     weight: Tensor<4>,
     stride: usize,
-    padding: usize,
+    [top, bottom, left, right]: [usize; 4],
     groups: usize,
     input: Shape,
     output: Shape,
@@ -79,21 +80,75 @@ fn conv_adjoint(
     let [co, ho, wo] = image_dims(output);
     let [ci, h, w] = image_dims(input);
     let k = weight.dims()[2];
+    // Symmetric padding is the transposed convolution's own; asymmetric padding is undone by
+    // cropping the adjoint over the padded input.
+    let symmetric = top == bottom && left == right;
+    let (ph, pw, hp, wp) = if symmetric {
+        (top, left, h, w)
+    } else {
+        (0, 0, h + top + bottom, w + left + right)
+    };
     // Rows and columns the transposed convolution leaves off at the end (fewer than `stride`,
     // those the forward windows reach without starting there) come back as output padding.
-    let reach = |o: usize| (o - 1) * stride + k - 2 * padding;
+    let reach = |o: usize, p: usize| (o - 1) * stride + k - 2 * p;
     let options = ConvTransposeOptions::new(
         [stride; 2],
-        [padding; 2],
-        [h - reach(ho), w - reach(wo)],
+        [ph, pw],
+        [hp - reach(ho, ph), wp - reach(wo, pw)],
         [1, 1],
         groups,
     );
-    conv_transpose2d(a.reshape([n * s, co, ho, wo]), weight, None, options).reshape([
-        n,
-        s,
-        ci * h * w,
-    ])
+    let x = conv_transpose2d(a.reshape([n * s, co, ho, wo]), weight, None, options);
+    let x = if symmetric {
+        x
+    } else {
+        x.narrow(2, top, h).narrow(3, left, w)
+    };
+    x.reshape([n, s, ci * h * w])
+}
+
+/// `A` of an adaptive average pool's output mapped to `A` of its input: the transpose of the
+/// pooling matrix, per channel.
+fn adaptive_pool_adjoint(a: Tensor<3>, input: Shape, output: Shape) -> Tensor<3> {
+    let [n, s, _] = a.dims();
+    let [c, h, w] = image_dims(input);
+    let [_, ho, wo] = image_dims(output);
+    let mut matrix = vec![0.0f32; ho * wo * h * w];
+    for i in 0..ho {
+        let (y0, y1) = adaptive_window(i, h, ho);
+        for j in 0..wo {
+            let (x0, x1) = adaptive_window(j, w, wo);
+            let share = 1.0 / ((y1 - y0) * (x1 - x0)) as f32;
+            for y in y0..y1 {
+                for x in x0..x1 {
+                    matrix[(i * wo + j) * h * w + y * w + x] = share;
+                }
+            }
+        }
+    }
+    let matrix = Tensor::<2>::from_data(
+        burn::tensor::TensorData::new(matrix, [ho * wo, h * w]),
+        &a.device(),
+    );
+    a.reshape([n * s * c, ho * wo])
+        .matmul(matrix)
+        .reshape([n, s, c * h * w])
+}
+
+/// `A·(x·scale + shift) + b` as a linear function of `x`, for a per-channel affine map.
+fn channel_affine_back(f: Linear, scale: Tensor<1>, shift: Tensor<1>) -> Linear {
+    let Linear { a, b } = f;
+    let [n, s, d_out] = a.dims();
+    let c = scale.dims()[0];
+    let per = d_out / c;
+    let a = a.reshape([n, s, c, per]);
+    let scale = scale.reshape([1, 1, c, 1]);
+    let shift = shift.reshape([1, 1, c, 1]);
+    let b = b + (a.clone() * shift).sum_dims_squeeze::<2, _>(&[2, 3]);
+    Linear {
+        a: (a * scale).reshape([n, s, d_out]),
+        b,
+    }
 }
 
 /// Relaxation planes of ReLU on `[l, u]`: lower slope, upper slope, upper intercept (each `[n, d]`).
@@ -114,6 +169,69 @@ fn relu_planes(l: Tensor<2>, u: Tensor<2>) -> (Tensor<2>, Tensor<2>, Tensor<2>) 
         .mask_fill(active, 1.0)
         .mask_fill(inactive, 0.0);
     (lower_slope, upper_slope, intercept)
+}
+
+/// Relaxation planes of ReLU6 on `[l, u]`: lower slope and intercept, upper slope and intercept
+/// (each `[n, d]`). Below 0 or above 6 it is constant, between them the identity; an interval
+/// across 0 alone is relaxed as ReLU, one across 6 alone by the chord below and `x` or 6 above
+/// (whichever leaves less area), and one across both by the constants 0 and 6.
+fn relu6_planes(l: Tensor<2>, u: Tensor<2>) -> [Tensor<2>; 4] {
+    let width = (u.clone() - l.clone()).clamp_min(1e-12);
+    let zeros = l.zeros_like();
+    let ones = zeros.clone() + 1.0;
+    let sixes = zeros.clone() + 6.0;
+    // Across both 0 and 6 (the fallback): 0 ≤ y ≤ 6.
+    let (mut lo_s, mut lo_b, mut up_s, mut up_b) =
+        (zeros.clone(), zeros.clone(), zeros.clone(), sixes.clone());
+    // Across 0 only: ReLU's planes.
+    let across_zero = l
+        .clone()
+        .lower_elem(0.0)
+        .bool_and(u.clone().greater_elem(0.0))
+        .bool_and(u.clone().lower_equal_elem(6.0));
+    let chord = u.clone() / width.clone();
+    lo_s = lo_s.mask_where(
+        across_zero.clone(),
+        (u.clone() + l.clone()).greater_elem(0.0).float(),
+    );
+    up_s = up_s.mask_where(across_zero.clone(), chord.clone());
+    up_b = up_b.mask_where(across_zero, l.clone().neg() * chord);
+    // Across 6 only: the chord below, x or 6 above.
+    let across_six = l
+        .clone()
+        .greater_equal_elem(0.0)
+        .bool_and(l.clone().lower_elem(6.0))
+        .bool_and(u.clone().greater_elem(6.0));
+    let chord = (l.clone().neg() + 6.0) / width;
+    lo_s = lo_s.mask_where(across_six.clone(), chord.clone());
+    lo_b = lo_b.mask_where(across_six.clone(), l.clone() * (chord.neg() + 1.0));
+    let identity_above = (u.clone() - 6.0).lower(l.clone().neg() + 6.0);
+    let above_x = across_six.clone().bool_and(identity_above.clone());
+    let above_six = across_six.bool_and(identity_above.bool_not());
+    up_s = up_s.mask_where(above_x.clone(), ones.clone());
+    up_b = up_b
+        .mask_where(above_x, zeros.clone())
+        .mask_where(above_six.clone(), sixes.clone());
+    up_s = up_s.mask_where(above_six, zeros.clone());
+    // Between 0 and 6: the identity.
+    let inside = l
+        .clone()
+        .greater_equal_elem(0.0)
+        .bool_and(u.clone().lower_equal_elem(6.0));
+    lo_s = lo_s.mask_where(inside.clone(), ones.clone());
+    up_s = up_s.mask_where(inside.clone(), ones);
+    lo_b = lo_b.mask_where(inside.clone(), zeros.clone());
+    up_b = up_b.mask_where(inside, zeros.clone());
+    // At or below 0: zero; at or above 6: six.
+    let off = u.lower_equal_elem(0.0);
+    let full = l.greater_equal_elem(6.0);
+    for (mask, value) in [(off, zeros.clone()), (full, sixes)] {
+        lo_s = lo_s.mask_where(mask.clone(), zeros.clone());
+        up_s = up_s.mask_where(mask.clone(), zeros.clone());
+        lo_b = lo_b.mask_where(mask.clone(), value.clone());
+        up_b = up_b.mask_where(mask, value);
+    }
+    [lo_s, lo_b, up_s, up_b]
 }
 
 /// One backward step: a lower bound on `A·layer(x) + b` as a linear function of `x`.
@@ -170,19 +288,22 @@ fn back(
             }
         }
         Layer::BatchNorm { scale, shift } => {
-            let c = scale.dims()[0];
-            let per = d_out / c;
-            let a = a.reshape([n, s, c, per]);
-            let scale = scale.clone().reshape([1, 1, c, 1]);
-            let shift = shift.clone().reshape([1, 1, c, 1]);
-            let b = b + (a.clone() * shift).sum_dims_squeeze::<2, _>(&[2, 3]);
-            Linear {
-                a: (a * scale).reshape([n, s, d_out]),
-                b,
-            }
+            channel_affine_back(Linear { a, b }, scale.clone(), shift.clone())
         }
+        Layer::Normalize { mean, std } => {
+            let (scale, shift) = Layer::normalize_affine(mean, std, &a.device());
+            channel_affine_back(Linear { a, b }, scale, shift)
+        }
+        Layer::AdaptiveAvgPool2d { .. } => Linear {
+            a: adaptive_pool_adjoint(a, input, output),
+            b,
+        },
         // The shortcut's branch is split off and merged back by `Run::lower`.
-        Layer::Flatten | Layer::Skip | Layer::AddSkip => Linear { a, b },
+        Layer::Flatten
+        | Layer::Identity
+        | Layer::Skip
+        | Layer::AddSkip { .. }
+        | Layer::ConcatSkip => Linear { a, b },
         Layer::AvgPool2d {
             kernel,
             stride,
@@ -192,7 +313,21 @@ fn back(
             let weight =
                 Tensor::ones([c, 1, *kernel, *kernel], &a.device()) / (*kernel * *kernel) as f32;
             Linear {
-                a: conv_adjoint(a, weight, *stride, *padding, c, input, output),
+                a: conv_adjoint(a, weight, *stride, [*padding; 4], c, input, output),
+                b,
+            }
+        }
+        Layer::Relu6 => {
+            let (l, u) = bounds.expect("ReLU6 bounds are computed before use");
+            let [lo_s, lo_b, up_s, up_b] = relu6_planes(l.clone(), u.clone());
+            let [n, d] = l.dims();
+            let (pos, neg) = (a.clone().clamp_min(0.0), a.clamp_max(0.0));
+            let b = b
+                + (pos.clone() * lo_b.reshape([n, 1, d]) + neg.clone() * up_b.reshape([n, 1, d]))
+                    .sum_dim(2)
+                    .reshape([n, s]);
+            Linear {
+                a: pos * lo_s.reshape([n, 1, d]) + neg * up_s.reshape([n, 1, d]),
                 b,
             }
         }
@@ -298,7 +433,7 @@ fn reshape(x: Tensor<2>, shape: Shape) -> Activation {
 }
 
 fn is_nonlinear(layer: &Layer) -> bool {
-    matches!(layer, Layer::Relu | Layer::MaxPool2d { .. })
+    matches!(layer, Layer::Relu | Layer::Relu6 | Layer::MaxPool2d { .. })
 }
 
 /// Whether the input of nonlinear layer `k` gains from a CROWN pass of its own: not when it is
@@ -308,7 +443,7 @@ fn needs_crown(layers: &[Layer], k: usize) -> bool {
     let before = layers[..k]
         .iter()
         .rev()
-        .find(|l| !matches!(l, Layer::Flatten | Layer::Skip));
+        .find(|l| !matches!(l, Layer::Flatten | Layer::Identity | Layer::Skip));
     k > 1 && before.is_some_and(|l| !is_nonlinear(l))
 }
 
@@ -316,6 +451,11 @@ fn needs_crown(layers: &[Layer], k: usize) -> bool {
 struct Run<'a> {
     layers: &'a [Layer],
     shapes: Vec<Shape>,
+    /// For each `add_skip` and `concat_skip`, its `skip`.
+    partners: Vec<Option<usize>>,
+    /// For each `add_skip`, the shapes entering each of its shortcut's layers and the last one's
+    /// output.
+    shortcut_shapes: Vec<Vec<Shape>>,
     centre: Tensor<2>,
     radius: Tensor<2>,
     bounds: Vec<Option<(Tensor<2>, Tensor<2>)>>,
@@ -329,15 +469,42 @@ impl Run<'_> {
             b: Tensor::zeros([n, s], &spec.device()),
             a: spec,
         };
-        // Going backward, an `add_skip` sends the same coefficients down the shortcut, which
-        // meets the main path again at its `skip` (a block whose `add_skip` lies beyond `upto`
-        // has nothing kept).
-        let mut shortcuts: Vec<Tensor<3>> = Vec::new();
+        // Going backward, an `add_skip` sends the same coefficients down its shortcut (through
+        // its linear layers), and a `concat_skip` sends the kept channels' share of them; either
+        // meets the main path again at the `skip` (a block whose join lies beyond `upto` has
+        // nothing kept).
+        let mut shortcuts: Vec<(usize, Tensor<3>)> = Vec::new();
         for j in (0..upto).rev() {
             match &self.layers[j] {
-                Layer::AddSkip => shortcuts.push(f.a.clone()),
+                Layer::AddSkip { shortcut } => {
+                    let shapes = &self.shortcut_shapes[j];
+                    let mut g = Linear {
+                        b: f.b.zeros_like(),
+                        a: f.a.clone(),
+                    };
+                    for (k, layer) in shortcut.iter().enumerate().rev() {
+                        g = back(layer, g, shapes[k], shapes[k + 1], None);
+                    }
+                    f.b = f.b + g.b;
+                    shortcuts.push((self.partners[j].expect("checked"), g.a));
+                }
+                Layer::ConcatSkip => {
+                    let (Shape::Image([total, h, w]), Shape::Image([block, ..])) =
+                        (self.shapes[j + 1], self.shapes[j])
+                    else {
+                        unreachable!("the spec's shapes were checked");
+                    };
+                    let kept = total - block;
+                    let a = f.a.reshape([n, s, total, h * w]);
+                    shortcuts.push((
+                        self.partners[j].expect("checked"),
+                        a.clone().narrow(2, 0, kept).reshape([n, s, kept * h * w]),
+                    ));
+                    f.a = a.narrow(2, kept, block).reshape([n, s, block * h * w]);
+                }
                 Layer::Skip => {
-                    if let Some(a) = shortcuts.pop() {
+                    if shortcuts.last().is_some_and(|(at, _)| *at == j) {
+                        let (_, a) = shortcuts.pop().expect("just seen");
                         f.a = f.a + a;
                     }
                 }
@@ -396,9 +563,29 @@ fn prepare<'a>(model: &'a Sequential, input: Interval, config: &CrownConfig) -> 
         input.lower.clone().into_flat(),
         input.upper.clone().into_flat(),
     );
+    let shapes = shapes(model);
+    let partners = model.spec().skip_partners();
+    let shortcut_shapes = layers
+        .iter()
+        .enumerate()
+        .map(|(j, layer)| match (layer, &model.spec().layers[j]) {
+            (Layer::AddSkip { .. }, crate::model::LayerSpec::AddSkip { shortcut }) => {
+                let mut chain = vec![shapes[partners[j].expect("checked")]];
+                for l in shortcut {
+                    let next = crate::model::next_shape(l, chain[chain.len() - 1])
+                        .expect("the spec's shortcuts were checked");
+                    chain.push(next);
+                }
+                chain
+            }
+            _ => Vec::new(),
+        })
+        .collect();
     let mut run = Run {
         layers,
-        shapes: shapes(model),
+        shapes,
+        partners,
+        shortcut_shapes,
         centre: (upper.clone() + lower.clone()) / 2.0,
         radius: (upper - lower) / 2.0,
         bounds: vec![None; layers.len()],
@@ -411,11 +598,20 @@ fn prepare<'a>(model: &'a Sequential, input: Interval, config: &CrownConfig) -> 
                 kept.push(current.clone());
                 continue;
             }
-            Layer::AddSkip => {
+            Layer::AddSkip { shortcut } => {
                 let saved: Interval = kept.pop().expect("the spec's skips were checked");
+                let saved = propagate_all(shortcut, saved);
                 current = Interval {
                     lower: current.lower + saved.lower,
                     upper: current.upper + saved.upper,
+                };
+                continue;
+            }
+            Layer::ConcatSkip => {
+                let saved: Interval = kept.pop().expect("the spec's skips were checked");
+                current = Interval {
+                    lower: saved.lower.concat(current.lower),
+                    upper: saved.upper.concat(current.upper),
                 };
                 continue;
             }

@@ -5,13 +5,11 @@
 //! weights; monotone layers (ReLU, pooling) map the two ends. Every step is a tensor operation, so
 //! the bounds are differentiable (IBP training) and run on any device.
 
-use burn::tensor::activation::relu;
-use burn::tensor::module::{conv2d, linear};
-use burn::tensor::ops::ConvOptions;
+use burn::tensor::module::linear;
 use burn::tensor::{Int, Tensor};
 
 use crate::error::{Error, Result};
-use crate::model::{Activation, Layer, Sequential, fold_layers};
+use crate::model::{Activation, Flow, Layer, Sequential, fold_layers, padded_conv2d};
 use crate::runtime::one_hot::one_hot_mask;
 
 /// Lower and upper bounds of one activation.
@@ -55,12 +53,33 @@ fn from_centre_radius(centre: Activation, radius: Activation) -> Interval {
     }
 }
 
+/// Interval propagation as a [`Flow`]: bounds of a sum are sums of bounds, and a concatenation's
+/// bounds are the concatenated bounds.
+struct Intervals;
+
+impl Flow<Interval> for Intervals {
+    fn step(&mut self, layer: &Layer, x: Interval) -> Interval {
+        propagate(layer, x)
+    }
+
+    fn add(&mut self, a: Interval, b: Interval) -> Interval {
+        Interval {
+            lower: a.lower + b.lower,
+            upper: a.upper + b.upper,
+        }
+    }
+
+    fn concat(&mut self, kept: Interval, block: Interval) -> Interval {
+        Interval {
+            lower: kept.lower.concat(block.lower),
+            upper: kept.upper.concat(block.upper),
+        }
+    }
+}
+
 /// Bounds after `layers`, given the bounds before them (shortcuts included).
 pub fn propagate_all(layers: &[Layer], input: Interval) -> Interval {
-    fold_layers(layers, input, propagate, |a, b| Interval {
-        lower: a.lower + b.lower,
-        upper: a.upper + b.upper,
-    })
+    fold_layers(layers, input, &mut Intervals)
 }
 
 /// The bounds after `layer`, given the bounds before it (a shortcut's sum is taken by
@@ -78,10 +97,24 @@ pub fn propagate(layer: &Layer, x: Interval) -> Interval {
             let (Activation::Image(c), Activation::Image(r)) = (c, r) else {
                 unreachable!("the spec's shapes were checked");
             };
-            let options = ConvOptions::new([*stride; 2], [*padding; 2], [1, 1], *groups);
+            // Padding adds zeros: exact points, so they pad the centre and a zero radius.
             from_centre_radius(
-                Activation::Image(conv2d(c, weight.clone(), bias.clone(), options.clone())),
-                Activation::Image(conv2d(r, weight.clone().abs(), None, options)),
+                Activation::Image(padded_conv2d(
+                    c,
+                    weight.clone(),
+                    bias.clone(),
+                    *stride,
+                    *padding,
+                    *groups,
+                )),
+                Activation::Image(padded_conv2d(
+                    r,
+                    weight.clone().abs(),
+                    None,
+                    *stride,
+                    *padding,
+                    *groups,
+                )),
             )
         }
         Layer::Linear { weight, bias } => {
@@ -103,17 +136,19 @@ pub fn propagate(layer: &Layer, x: Interval) -> Interval {
             };
             from_centre_radius(affine.forward(c), stretch.forward(r))
         }
-        Layer::Relu => Interval {
-            lower: x.lower.map(relu, relu),
-            upper: x.upper.map(relu, relu),
-        },
-        // Monotone in every input: the ends map to the ends (the shortcut's sum is taken by
-        // [`fold_layers`]: bounds of a sum are sums of bounds).
-        Layer::MaxPool2d { .. }
+        // Monotone (non-decreasing) in every input: the ends map to the ends (a normalisation's
+        // scale 1/std is positive). Shortcuts are joined by [`propagate_all`].
+        Layer::Relu
+        | Layer::Relu6
+        | Layer::MaxPool2d { .. }
         | Layer::AvgPool2d { .. }
+        | Layer::AdaptiveAvgPool2d { .. }
+        | Layer::Normalize { .. }
+        | Layer::Identity
         | Layer::Flatten
         | Layer::Skip
-        | Layer::AddSkip => Interval {
+        | Layer::AddSkip { .. }
+        | Layer::ConcatSkip => Interval {
             lower: layer.forward(x.lower),
             upper: layer.forward(x.upper),
         },

@@ -16,6 +16,10 @@ pub enum DatasetKind {
     Mnist,
     /// Zalando's clothing images.
     FashionMnist,
+    /// ImageNet-1k (ILSVRC2012): RGB photos in 1,000 classes, read from a folder on disk.
+    #[serde(rename = "imagenet")]
+    #[cfg_attr(feature = "clap", value(name = "imagenet"))]
+    ImageNet,
 }
 
 /// Train or test split.
@@ -46,13 +50,22 @@ crate::names::named_enum!(Split, "split");
 
 impl DatasetKind {
     /// Every known dataset.
-    pub const ALL: [DatasetKind; 2] = [DatasetKind::Mnist, DatasetKind::FashionMnist];
+    pub const ALL: [DatasetKind; 3] = [
+        DatasetKind::Mnist,
+        DatasetKind::FashionMnist,
+        DatasetKind::ImageNet,
+    ];
+
+    /// The datasets whose first 1,000 test images ship inside the library
+    /// ([`super::shipped_test_subset`]): the 28×28 ones the page plays with.
+    pub const SHIPPED: [DatasetKind; 2] = [DatasetKind::Mnist, DatasetKind::FashionMnist];
 
     /// Short machine name, as used on the command line and in URLs.
     pub fn id(self) -> &'static str {
         match self {
             DatasetKind::Mnist => "mnist",
             DatasetKind::FashionMnist => "fashion-mnist",
+            DatasetKind::ImageNet => "imagenet",
         }
     }
 
@@ -77,21 +90,33 @@ impl DatasetKind {
                 "Bag",
                 "Ankle boot",
             ],
+            DatasetKind::ImageNet => super::imagenet::class_names(),
         }
     }
 
-    /// One image as `[channels, height, width]`.
+    /// One image as `[channels, height, width]` (for ImageNet, the usual 224×224 crop; a model
+    /// may take another size).
     pub fn image_shape(self) -> [usize; 3] {
         match self {
             DatasetKind::Mnist | DatasetKind::FashionMnist => [1, 28, 28],
+            DatasetKind::ImageNet => [3, 224, 224],
         }
     }
 
-    /// The number of images each split of the full dataset holds.
+    /// Whether images come in one fixed size (the 28×28 datasets), rather than being resized and
+    /// cropped to each model's input (ImageNet).
+    pub fn fixed_size(self) -> bool {
+        self != DatasetKind::ImageNet
+    }
+
+    /// The number of images each split of the full dataset holds (ImageNet's test split is
+    /// ILSVRC2012's labelled validation set).
     pub fn expected_len(self, split: Split) -> usize {
-        match split {
-            Split::Train => 60_000,
-            Split::Test => 10_000,
+        match (self, split) {
+            (DatasetKind::ImageNet, Split::Train) => 1_281_167,
+            (DatasetKind::ImageNet, Split::Test) => 50_000,
+            (_, Split::Train) => 60_000,
+            (_, Split::Test) => 10_000,
         }
     }
 }
@@ -193,6 +218,12 @@ impl Dataset {
                     &read(format!("{prefix}-images-idx3-ubyte.gz"))?,
                     &read(format!("{prefix}-labels-idx1-ubyte.gz"))?,
                 )?
+            }
+            DatasetKind::ImageNet => {
+                return Err(Error::InvalidArgument(
+                    "ImageNet is read from an image folder (ImageFolder::open), not loaded whole"
+                        .into(),
+                ));
             }
         };
         let expected = kind.expected_len(split);

@@ -18,6 +18,11 @@ pub fn shipped_test_subset(kind: DatasetKind) -> Result<Dataset> {
             include_bytes!("../../assets/fashion-mnist-test-1k-images-idx3-ubyte.gz"),
             include_bytes!("../../assets/fashion-mnist-test-1k-labels-idx1-ubyte.gz"),
         ),
+        DatasetKind::ImageNet => {
+            return Err(crate::error::Error::InvalidArgument(
+                "no ImageNet images ship with the library; read a folder of them".into(),
+            ));
+        }
     };
     Dataset::from_idx(kind, images, labels)
 }
@@ -28,7 +33,7 @@ mod tests {
 
     #[test]
     fn shipped_subsets_decode_with_all_classes() {
-        for kind in DatasetKind::ALL {
+        for kind in DatasetKind::SHIPPED {
             let d = shipped_test_subset(kind).unwrap();
             assert_eq!(d.len(), SHIPPED_LEN);
             assert_eq!(d.image_size(), (28, 28));

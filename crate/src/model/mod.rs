@@ -2,18 +2,22 @@
 //! inference form that attacks and bounds walk ([`Sequential`]) and its trainable twin
 //! ([`TrainableNet`]).
 
+mod architectures;
 #[cfg(not(target_arch = "wasm32"))]
 mod files;
 mod sequential;
 mod spec;
 mod trainable;
 
+pub use architectures::{IMAGENET, IMAGENET_MEAN, IMAGENET_STD, LITE_MEAN, LITE_STD, MNIST};
 #[cfg(not(target_arch = "wasm32"))]
 pub use files::{read_file, read_weights_file};
 pub use sequential::{
-    Activation, Layer, Sequential, WeightMap, fold_layers, read_safetensors, write_safetensors,
+    Activation, Flow, Layer, Sequential, WeightMap, adaptive_window, fold_layers, padded_conv2d,
+    read_safetensors, write_safetensors,
 };
-pub use spec::{LayerSpec, ModelSpec, Shape};
+pub(crate) use spec::next_shape;
+pub use spec::{LayerSpec, ModelSpec, Padding, Parameter, ParameterRole, SameKeyword, Shape};
 pub use trainable::{ConvParams, LayerParams, LinearParams, NoParams, TrainableNet};
 
 /// Anything that maps a batch of images to class logits.

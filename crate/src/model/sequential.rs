@@ -4,13 +4,13 @@
 use std::collections::BTreeMap;
 
 use burn::tensor::activation::relu;
-use burn::tensor::module::{avg_pool2d, conv2d, linear, max_pool2d};
-use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions};
+use burn::tensor::module::{adaptive_avg_pool2d, avg_pool2d, conv2d, linear, max_pool2d};
+use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions, PadMode};
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use safetensors::{Dtype, SafeTensors};
 
 use super::Classifier;
-use super::spec::{LayerSpec, ModelSpec};
+use super::spec::{LayerSpec, ModelSpec, ParameterRole, Shape};
 use crate::error::{Error, Result};
 use crate::runtime::rng::SplitMix64;
 
@@ -28,8 +28,8 @@ pub enum Layer {
         bias: Option<Tensor<1>>,
         /// Stride.
         stride: usize,
-        /// Zero padding.
-        padding: usize,
+        /// Zero padding `[top, bottom, left, right]`.
+        padding: [usize; 4],
         /// Channel groups.
         groups: usize,
     },
@@ -49,6 +49,8 @@ pub enum Layer {
     },
     /// max(x, 0).
     Relu,
+    /// min(max(x, 0), 6).
+    Relu6,
     /// Max pooling.
     MaxPool2d {
         /// Window.
@@ -67,12 +69,88 @@ pub enum Layer {
         /// Padding.
         padding: usize,
     },
+    /// Average over PyTorch's adaptive windows to `[height, width]`.
+    AdaptiveAvgPool2d {
+        /// Output height and width.
+        output: [usize; 2],
+    },
+    /// `(x − mean) / std` per channel.
+    Normalize {
+        /// Per-channel mean.
+        mean: Vec<f32>,
+        /// Per-channel deviation.
+        std: Vec<f32>,
+    },
+    /// The identity (dropout in evaluation).
+    Identity,
     /// `[n, c, h, w]` to `[n, c·h·w]`.
     Flatten,
-    /// Keep the activation for the matching [`Layer::AddSkip`] (see [`fold_layers`]).
+    /// Keep the activation for the matching [`Layer::AddSkip`] or [`Layer::ConcatSkip`] (see
+    /// [`fold_layers`]).
     Skip,
-    /// Add the activation kept by the matching [`Layer::Skip`].
-    AddSkip,
+    /// Add the activation kept by the matching [`Layer::Skip`], through `shortcut` (linear layers;
+    /// none for an identity shortcut).
+    AddSkip {
+        /// The shortcut's layers.
+        shortcut: Vec<Layer>,
+    },
+    /// Concatenate the activation kept by the matching [`Layer::Skip`] before this one, along the
+    /// channels.
+    ConcatSkip,
+}
+
+/// PyTorch's adaptive pooling windows along one axis: `[start, end)` of output `i` of `out` over
+/// `size` inputs.
+pub fn adaptive_window(i: usize, size: usize, out: usize) -> (usize, usize) {
+    ((i * size) / out, ((i + 1) * size).div_ceil(out))
+}
+
+/// `x` convolved with zero padding `[top, bottom, left, right]` (asymmetric padding is applied
+/// as a separate zero pad, since Burn's convolution pads symmetrically).
+pub fn padded_conv2d(
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    bias: Option<Tensor<1>>,
+    stride: usize,
+    [top, bottom, left, right]: [usize; 4],
+    groups: usize,
+) -> Tensor<4> {
+    if top == bottom && left == right {
+        return conv2d(
+            x,
+            weight,
+            bias,
+            ConvOptions::new([stride; 2], [top, left], [1, 1], groups),
+        );
+    }
+    conv2d(
+        x.pad((left, right, top, bottom), PadMode::Constant(0.0)),
+        weight,
+        bias,
+        ConvOptions::new([stride; 2], [0, 0], [1, 1], groups),
+    )
+}
+
+/// Per-channel `x·scale + shift` for images `[n, c, h, w]` or features `[n, c]`.
+fn channel_affine(x: Activation, scale: Tensor<1>, shift: Tensor<1>) -> Activation {
+    let c = scale.dims()[0];
+    x.map(
+        |x| x * scale.clone().reshape([1, c, 1, 1]) + shift.clone().reshape([1, c, 1, 1]),
+        |x| x * scale.clone().reshape([1, c]) + shift.clone().reshape([1, c]),
+    )
+}
+
+impl Layer {
+    /// A normalisation's `1 / std` and `−mean / std` as tensors on `device`.
+    pub fn normalize_affine(mean: &[f32], std: &[f32], device: &Device) -> (Tensor<1>, Tensor<1>) {
+        let c = mean.len();
+        let scale: Vec<f32> = std.iter().map(|s| 1.0 / s).collect();
+        let shift: Vec<f32> = mean.iter().zip(std).map(|(m, s)| -m / s).collect();
+        (
+            Tensor::from_data(TensorData::new(scale, [c]), device),
+            Tensor::from_data(TensorData::new(shift, [c]), device),
+        )
+    }
 }
 
 /// An activation between layers: images or feature vectors.
@@ -97,6 +175,24 @@ impl Activation {
         }
     }
 
+    /// The device the activation lives on.
+    pub fn device(&self) -> Device {
+        match self {
+            Activation::Image(x) => x.device(),
+            Activation::Flat(x) => x.device(),
+        }
+    }
+
+    /// Images side by side along the channels (`self`'s channels first).
+    pub fn concat(self, other: Activation) -> Activation {
+        match (self, other) {
+            (Activation::Image(a), Activation::Image(b)) => {
+                Activation::Image(Tensor::cat(vec![a, b], 1))
+            }
+            (a, b) => Activation::Flat(Tensor::cat(vec![a.into_flat(), b.into_flat()], 1)),
+        }
+    }
+
     /// The feature vectors; images are flattened.
     pub fn into_flat(self) -> Tensor<2> {
         match self {
@@ -107,7 +203,8 @@ impl Activation {
 }
 
 impl Layer {
-    /// The layer for a spec entry that has no parameters (ReLU, pooling, flatten), else `None`.
+    /// The layer for a spec entry that has no parameters (activations, pooling, flatten,
+    /// normalisation, skips whose shortcut has none), else `None`.
     pub fn without_params(spec: &LayerSpec) -> Option<Self> {
         Some(match spec {
             LayerSpec::Relu => Layer::Relu,
@@ -129,9 +226,24 @@ impl Layer {
                 stride: stride.unwrap_or(*kernel_size),
                 padding: *padding,
             },
+            LayerSpec::Relu6 => Layer::Relu6,
+            LayerSpec::AdaptiveAvgPool2d { output_size } => Layer::AdaptiveAvgPool2d {
+                output: *output_size,
+            },
+            LayerSpec::Normalize { mean, std } => Layer::Normalize {
+                mean: mean.clone(),
+                std: std.clone(),
+            },
+            LayerSpec::Dropout { .. } => Layer::Identity,
             LayerSpec::Flatten => Layer::Flatten,
             LayerSpec::Skip => Layer::Skip,
-            LayerSpec::AddSkip => Layer::AddSkip,
+            LayerSpec::ConcatSkip => Layer::ConcatSkip,
+            LayerSpec::AddSkip { shortcut } => Layer::AddSkip {
+                shortcut: shortcut
+                    .iter()
+                    .map(Layer::without_params)
+                    .collect::<Option<Vec<_>>>()?,
+            },
             LayerSpec::Conv2d { .. } | LayerSpec::Linear { .. } | LayerSpec::BatchNorm { .. } => {
                 return None;
             }
@@ -148,28 +260,31 @@ impl Layer {
                 padding,
                 groups,
             } => match x {
-                Activation::Image(x) => Activation::Image(conv2d(
+                Activation::Image(x) => Activation::Image(padded_conv2d(
                     x,
                     weight.clone(),
                     bias.clone(),
-                    ConvOptions::new([*stride; 2], [*padding; 2], [1, 1], *groups),
+                    *stride,
+                    *padding,
+                    *groups,
                 )),
                 Activation::Flat(_) => unreachable!("the spec's shapes were checked"),
             },
             Layer::Linear { weight, bias } => {
                 Activation::Flat(linear(x.into_flat(), weight.clone(), bias.clone()))
             }
-            Layer::BatchNorm { scale, shift } => {
-                let c = scale.dims()[0];
-                x.map(
-                    |x| {
-                        x * scale.clone().reshape([1, c, 1, 1])
-                            + shift.clone().reshape([1, c, 1, 1])
-                    },
-                    |x| x * scale.clone().reshape([1, c]) + shift.clone().reshape([1, c]),
-                )
+            Layer::BatchNorm { scale, shift } => channel_affine(x, scale.clone(), shift.clone()),
+            Layer::Normalize { mean, std } => {
+                let (scale, shift) = Layer::normalize_affine(mean, std, &x.device());
+                channel_affine(x, scale, shift)
             }
             Layer::Relu => x.map(relu, relu),
+            Layer::Relu6 => x.map(|x| x.clamp(0.0, 6.0), |x| x.clamp(0.0, 6.0)),
+            Layer::AdaptiveAvgPool2d { output } => x.map(
+                |x| adaptive_avg_pool2d(x, *output),
+                |_| unreachable!("the spec's shapes were checked"),
+            ),
+            Layer::Identity => x,
             Layer::MaxPool2d {
                 kernel,
                 stride,
@@ -202,8 +317,8 @@ impl Layer {
                 |_| unreachable!("the spec's shapes were checked"),
             ),
             Layer::Flatten => Activation::Flat(x.into_flat()),
-            // The shortcut itself is kept and added by [`fold_layers`].
-            Layer::Skip | Layer::AddSkip => x,
+            // The shortcut itself is kept, carried and joined by [`fold_layers`].
+            Layer::Skip | Layer::AddSkip { .. } | Layer::ConcatSkip => x,
         }
     }
 }
@@ -219,26 +334,58 @@ impl std::ops::Add for Activation {
     }
 }
 
-/// Run `layers` over `input` with `step` (a forward pass, interval bounds, …), keeping the value
-/// at every [`Layer::Skip`] and adding it back with `add` at the matching [`Layer::AddSkip`].
-pub fn fold_layers<T: Clone>(
-    layers: &[Layer],
-    input: T,
-    mut step: impl FnMut(&Layer, T) -> T,
-    add: impl Fn(T, T) -> T,
-) -> T {
+/// How one pass over the layers treats its values (activations, interval bounds, …): each
+/// layer's step, and the joins of a shortcut.
+pub trait Flow<T> {
+    /// The value after `layer` (never a skip marker).
+    fn step(&mut self, layer: &Layer, x: T) -> T;
+    /// A residual join: the block's output plus the shortcut's.
+    fn add(&mut self, block: T, shortcut: T) -> T;
+    /// A dense join: the kept value's channels, then the block's.
+    fn concat(&mut self, kept: T, block: T) -> T;
+}
+
+/// Run `layers` over `input`, keeping the value at every [`Layer::Skip`] and joining it back at
+/// the matching [`Layer::AddSkip`] (through its shortcut's layers) or [`Layer::ConcatSkip`].
+pub fn fold_layers<T: Clone>(layers: &[Layer], input: T, flow: &mut impl Flow<T>) -> T {
     let mut kept = Vec::new();
-    layers.iter().fold(input, |x, layer| match layer {
-        Layer::Skip => {
-            kept.push(x.clone());
-            x
-        }
-        Layer::AddSkip => match kept.pop() {
-            Some(saved) => add(x, saved),
-            None => unreachable!("the spec's skips were checked"),
-        },
-        layer => step(layer, x),
-    })
+    let mut x = input;
+    for layer in layers {
+        x = match layer {
+            Layer::Skip => {
+                kept.push(x.clone());
+                x
+            }
+            Layer::AddSkip { shortcut } => {
+                let saved = kept.pop().expect("the spec's skips were checked");
+                let through = shortcut.iter().fold(saved, |s, l| flow.step(l, s));
+                flow.add(x, through)
+            }
+            Layer::ConcatSkip => {
+                let saved = kept.pop().expect("the spec's skips were checked");
+                flow.concat(saved, x)
+            }
+            layer => flow.step(layer, x),
+        };
+    }
+    x
+}
+
+/// The forward pass as a [`Flow`].
+struct Forward;
+
+impl Flow<Activation> for Forward {
+    fn step(&mut self, layer: &Layer, x: Activation) -> Activation {
+        layer.forward(x)
+    }
+
+    fn add(&mut self, block: Activation, shortcut: Activation) -> Activation {
+        block + shortcut
+    }
+
+    fn concat(&mut self, kept: Activation, block: Activation) -> Activation {
+        kept.concat(block)
+    }
 }
 
 /// A sequential classifier described by a [`ModelSpec`].
@@ -260,10 +407,33 @@ fn to_f32(view: &safetensors::tensor::TensorView<'_>, name: &str) -> Result<Vec<
             )));
         }
     };
-    TensorData::from_bytes_vec(view.data().to_vec(), view.shape().to_vec(), dtype)
+    to_f32_values(view.data().to_vec(), view.shape(), dtype, name)
+}
+
+/// Little-endian `bytes` of a float tensor of `shape` and `dtype` as f32 values, checked finite.
+pub(crate) fn to_f32_values(
+    bytes: Vec<u8>,
+    shape: &[usize],
+    dtype: DType,
+    name: &str,
+) -> Result<Vec<f32>> {
+    let expected = shape.iter().product::<usize>() * dtype.size();
+    if bytes.len() != expected {
+        return Err(Error::Weights(format!(
+            "{name}: {} bytes for a {dtype:?} tensor of shape {shape:?} ({expected} expected)",
+            bytes.len()
+        )));
+    }
+    let values = TensorData::from_bytes_vec(bytes, shape.to_vec(), dtype)
         .convert::<f32>()
         .try_into_vec::<f32>()
-        .map_err(|e| Error::Weights(format!("{name}: {e:?}")))
+        .map_err(|e| Error::Weights(format!("{name}: {e:?}")))?;
+    if let Some(bad) = values.iter().find(|v| !v.is_finite()) {
+        return Err(Error::Weights(format!(
+            "{name} holds a non-finite value {bad}"
+        )));
+    }
+    Ok(values)
 }
 
 /// Parse SafeTensors bytes into host tensors.
@@ -273,11 +443,6 @@ pub fn read_safetensors(bytes: &[u8]) -> Result<WeightMap> {
     let mut map = WeightMap::new();
     for (name, view) in tensors.tensors() {
         let values = to_f32(&view, &name)?;
-        if let Some(bad) = values.iter().find(|v| !v.is_finite()) {
-            return Err(Error::Weights(format!(
-                "{name} holds a non-finite value {bad}"
-            )));
-        }
         map.insert(name, (view.shape().to_vec(), values));
     }
     Ok(map)
@@ -350,6 +515,69 @@ impl Taker<'_> {
     }
 }
 
+/// One layer of a spec (not a skip marker) named `name`, its parameters taken from `taker`, for
+/// inputs of `shape`.
+fn build(layer: &LayerSpec, name: &str, shape: Shape, taker: &mut Taker<'_>) -> Result<Layer> {
+    let p = name;
+    Ok(match layer {
+        LayerSpec::Conv2d {
+            in_channels,
+            out_channels,
+            kernel_size: k,
+            stride,
+            padding,
+            bias,
+            groups,
+            ..
+        } => {
+            let Shape::Image([_, h, w]) = shape else {
+                unreachable!("the spec's shapes were checked")
+            };
+            Layer::Conv2d {
+                weight: taker.take(
+                    &format!("{p}.weight"),
+                    [*out_channels, *in_channels / *groups, *k, *k],
+                )?,
+                bias: bias
+                    .then(|| taker.take(&format!("{p}.bias"), [*out_channels]))
+                    .transpose()?,
+                stride: *stride,
+                padding: padding.sides([h, w], *k, *stride),
+                groups: *groups,
+            }
+        }
+        LayerSpec::Linear {
+            in_features,
+            out_features,
+            bias,
+            ..
+        } => Layer::Linear {
+            weight: taker.take_transposed(&format!("{p}.weight"), [*out_features, *in_features])?,
+            bias: bias
+                .then(|| taker.take(&format!("{p}.bias"), [*out_features]))
+                .transpose()?,
+        },
+        LayerSpec::BatchNorm {
+            num_features, eps, ..
+        } => {
+            let c = [*num_features];
+            let gamma = taker.take(&format!("{p}.weight"), c)?;
+            let beta = taker.take(&format!("{p}.bias"), c)?;
+            let mean = taker.take(&format!("{p}.running_mean"), c)?;
+            let var = taker.take(&format!("{p}.running_var"), c)?;
+            taker.weights.remove(&format!("{p}.num_batches_tracked"));
+            let scale = gamma / (var + *eps as f32).sqrt();
+            Layer::BatchNorm {
+                shift: beta - mean * scale.clone(),
+                scale,
+            }
+        }
+        stateless => {
+            Layer::without_params(stateless).expect("every layer with parameters is matched above")
+        }
+    })
+}
+
 impl Sequential {
     /// Build `spec` with weights from SafeTensors bytes in PyTorch names and layouts. Every tensor
     /// the spec needs must be there with its shape, and nothing else may be left over (BatchNorm's
@@ -360,67 +588,27 @@ impl Sequential {
 
     /// Build `spec` with weights from host tensors in PyTorch names and layouts.
     pub fn from_weights(spec: ModelSpec, mut weights: WeightMap, device: &Device) -> Result<Self> {
-        spec.output_shapes()?;
+        let inputs = spec.input_shapes()?;
+        let partners = spec.skip_partners();
         let mut taker = Taker {
             weights: &mut weights,
             device,
         };
         let mut layers = Vec::with_capacity(spec.layers.len());
         for (i, layer) in spec.layers.iter().enumerate() {
-            let p = spec.layer_name(i);
             layers.push(match layer {
-                LayerSpec::Conv2d {
-                    in_channels,
-                    out_channels,
-                    kernel_size: k,
-                    stride,
-                    padding,
-                    bias,
-                    groups,
-                    ..
-                } => Layer::Conv2d {
-                    weight: taker.take(
-                        &format!("{p}.weight"),
-                        [*out_channels, *in_channels / *groups, *k, *k],
-                    )?,
-                    bias: bias
-                        .then(|| taker.take(&format!("{p}.bias"), [*out_channels]))
-                        .transpose()?,
-                    stride: *stride,
-                    padding: *padding,
-                    groups: *groups,
-                },
-                LayerSpec::Linear {
-                    in_features,
-                    out_features,
-                    bias,
-                    ..
-                } => Layer::Linear {
-                    weight: taker.take_transposed(
-                        &format!("{p}.weight"),
-                        [*out_features, *in_features],
-                    )?,
-                    bias: bias
-                        .then(|| taker.take(&format!("{p}.bias"), [*out_features]))
-                        .transpose()?,
-                },
-                LayerSpec::BatchNorm {
-                    num_features, eps, ..
-                } => {
-                    let c = [*num_features];
-                    let gamma = taker.take(&format!("{p}.weight"), c)?;
-                    let beta = taker.take(&format!("{p}.bias"), c)?;
-                    let mean = taker.take(&format!("{p}.running_mean"), c)?;
-                    let var = taker.take(&format!("{p}.running_var"), c)?;
-                    taker.weights.remove(&format!("{p}.num_batches_tracked"));
-                    let scale = gamma / (var + *eps as f32).sqrt();
-                    Layer::BatchNorm {
-                        shift: beta - mean * scale.clone(),
-                        scale,
+                LayerSpec::AddSkip { shortcut } => {
+                    let mut shape = inputs[partners[i].expect("the spec's skips were checked")];
+                    let mut built = Vec::with_capacity(shortcut.len());
+                    for (j, l) in shortcut.iter().enumerate() {
+                        let name = spec.shortcut_layer_name(i, j);
+                        built.push(build(l, &name, shape, &mut taker)?);
+                        shape = super::spec::next_shape(l, shape)
+                            .expect("the spec's shortcuts were checked");
                     }
+                    Layer::AddSkip { shortcut: built }
                 }
-                stateless => Layer::without_params(stateless)
-                    .expect("every layer with parameters is matched above"),
+                layer => build(layer, &spec.layer_name(i), inputs[i], &mut taker)?,
             });
         }
         if !weights.is_empty() {
@@ -443,68 +631,26 @@ impl Sequential {
     /// Random weights for `spec` (PyTorch's default uniform ±1/√fan_in; batch norm with random
     /// positive statistics), deterministic in `seed`. For tests and untrained baselines.
     pub fn random_weights(spec: &ModelSpec, seed: u64) -> Result<WeightMap> {
-        spec.output_shapes()?;
         let mut rng = SplitMix64::new(seed);
         let mut uniform = |n: usize, bound: f32| -> Vec<f32> {
             (0..n)
                 .map(|_| (2.0 * rng.next_f32() - 1.0) * bound)
                 .collect()
         };
+        let shift = |v: Vec<f32>, by: f32| v.into_iter().map(|x| x + by).collect();
         let mut map = WeightMap::new();
-        for (i, layer) in spec.layers.iter().enumerate() {
-            let p = spec.layer_name(i);
-            match layer {
-                LayerSpec::Conv2d {
-                    in_channels,
-                    out_channels: co,
-                    kernel_size: k,
-                    bias,
-                    groups,
-                    ..
-                } => {
-                    let ci = in_channels / groups;
-                    let bound = 1.0 / ((ci * k * k) as f32).sqrt();
-                    map.insert(
-                        format!("{p}.weight"),
-                        (vec![*co, ci, *k, *k], uniform(co * ci * k * k, bound)),
-                    );
-                    if *bias {
-                        map.insert(format!("{p}.bias"), (vec![*co], uniform(*co, bound)));
-                    }
+        for p in spec.parameters()? {
+            let n = p.shape.iter().product();
+            let values = match p.role {
+                ParameterRole::Weight { fan_in } | ParameterRole::Bias { fan_in } => {
+                    uniform(n, 1.0 / (fan_in as f32).sqrt())
                 }
-                LayerSpec::Linear {
-                    in_features: fi,
-                    out_features: fo,
-                    bias,
-                    ..
-                } => {
-                    let bound = 1.0 / (*fi as f32).sqrt();
-                    map.insert(
-                        format!("{p}.weight"),
-                        (vec![*fo, *fi], uniform(fo * fi, bound)),
-                    );
-                    if *bias {
-                        map.insert(format!("{p}.bias"), (vec![*fo], uniform(*fo, bound)));
-                    }
+                ParameterRole::NormWeight | ParameterRole::NormVariance => {
+                    shift(uniform(n, 0.5), 1.0)
                 }
-                LayerSpec::BatchNorm {
-                    num_features: c, ..
-                } => {
-                    let c = *c;
-                    let shift = |v: Vec<f32>, by: f32| v.into_iter().map(|x| x + by).collect();
-                    map.insert(
-                        format!("{p}.weight"),
-                        (vec![c], shift(uniform(c, 0.5), 1.0)),
-                    );
-                    map.insert(format!("{p}.bias"), (vec![c], uniform(c, 0.5)));
-                    map.insert(format!("{p}.running_mean"), (vec![c], uniform(c, 0.5)));
-                    map.insert(
-                        format!("{p}.running_var"),
-                        (vec![c], shift(uniform(c, 0.5), 1.0)),
-                    );
-                }
-                _ => {}
-            }
+                ParameterRole::NormBias | ParameterRole::NormMean => uniform(n, 0.5),
+            };
+            map.insert(p.name, (p.shape, values));
         }
         Ok(map)
     }
@@ -522,13 +668,7 @@ impl Sequential {
 
 impl Classifier for Sequential {
     fn logits(&self, images: Tensor<4>) -> Tensor<2> {
-        fold_layers(
-            &self.layers,
-            Activation::Image(images),
-            |layer, x| layer.forward(x),
-            |a, b| a + b,
-        )
-        .into_flat()
+        fold_layers(&self.layers, Activation::Image(images), &mut Forward).into_flat()
     }
 }
 

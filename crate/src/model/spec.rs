@@ -1,7 +1,7 @@
-//! A small layer spec for bring-your-own models: a sequence of conv (grouped or depthwise too)/
-//! linear/ReLU/pool/flatten/batch-norm layers with identity skip connections, described in JSON
-//! with PyTorch's argument names, whose weights come from a PyTorch state dict saved as
-//! SafeTensors.
+//! A layer spec for bring-your-own models: a sequence of conv (grouped, depthwise, "same"-padded),
+//! linear, batch-norm, ReLU/ReLU6, pooling (max, average, adaptive), dropout, flatten and input
+//! normalisation layers with residual and dense connections, described in JSON with PyTorch's
+//! argument names, whose weights come from a PyTorch state dict (SafeTensors or `.pth`).
 //!
 //! ```json
 //! {"input": [1, 28, 28], "layers": [
@@ -15,8 +15,10 @@
 //! without one it is the layer's index, as in `torch.nn.Sequential` (`0.weight`).
 //!
 //! A residual block is written flat: `{"type": "skip"}` keeps the activation, the block's layers
-//! follow, and `{"type": "add_skip"}` adds the kept activation back (an identity shortcut, so the
-//! shapes must agree). Blocks nest.
+//! follow, and `{"type": "add_skip"}` adds the kept activation back: unchanged (an identity
+//! shortcut, so the shapes must agree) or through its `shortcut` layers (a projection: 1×1 conv and
+//! batch norm, as torchvision's `downsample`). `{"type": "concat_skip"}` instead concatenates the
+//! kept activation before the block's output along the channels (DenseNet). Blocks nest.
 
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +35,61 @@ fn is_one(n: &usize) -> bool {
 }
 fn bn_eps() -> f64 {
     1e-5
+}
+fn is_empty(layers: &[LayerSpec]) -> bool {
+    layers.is_empty()
+}
+
+/// Zero padding of a convolution: the same number of rows and columns on every side, or
+/// TensorFlow's "same" (output size ⌈input / stride⌉, the odd pixel at the bottom and right, as
+/// EfficientNet-Lite's converted weights expect).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Padding {
+    /// This many zeros on every side.
+    Zeros(usize),
+    /// TensorFlow's `padding="SAME"`.
+    Same(SameKeyword),
+}
+
+/// The word `"same"` in a spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SameKeyword {
+    /// `"same"`.
+    Same,
+}
+
+impl Default for Padding {
+    fn default() -> Self {
+        Padding::Zeros(0)
+    }
+}
+
+impl From<usize> for Padding {
+    fn from(n: usize) -> Self {
+        Padding::Zeros(n)
+    }
+}
+
+impl Padding {
+    /// TensorFlow's "same".
+    pub const SAME: Padding = Padding::Same(SameKeyword::Same);
+
+    /// `[top, bottom, left, right]` zeros for a `kernel` at `stride` over an `h × w` input.
+    pub fn sides(self, [h, w]: [usize; 2], kernel: usize, stride: usize) -> [usize; 4] {
+        match self {
+            Padding::Zeros(p) => [p; 4],
+            Padding::Same(_) => {
+                let total = |size: usize| {
+                    let out = size.div_ceil(stride.max(1));
+                    ((out.max(1) - 1) * stride + kernel).saturating_sub(size)
+                };
+                let (th, tw) = (total(h), total(w));
+                [th / 2, th - th / 2, tw / 2, tw - tw / 2]
+            }
+        }
+    }
 }
 
 /// One layer, with PyTorch's argument names.
@@ -53,9 +110,9 @@ pub enum LayerSpec {
         /// Stride.
         #[serde(default = "one")]
         stride: usize,
-        /// Zero padding on every side.
+        /// Zero padding: a number for every side, or `"same"`.
         #[serde(default)]
-        padding: usize,
+        padding: Padding,
         /// Whether the layer has a bias.
         #[serde(default = "yes")]
         bias: bool,
@@ -89,6 +146,8 @@ pub enum LayerSpec {
     },
     /// `nn.ReLU`.
     Relu,
+    /// `nn.ReLU6`: min(max(x, 0), 6).
+    Relu6,
     /// `nn.MaxPool2d`; the stride defaults to the kernel size.
     MaxPool2d {
         /// Window size.
@@ -111,12 +170,163 @@ pub enum LayerSpec {
         #[serde(default)]
         padding: usize,
     },
+    /// `nn.AdaptiveAvgPool2d`: the average over PyTorch's windows to `output_size` (`[1, 1]`:
+    /// global average pooling).
+    AdaptiveAvgPool2d {
+        /// Output height and width.
+        output_size: [usize; 2],
+    },
+    /// `nn.Dropout`: the identity in evaluation, as everywhere here.
+    Dropout {
+        /// Drop probability in training (recorded, not used).
+        #[serde(default)]
+        p: f32,
+    },
+    /// Input normalisation `(x − mean) / std` per channel, torchvision's `Normalize` as a layer: the
+    /// model takes pixels in [0, 1], so ε and every bound stay in pixel space.
+    Normalize {
+        /// Per-channel mean.
+        mean: Vec<f32>,
+        /// Per-channel standard deviation, each > 0.
+        std: Vec<f32>,
+    },
     /// `nn.Flatten`: `[n, c, h, w]` to `[n, c·h·w]`.
     Flatten,
-    /// Keep the activation for the next unmatched `add_skip` (the start of a residual block).
+    /// Keep the activation for the next unmatched `add_skip` or `concat_skip` (the start of a
+    /// residual or dense block).
     Skip,
-    /// Add the activation kept by the matching `skip` (an identity shortcut).
-    AddSkip,
+    /// Add the activation kept by the matching `skip`, through `shortcut` when it has layers.
+    AddSkip {
+        /// The shortcut's layers (linear ones: conv2d, batch_norm, avg_pool2d), named like any
+        /// layer (their default name is `<index>.<position>`); empty for an identity shortcut.
+        #[serde(default, skip_serializing_if = "is_empty")]
+        shortcut: Vec<LayerSpec>,
+    },
+    /// Concatenate the activation kept by the matching `skip` before this one along the channels
+    /// (DenseNet's dense connection).
+    ConcatSkip,
+}
+
+impl LayerSpec {
+    /// An identity shortcut's end.
+    pub const ADD_SKIP: LayerSpec = LayerSpec::AddSkip {
+        shortcut: Vec::new(),
+    };
+
+    /// Its state-dict prefix, when the layer has one.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            LayerSpec::Conv2d { name, .. }
+            | LayerSpec::Linear { name, .. }
+            | LayerSpec::BatchNorm { name, .. } => name.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Whether the layer is linear in its input (a shortcut may hold only such layers).
+    pub fn is_linear(&self) -> bool {
+        matches!(
+            self,
+            LayerSpec::Conv2d { .. }
+                | LayerSpec::Linear { .. }
+                | LayerSpec::BatchNorm { .. }
+                | LayerSpec::AvgPool2d { .. }
+                | LayerSpec::AdaptiveAvgPool2d { .. }
+                | LayerSpec::Dropout { .. }
+                | LayerSpec::Normalize { .. }
+                | LayerSpec::Flatten
+        )
+    }
+}
+
+/// What a parameter tensor is, for initialisation rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParameterRole {
+    /// A convolution's kernel or a linear map's matrix, with its fan-in.
+    Weight {
+        /// Inputs per output (`in / groups · k · k`, or `in_features`).
+        fan_in: usize,
+    },
+    /// A convolution's or linear map's bias, with the fan-in of its weight.
+    Bias {
+        /// Inputs per output of the weight.
+        fan_in: usize,
+    },
+    /// Batch norm's γ.
+    NormWeight,
+    /// Batch norm's β.
+    NormBias,
+    /// Batch norm's running mean.
+    NormMean,
+    /// Batch norm's running variance.
+    NormVariance,
+}
+
+/// One parameter tensor of a spec, as a PyTorch state dict names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parameter {
+    /// State-dict name (`conv1.weight`).
+    pub name: String,
+    /// Shape, PyTorch's layout.
+    pub shape: Vec<usize>,
+    /// What it is.
+    pub role: ParameterRole,
+}
+
+/// The parameter tensors of `layer`, named from the prefix `p`.
+fn layer_parameters(layer: &LayerSpec, p: &str, out: &mut Vec<Parameter>) {
+    let mut push = |suffix: &str, shape: Vec<usize>, role| {
+        out.push(Parameter {
+            name: format!("{p}.{suffix}"),
+            shape,
+            role,
+        })
+    };
+    match layer {
+        LayerSpec::Conv2d {
+            in_channels,
+            out_channels: co,
+            kernel_size: k,
+            bias,
+            groups,
+            ..
+        } => {
+            let ci = in_channels / groups;
+            let fan_in = ci * k * k;
+            push(
+                "weight",
+                vec![*co, ci, *k, *k],
+                ParameterRole::Weight { fan_in },
+            );
+            if *bias {
+                push("bias", vec![*co], ParameterRole::Bias { fan_in });
+            }
+        }
+        LayerSpec::Linear {
+            in_features: fi,
+            out_features: fo,
+            bias,
+            ..
+        } => {
+            push(
+                "weight",
+                vec![*fo, *fi],
+                ParameterRole::Weight { fan_in: *fi },
+            );
+            if *bias {
+                push("bias", vec![*fo], ParameterRole::Bias { fan_in: *fi });
+            }
+        }
+        LayerSpec::BatchNorm {
+            num_features: c, ..
+        } => {
+            push("weight", vec![*c], ParameterRole::NormWeight);
+            push("bias", vec![*c], ParameterRole::NormBias);
+            push("running_mean", vec![*c], ParameterRole::NormMean);
+            push("running_var", vec![*c], ParameterRole::NormVariance);
+        }
+        _ => {}
+    }
 }
 
 /// The shape of one sample between layers.
@@ -147,52 +357,8 @@ pub struct ModelSpec {
     pub layers: Vec<LayerSpec>,
 }
 
-fn conv(name: &str, i: usize, o: usize, kernel: usize, stride: usize, padding: usize) -> LayerSpec {
-    LayerSpec::Conv2d {
-        name: Some(name.into()),
-        in_channels: i,
-        out_channels: o,
-        kernel_size: kernel,
-        stride,
-        padding,
-        bias: true,
-        groups: 1,
-    }
-}
-
-/// A depthwise 3×3 convolution over `c` channels.
-fn depthwise(name: &str, c: usize, stride: usize) -> LayerSpec {
-    LayerSpec::Conv2d {
-        name: Some(name.into()),
-        in_channels: c,
-        out_channels: c,
-        kernel_size: 3,
-        stride,
-        padding: 1,
-        bias: true,
-        groups: c,
-    }
-}
-
-fn linear(name: &str, i: usize, o: usize) -> LayerSpec {
-    LayerSpec::Linear {
-        name: Some(name.into()),
-        in_features: i,
-        out_features: o,
-        bias: true,
-    }
-}
-
-fn pool2() -> LayerSpec {
-    LayerSpec::MaxPool2d {
-        kernel_size: 2,
-        stride: None,
-        padding: 0,
-    }
-}
-
-fn pooled(size: usize, kernel: usize, stride: usize, padding: usize) -> Option<usize> {
-    let padded = size + 2 * padding;
+fn pooled(size: usize, kernel: usize, stride: usize, before: usize, after: usize) -> Option<usize> {
+    let padded = size + before + after;
     (kernel > 0 && stride > 0 && kernel <= padded).then(|| (padded - kernel) / stride + 1)
 }
 
@@ -205,14 +371,66 @@ impl ModelSpec {
         Ok(spec)
     }
 
-    /// The state-dict prefix of layer `index`.
+    /// The state-dict prefix of layer `index`: its `name`, or its index as in `nn.Sequential`.
     pub fn layer_name(&self, index: usize) -> String {
+        self.layers[index]
+            .name()
+            .map_or_else(|| index.to_string(), str::to_string)
+    }
+
+    /// The state-dict prefix of layer `position` of the shortcut of the `add_skip` at `index`.
+    pub fn shortcut_layer_name(&self, index: usize, position: usize) -> String {
         match &self.layers[index] {
-            LayerSpec::Conv2d { name: Some(n), .. }
-            | LayerSpec::Linear { name: Some(n), .. }
-            | LayerSpec::BatchNorm { name: Some(n), .. } => n.clone(),
-            _ => index.to_string(),
+            LayerSpec::AddSkip { shortcut } => shortcut[position]
+                .name()
+                .map_or_else(|| format!("{index}.{position}"), str::to_string),
+            _ => format!("{index}.{position}"),
         }
+    }
+
+    /// The shape entering each layer (the input first), checked.
+    pub fn input_shapes(&self) -> Result<Vec<Shape>> {
+        let mut shapes = vec![Shape::Image(self.input)];
+        let outputs = self.output_shapes()?;
+        shapes.extend_from_slice(&outputs[..outputs.len() - 1]);
+        Ok(shapes)
+    }
+
+    /// For each `add_skip` and `concat_skip`, the index of its matching `skip` (`None` for every
+    /// other layer). The spec's skips must be balanced (checked by [`Self::output_shapes`]).
+    pub fn skip_partners(&self) -> Vec<Option<usize>> {
+        let mut open = Vec::new();
+        self.layers
+            .iter()
+            .enumerate()
+            .map(|(i, layer)| match layer {
+                LayerSpec::Skip => {
+                    open.push(i);
+                    None
+                }
+                LayerSpec::AddSkip { .. } | LayerSpec::ConcatSkip => open.pop(),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Every parameter tensor, in layer order (a shortcut's after its `add_skip`'s index), as a
+    /// PyTorch state dict of this architecture names it (without batch norm's
+    /// `num_batches_tracked`).
+    pub fn parameters(&self) -> Result<Vec<Parameter>> {
+        self.output_shapes()?;
+        let mut out = Vec::new();
+        for (i, layer) in self.layers.iter().enumerate() {
+            match layer {
+                LayerSpec::AddSkip { shortcut } => {
+                    for (j, l) in shortcut.iter().enumerate() {
+                        layer_parameters(l, &self.shortcut_layer_name(i, j), &mut out);
+                    }
+                }
+                layer => layer_parameters(layer, &self.layer_name(i), &mut out),
+            }
+        }
+        Ok(out)
     }
 
     /// The number of classes (the size of the last layer's output).
@@ -240,282 +458,182 @@ impl ModelSpec {
         let mut kept: Vec<(usize, Shape)> = Vec::new();
         for (i, layer) in self.layers.iter().enumerate() {
             let bad = |why: String| Error::format("model spec", format!("layer {i}: {why}"));
-            shape = match (layer, shape) {
-                (LayerSpec::Skip, shape) => {
+            shape = match layer {
+                LayerSpec::Skip => {
                     kept.push((i, shape));
                     shape
                 }
-                (LayerSpec::AddSkip, shape) => match kept.pop() {
-                    Some((_, saved)) if saved == shape => shape,
-                    Some((at, saved)) => {
-                        return Err(bad(format!(
-                            "add_skip adds {saved} (kept at layer {at}) to {shape}; an identity shortcut needs equal shapes"
-                        )));
-                    }
-                    None => return Err(bad("add_skip without a skip before it".into())),
-                },
-                (
-                    LayerSpec::Conv2d {
-                        in_channels,
-                        out_channels,
-                        kernel_size,
-                        stride,
-                        padding,
-                        groups,
-                        ..
-                    },
-                    Shape::Image([c, h, w]),
-                ) => {
-                    if *in_channels != c || *out_channels == 0 {
-                        return Err(bad(format!(
-                            "conv2d expects {in_channels} input channels, gets {c}"
-                        )));
-                    }
-                    if *groups == 0 || in_channels % groups != 0 || out_channels % groups != 0 {
-                        return Err(bad(format!(
-                            "conv2d groups ({groups}) must divide its {in_channels} input and {out_channels} output channels"
-                        )));
-                    }
-                    match (
-                        pooled(h, *kernel_size, *stride, *padding),
-                        pooled(w, *kernel_size, *stride, *padding),
-                    ) {
-                        (Some(h), Some(w)) => Shape::Image([*out_channels, h, w]),
-                        _ => return Err(bad(format!("conv2d kernel does not fit {shape}"))),
-                    }
-                }
-                (
-                    LayerSpec::MaxPool2d {
-                        kernel_size,
-                        stride,
-                        padding,
-                    }
-                    | LayerSpec::AvgPool2d {
-                        kernel_size,
-                        stride,
-                        padding,
-                    },
-                    Shape::Image([c, h, w]),
-                ) => {
-                    let stride = stride.unwrap_or(*kernel_size);
-                    if 2 * padding > *kernel_size {
-                        return Err(bad("pool padding must be at most half the kernel".into()));
-                    }
-                    match (
-                        pooled(h, *kernel_size, stride, *padding),
-                        pooled(w, *kernel_size, stride, *padding),
-                    ) {
-                        (Some(h), Some(w)) => Shape::Image([c, h, w]),
-                        _ => return Err(bad(format!("pool window does not fit {shape}"))),
-                    }
-                }
-                (
-                    LayerSpec::Linear {
-                        in_features,
-                        out_features,
-                        ..
-                    },
-                    Shape::Flat(n),
-                ) => {
-                    if *in_features != n || *out_features == 0 {
-                        return Err(bad(format!(
-                            "linear expects {in_features} input features, gets {n}"
-                        )));
-                    }
-                    Shape::Flat(*out_features)
-                }
-                (LayerSpec::BatchNorm { num_features, .. }, shape) => {
-                    let channels = match shape {
-                        Shape::Image([c, ..]) => c,
-                        Shape::Flat(n) => n,
+                LayerSpec::AddSkip { shortcut } => {
+                    let Some((at, saved)) = kept.pop() else {
+                        return Err(bad("add_skip without a skip before it".into()));
                     };
-                    if *num_features != channels {
+                    if let Some(j) = shortcut.iter().position(|l| !l.is_linear()) {
                         return Err(bad(format!(
-                            "batch norm over {num_features} features, gets {shape}"
+                            "shortcut layer {j} is {:?}; a shortcut holds linear layers only",
+                            shortcut[j]
+                        )));
+                    }
+                    let through = shortcut.iter().enumerate().try_fold(saved, |s, (j, l)| {
+                        next_shape(l, s).map_err(|why| bad(format!("shortcut layer {j}: {why}")))
+                    })?;
+                    if through != shape {
+                        return Err(bad(format!(
+                            "add_skip adds {through} (kept at layer {at}{}) to {shape}; the shapes must agree",
+                            if shortcut.is_empty() {
+                                ""
+                            } else {
+                                ", through its shortcut"
+                            }
                         )));
                     }
                     shape
                 }
-                (LayerSpec::Relu, shape) => shape,
-                (LayerSpec::Flatten, Shape::Image([c, h, w])) => Shape::Flat(c * h * w),
-                (LayerSpec::Flatten, Shape::Flat(n)) => Shape::Flat(n),
-                (layer, shape) => {
-                    return Err(bad(format!(
-                        "{layer:?} cannot take an input of shape {shape}"
-                    )));
-                }
+                LayerSpec::ConcatSkip => match (kept.pop(), shape) {
+                    (Some((_, Shape::Image([c1, h1, w1]))), Shape::Image([c2, h2, w2]))
+                        if (h1, w1) == (h2, w2) =>
+                    {
+                        Shape::Image([c1 + c2, h2, w2])
+                    }
+                    (Some((at, saved)), _) => {
+                        return Err(bad(format!(
+                            "concat_skip joins {saved} (kept at layer {at}) and {shape}; both must be images of one size"
+                        )));
+                    }
+                    (None, _) => return Err(bad("concat_skip without a skip before it".into())),
+                },
+                layer => next_shape(layer, shape).map_err(bad)?,
             };
             shapes.push(shape);
         }
         if let Some((at, _)) = kept.last() {
             return Err(Error::format(
                 "model spec",
-                format!("layer {at}: skip without a matching add_skip"),
+                format!("layer {at}: skip without a matching add_skip or concat_skip"),
             ));
         }
         Ok(shapes)
     }
+}
 
-    /// The zoo's architectures by name, for 1×28×28 inputs and 10 classes: `small-cnn` (the
-    /// default), `mlp`, `lenet5` and `strided-cnn`.
-    pub fn named(id: &str) -> Result<Self> {
-        match id {
-            "small-cnn" => Ok(Self::small_cnn()),
-            "mlp" => Ok(Self::mlp()),
-            "lenet5" => Ok(Self::lenet5()),
-            "strided-cnn" => Ok(Self::strided_cnn()),
-            "resnet-small" => Ok(Self::resnet_small()),
-            "mobilenet-small" => Ok(Self::mobilenet_small()),
-            other => Err(Error::InvalidArgument(format!(
-                "unknown architecture {other:?}; the zoo has {}",
-                Self::ZOO.join(", ")
-            ))),
-        }
-    }
-
-    /// Whether [`Self::named`] knows `id`.
-    pub fn is_named(id: &str) -> bool {
-        Self::ZOO.contains(&id)
-    }
-
-    /// The names [`Self::named`] knows.
-    pub const ZOO: [&'static str; 6] = [
-        "small-cnn",
-        "mlp",
-        "lenet5",
-        "strided-cnn",
-        "resnet-small",
-        "mobilenet-small",
-    ];
-
-    /// flatten → fc-256 → ReLU → fc-256 → ReLU → fc-10.
-    pub fn mlp() -> Self {
-        Self {
-            input: [1, 28, 28],
-            layers: vec![
-                LayerSpec::Flatten,
-                linear("fc1", 784, 256),
-                LayerSpec::Relu,
-                linear("fc2", 256, 256),
-                LayerSpec::Relu,
-                linear("fc3", 256, 10),
-            ],
-        }
-    }
-
-    /// LeNet-5 style: conv3×3-32 → ReLU → pool2 → conv3×3-64 → ReLU → pool2 → fc-200 → ReLU →
-    /// fc-10.
-    pub fn lenet5() -> Self {
-        Self::pooled_cnn(32, 64, 200)
-    }
-
-    /// The "small" model of the certified-training papers (Wong & Kolter, Gowal et al.): strided
-    /// convolutions instead of pooling, which keeps interval and CROWN bounds tight.
-    /// conv4×4-16/2 → ReLU → conv4×4-32/2 → ReLU → fc-100 → ReLU → fc-10.
-    pub fn strided_cnn() -> Self {
-        Self {
-            input: [1, 28, 28],
-            layers: vec![
-                conv("conv1", 1, 16, 4, 2, 1),
-                LayerSpec::Relu,
-                conv("conv2", 16, 32, 4, 2, 1),
-                LayerSpec::Relu,
-                LayerSpec::Flatten,
-                linear("fc1", 32 * 7 * 7, 100),
-                LayerSpec::Relu,
-                linear("fc2", 100, 10),
-            ],
-        }
-    }
-
-    /// A small ResNet: conv3×3-8 → ReLU → [conv3×3-8 → ReLU → conv3×3-8, + identity] → ReLU →
-    /// conv3×3-16/2 → ReLU → [conv3×3-16 → ReLU → conv3×3-16, + identity] → ReLU → avgpool2 →
-    /// fc-10 (He et al.'s basic blocks, without batch norm so that it trains and certifies like the
-    /// rest of the zoo).
-    pub fn resnet_small() -> Self {
-        let block = |name: &str, c: usize| {
-            vec![
-                LayerSpec::Skip,
-                conv(&format!("{name}.conv1"), c, c, 3, 1, 1),
-                LayerSpec::Relu,
-                conv(&format!("{name}.conv2"), c, c, 3, 1, 1),
-                LayerSpec::AddSkip,
-                LayerSpec::Relu,
-            ]
-        };
-        let mut layers = vec![conv("stem", 1, 8, 3, 1, 1), LayerSpec::Relu];
-        layers.extend(block("block1", 8));
-        layers.extend([conv("down", 8, 16, 3, 2, 1), LayerSpec::Relu]);
-        layers.extend(block("block2", 16));
-        layers.extend([
-            LayerSpec::AvgPool2d {
-                kernel_size: 2,
-                stride: None,
-                padding: 0,
+/// The shape after `layer` (not a skip marker) given the shape before it, or why it does not fit.
+pub(crate) fn next_shape(layer: &LayerSpec, shape: Shape) -> std::result::Result<Shape, String> {
+    Ok(match (layer, shape) {
+        (
+            LayerSpec::Conv2d {
+                in_channels,
+                out_channels,
+                kernel_size,
+                stride,
+                padding,
+                groups,
+                ..
             },
-            LayerSpec::Flatten,
-            linear("fc", 16 * 7 * 7, 10),
-        ]);
-        Self {
-            input: [1, 28, 28],
-            layers,
+            Shape::Image([c, h, w]),
+        ) => {
+            if *in_channels != c || *out_channels == 0 {
+                return Err(format!(
+                    "conv2d expects {in_channels} input channels, gets {c}"
+                ));
+            }
+            if *groups == 0 || in_channels % groups != 0 || out_channels % groups != 0 {
+                return Err(format!(
+                    "conv2d groups ({groups}) must divide its {in_channels} input and {out_channels} output channels"
+                ));
+            }
+            let [t, b, l, r] = padding.sides([h, w], *kernel_size, *stride);
+            match (
+                pooled(h, *kernel_size, *stride, t, b),
+                pooled(w, *kernel_size, *stride, l, r),
+            ) {
+                (Some(h), Some(w)) => Shape::Image([*out_channels, h, w]),
+                _ => return Err(format!("conv2d kernel does not fit {shape}")),
+            }
         }
-    }
-
-    /// A small MobileNet-style net of depthwise-separable blocks (Howard et al.): conv3×3-16/2 →
-    /// ReLU → dw3×3 → ReLU → pw1×1-32 → ReLU → dw3×3/2 → ReLU → pw1×1-64 → ReLU → avgpool2 →
-    /// fc-10. (A global average pool, as in MobileNet proper, left this shallow net at 78% on
-    /// MNIST after 4 epochs; keeping 3×3 positions brings it to the rest of the zoo.)
-    pub fn mobilenet_small() -> Self {
-        Self {
-            input: [1, 28, 28],
-            layers: vec![
-                conv("stem", 1, 16, 3, 2, 1),
-                LayerSpec::Relu,
-                depthwise("dw1", 16, 1),
-                LayerSpec::Relu,
-                conv("pw1", 16, 32, 1, 1, 0),
-                LayerSpec::Relu,
-                depthwise("dw2", 32, 2),
-                LayerSpec::Relu,
-                conv("pw2", 32, 64, 1, 1, 0),
-                LayerSpec::Relu,
-                LayerSpec::AvgPool2d {
-                    kernel_size: 2,
-                    stride: None,
-                    padding: 0,
-                },
-                LayerSpec::Flatten,
-                linear("fc", 64 * 3 * 3, 10),
-            ],
+        (
+            LayerSpec::MaxPool2d {
+                kernel_size,
+                stride,
+                padding,
+            }
+            | LayerSpec::AvgPool2d {
+                kernel_size,
+                stride,
+                padding,
+            },
+            Shape::Image([c, h, w]),
+        ) => {
+            let stride = stride.unwrap_or(*kernel_size);
+            if 2 * padding > *kernel_size {
+                return Err("pool padding must be at most half the kernel".into());
+            }
+            match (
+                pooled(h, *kernel_size, stride, *padding, *padding),
+                pooled(w, *kernel_size, stride, *padding, *padding),
+            ) {
+                (Some(h), Some(w)) => Shape::Image([c, h, w]),
+                _ => return Err(format!("pool window does not fit {shape}")),
+            }
         }
-    }
-
-    /// The spec of the playground's default model (`mnist-small-cnn`), with its tensor names:
-    /// conv3×3-8 → ReLU → pool2 → conv3×3-16 → ReLU → pool2 → fc-64 → ReLU → fc-10.
-    pub fn small_cnn() -> Self {
-        Self::pooled_cnn(8, 16, 64)
-    }
-
-    /// conv3×3-`c1` → ReLU → pool2 → conv3×3-`c2` → ReLU → pool2 → fc-`hidden` → ReLU → fc-10 on
-    /// 1×28×28 inputs (the second pool leaves 5×5 maps).
-    fn pooled_cnn(c1: usize, c2: usize, hidden: usize) -> Self {
-        Self {
-            input: [1, 28, 28],
-            layers: vec![
-                conv("conv1", 1, c1, 3, 1, 0),
-                LayerSpec::Relu,
-                pool2(),
-                conv("conv2", c1, c2, 3, 1, 0),
-                LayerSpec::Relu,
-                pool2(),
-                LayerSpec::Flatten,
-                linear("fc1", c2 * 5 * 5, hidden),
-                LayerSpec::Relu,
-                linear("fc2", hidden, 10),
-            ],
+        (LayerSpec::AdaptiveAvgPool2d { output_size }, Shape::Image([c, ..])) => {
+            if output_size.contains(&0) {
+                return Err("adaptive pooling needs an output size ≥ 1".into());
+            }
+            Shape::Image([c, output_size[0], output_size[1]])
         }
-    }
+        (
+            LayerSpec::Linear {
+                in_features,
+                out_features,
+                ..
+            },
+            Shape::Flat(n),
+        ) => {
+            if *in_features != n || *out_features == 0 {
+                return Err(format!(
+                    "linear expects {in_features} input features, gets {n}"
+                ));
+            }
+            Shape::Flat(*out_features)
+        }
+        (LayerSpec::BatchNorm { num_features, .. }, shape) => {
+            let channels = match shape {
+                Shape::Image([c, ..]) => c,
+                Shape::Flat(n) => n,
+            };
+            if *num_features != channels {
+                return Err(format!(
+                    "batch norm over {num_features} features, gets {shape}"
+                ));
+            }
+            shape
+        }
+        (LayerSpec::Normalize { mean, std }, Shape::Image([c, ..])) => {
+            if mean.len() != c || std.len() != c {
+                return Err(format!(
+                    "normalize has {} means and {} deviations for {c} channels",
+                    mean.len(),
+                    std.len()
+                ));
+            }
+            if !mean.iter().all(|m| m.is_finite()) || !std.iter().all(|s| s.is_finite() && *s > 0.0)
+            {
+                return Err("normalize needs finite means and deviations > 0".into());
+            }
+            shape
+        }
+        (LayerSpec::Dropout { p }, shape) => {
+            if !(0.0..1.0).contains(p) {
+                return Err(format!("dropout p must be in [0, 1), got {p}"));
+            }
+            shape
+        }
+        (LayerSpec::Relu | LayerSpec::Relu6, shape) => shape,
+        (LayerSpec::Flatten, Shape::Image([c, h, w])) => Shape::Flat(c * h * w),
+        (LayerSpec::Flatten, Shape::Flat(n)) => Shape::Flat(n),
+        (layer, shape) => {
+            return Err(format!("{layer:?} cannot take an input of shape {shape}"));
+        }
+    })
 }
 
 #[cfg(test)]

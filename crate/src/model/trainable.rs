@@ -7,7 +7,7 @@ use burn::tensor::{Device, Tensor};
 
 use super::Classifier;
 use super::sequential::{Layer, Sequential, WeightMap};
-use super::spec::{LayerSpec, ModelSpec};
+use super::spec::{LayerSpec, ModelSpec, Shape};
 use crate::error::{Error, Result};
 use crate::runtime::readback::read_f32;
 
@@ -64,8 +64,18 @@ impl TrainableNet {
             .any(|l| matches!(l, LayerSpec::BatchNorm { .. }))
         {
             return Err(Error::InvalidArgument(
-                "training supports conv, linear, ReLU, pooling and flatten layers, not batch norm"
+                "training supports conv, linear, activation, pooling, normalisation, dropout and \
+                 flatten layers with identity or dense skips, not batch norm"
                     .into(),
+            ));
+        }
+        if spec
+            .layers
+            .iter()
+            .any(|l| matches!(l, LayerSpec::AddSkip { shortcut } if !shortcut.is_empty()))
+        {
+            return Err(Error::InvalidArgument(
+                "training supports identity shortcuts, not projection shortcuts".into(),
             ));
         }
         let model = Sequential::from_weights(spec, weights, device)?;
@@ -104,31 +114,38 @@ impl TrainableNet {
     /// The network as a [`Sequential`] sharing these parameters: on an autodiff device,
     /// gradients of anything computed from it (logits, interval bounds) reach the parameters.
     pub fn sequential(&self) -> Sequential {
+        let inputs = self
+            .spec
+            .input_shapes()
+            .expect("the net's spec was checked when it was built");
         let layers = self
             .params
             .iter()
             .zip(&self.spec.layers)
-            .map(|(params, spec)| match (params, spec) {
+            .zip(inputs)
+            .map(|((params, spec), input)| match (params, spec, input) {
                 (
                     LayerParams::Conv(p),
                     LayerSpec::Conv2d {
+                        kernel_size,
                         stride,
                         padding,
                         groups,
                         ..
                     },
+                    Shape::Image([_, h, w]),
                 ) => Layer::Conv2d {
                     weight: p.weight.val(),
                     bias: p.bias.as_ref().map(Param::val),
                     stride: *stride,
-                    padding: *padding,
+                    padding: padding.sides([h, w], *kernel_size, *stride),
                     groups: *groups,
                 },
-                (LayerParams::Linear(p), _) => Layer::Linear {
+                (LayerParams::Linear(p), _, _) => Layer::Linear {
                     weight: p.weight.val(),
                     bias: p.bias.as_ref().map(Param::val),
                 },
-                (_, spec) => Layer::without_params(spec)
+                (_, spec, _) => Layer::without_params(spec)
                     .expect("layers with parameters were matched when the net was built"),
             })
             .collect();

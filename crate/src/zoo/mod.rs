@@ -152,10 +152,8 @@ pub fn for_dataset(kind: DatasetKind) -> impl Iterator<Item = ZooEntry> {
 }
 
 /// The first model of `kind`.
-pub fn default_for(kind: DatasetKind) -> ZooEntry {
-    for_dataset(kind)
-        .next()
-        .expect("the zoo has a model for every dataset")
+pub fn default_for(kind: DatasetKind) -> Option<ZooEntry> {
+    for_dataset(kind).next()
 }
 
 /// The default MNIST model on `device`.
@@ -220,8 +218,8 @@ mod tests {
             assert!(a.spec().is_ok(), "{}", a.id);
             assert!(ZOO[i + 1..].iter().all(|b| b.id != a.id), "{}", a.id);
         }
-        for kind in DatasetKind::ALL {
-            assert_eq!(default_for(kind).dataset, kind);
+        for kind in DatasetKind::SHIPPED {
+            assert_eq!(default_for(kind).unwrap().dataset, kind);
         }
         assert_eq!(lookup("mnist-mlp").unwrap().arch, "mlp");
         let err = lookup("resnet-1000").unwrap_err().to_string();

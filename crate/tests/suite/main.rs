@@ -5,6 +5,7 @@
 mod common;
 
 mod architectures;
+mod architectures_golden;
 mod attack_properties;
 mod attacks;
 mod audit;
@@ -16,8 +17,10 @@ mod eot;
 mod exact;
 mod fetched_data;
 mod ibp;
+mod image_pipeline;
 mod lirpa_golden;
 mod preprocess;
+mod pytorch_files;
 mod radius;
 mod smoothing;
 mod torchattacks_golden;

@@ -128,7 +128,10 @@ fn run(name: &str, threat: ThreatModel, attack: Attack, tolerance: Tolerance) {
                 .zip(&want)
                 .filter(|(a, b)| (*a - *b).abs() > tolerance)
                 .count();
-            println!("{name}: {far} of {} pixels differ by more than {tolerance}", got.len());
+            println!(
+                "{name}: {far} of {} pixels differ by more than {tolerance}",
+                got.len()
+            );
             assert!(
                 far * 50 < got.len(),
                 "{name}: {far} of {} pixels differ by more than {tolerance}",

@@ -27,7 +27,11 @@ fn every_zoo_model_has_matching_weights_and_card() {
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
-        assert_eq!(sha, card.weights_sha256, "{}: weights differ from the card", entry.id);
+        assert_eq!(
+            sha, card.weights_sha256,
+            "{}: weights differ from the card",
+            entry.id
+        );
         entry
             .load_from_dir(&dir, &device)
             .unwrap_or_else(|e| panic!("{}: {e}", entry.id));
@@ -35,6 +39,9 @@ fn every_zoo_model_has_matching_weights_and_card() {
         assert_eq!(ModelCard::from_json(&card.to_json()).unwrap(), card);
     }
     if let Some(bytes) = ZOO[0].embedded_weights() {
-        assert_eq!(bytes, std::fs::read(models_dir().join(ZOO[0].weights_file())).unwrap());
+        assert_eq!(
+            bytes,
+            std::fs::read(models_dir().join(ZOO[0].weights_file())).unwrap()
+        );
     }
 }

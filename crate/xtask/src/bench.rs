@@ -66,7 +66,10 @@ fn torch_reference(python: &str, args: &BenchArgs) -> Option<f64> {
                 .map(|n| n.get())
                 .unwrap_or(1)
         });
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/bench/torch_pgd.py");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/bench/torch_pgd.py"
+    );
     let out = Command::new(python)
         .arg(script)
         .args(["--threads", &threads.to_string()])

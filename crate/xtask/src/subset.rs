@@ -32,7 +32,7 @@ pub fn run(args: SubsetArgs) -> Result<()> {
         count,
         split,
     } = args;
-    for kind in DatasetKind::ALL {
+    for kind in DatasetKind::SHIPPED {
         let subset = Dataset::load_dir(kind, split, &dir)?.take(count);
         let (images, labels) = subset.to_idx_gz();
         let stem = format!("{kind}-{split}-{}k", count / 1000);

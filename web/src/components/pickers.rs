@@ -14,6 +14,7 @@ pub fn dataset_title(kind: DatasetKind) -> &'static str {
     match kind {
         DatasetKind::Mnist => "MNIST",
         DatasetKind::FashionMnist => "Fashion-MNIST",
+        DatasetKind::ImageNet => "ImageNet",
     }
 }
 
@@ -43,7 +44,7 @@ pub fn pickers(props: &PickersProps) -> Html {
         <div class="pickers">
             <label class="picker">{ "Dataset " }
                 <select id="dataset" onchange={props.on_dataset.reform(selected)}>
-                { for DatasetKind::ALL.iter().map(|k| html! {
+                { for DatasetKind::SHIPPED.iter().map(|k| html! {
                     <option value={k.id()} selected={*k == props.dataset}>{ dataset_title(*k) }</option>
                 }) }
                 </select>

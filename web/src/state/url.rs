@@ -213,22 +213,23 @@ fn read_model_and_dataset(q: &Query, warn: &mut impl FnMut(String)) -> (ZooEntry
     let Some(raw) = q.get("dataset") else {
         return (model, model.dataset);
     };
-    match raw.parse::<DatasetKind>() {
-        Ok(kind) if kind != model.dataset => {
+    let picked = raw.parse::<DatasetKind>().ok();
+    match picked.and_then(|kind| Some((kind, zoo::default_for(kind)?))) {
+        Some((kind, default)) if kind != model.dataset => {
             if q.get("model").is_some() {
                 warn(format!(
                     "model={} is a {} model; showing {kind}'s default model",
                     model.id, model.dataset
                 ));
             }
-            (zoo::default_for(kind), kind)
+            (default, kind)
         }
-        Ok(kind) => (model, kind),
-        Err(_) => {
+        Some((kind, _)) => (model, kind),
+        None => {
             warn(format!(
                 "ignored dataset={:?}: use {}",
                 truncate(raw),
-                DatasetKind::ALL.map(|k| k.id()).join(" or ")
+                DatasetKind::SHIPPED.map(|k| k.id()).join(" or ")
             ));
             (model, model.dataset)
         }

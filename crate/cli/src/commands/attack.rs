@@ -6,6 +6,7 @@ use perturb::attack::{
     Attack, AttackLoss, AttackMethod, AttackSettings, BatchProgress, CurvePoint, CwSettings, Norm,
     robustness_curve,
 };
+use perturb::data::ImageSource;
 use perturb::defense::DefenseSpec;
 use perturb::{Error, Result};
 use serde::Serialize;
@@ -154,8 +155,8 @@ pub fn run(args: AttackArgs) -> Result<()> {
             "--eot averages over a randomized defence's draws: use --defense noise:SIGMA".into(),
         ));
     }
-    let data = args.model.test_set()?.take(args.count);
     let (device, base) = args.model.model()?;
+    let data = args.model.test_set(&base, args.count)?;
     let (gradients, attacker) = if args.bpda {
         match args.defense.adaptive(&base, args.seed)? {
             Some(view) if view.attack == perturb::defense::AdaptiveAttack::Bpda => {
@@ -195,7 +196,7 @@ pub fn run(args: AttackArgs) -> Result<()> {
         weights,
         defense: args.defense.to_string(),
         gradients,
-        dataset: data.kind.to_string(),
+        dataset: data.kind().to_string(),
         images: data.len(),
         config: settings.attack(&settings.threat(args.eps[0], 1)?),
         clean_accuracy: first.clean_accuracy,

@@ -3,6 +3,7 @@
 
 use clap::Args;
 use perturb::attack::{AuditConfig, AuditTarget, Verdict, audit};
+use perturb::data::ImageSource;
 use perturb::defense::DefenseSpec;
 use perturb::model::Classifier;
 use perturb::{Error, Result};
@@ -58,8 +59,8 @@ pub fn run(args: AuditArgs) -> Result<()> {
             "--eot applies to a randomized defence (--defense noise:SIGMA)".into(),
         ));
     }
-    let data = args.model.test_set()?.take(args.count);
     let (device, base) = args.model.model()?;
+    let data = args.model.test_set(&base, args.count)?;
     let deployed = args.defense.deploy(&base, args.seed)?;
     let mut adaptive = args.defense.adaptive(&base, args.seed)?;
     if let (Some(view), Some(eot)) = (adaptive.as_mut(), args.eot) {
@@ -93,7 +94,7 @@ pub fn run(args: AuditArgs) -> Result<()> {
         "audit of {arch} ({}) on {} {} images at L∞ ε = {}: clean accuracy {:.1}%, {} of {} checks flagged",
         args.defense,
         report.samples,
-        data.kind,
+        data.kind(),
         report.epsilon,
         report.clean_accuracy * 100.0,
         report.flagged,

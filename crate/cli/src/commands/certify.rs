@@ -13,6 +13,7 @@ use perturb::certify::{
     BoundMethod, ExactConfig, ExactOutcome, SmoothingConfig, TinyNet, bound_margins,
     certified_accuracy_curve, certify_all, verify_exact,
 };
+use perturb::data::ImageSource;
 use perturb::model::Sequential;
 use perturb::runtime::readback::read_f32;
 use perturb::{Error, Result};
@@ -179,8 +180,8 @@ fn margins(
 
 /// IBP, CROWN, CROWN-IBP, or IBP against CROWN.
 fn bounds(args: &CertifyArgs) -> Result<(Value, Option<Chart>)> {
-    let data = args.model.test_set()?.take(args.count);
     let (device, model) = args.model.model()?;
+    let data = args.model.test_set(&model, args.count)?;
     let indices: Vec<usize> = (0..data.len()).collect();
     let methods = match args.method {
         Method::Compare => vec![Method::Ibp, Method::Crown],
@@ -266,8 +267,8 @@ fn smoothing(args: &CertifyArgs) -> Result<(Value, Option<Chart>)> {
         seed: args.seed,
     };
     config.validate()?;
-    let data = args.model.test_set()?.take(args.count);
     let (device, model) = args.model.model()?;
+    let data = args.model.test_set(&model, args.count)?;
     let indices: Vec<usize> = (0..data.len()).collect();
     let (images, _) = data.batch(&indices, &device)?;
     let labels = data.class_labels();
@@ -335,8 +336,8 @@ fn smoothing(args: &CertifyArgs) -> Result<(Value, Option<Chart>)> {
 
 /// Exact verdicts per image, beside IBP's and CROWN's.
 fn exact(args: &CertifyArgs) -> Result<(Value, Option<Chart>)> {
-    let data = args.model.test_set()?.take(args.count);
     let (device, model) = args.model.model()?;
+    let data = args.model.test_set(&model, args.count)?;
     let net = block_on(TinyNet::from_sequential(&model))?;
     let indices: Vec<usize> = (0..data.len()).collect();
     let (images, labels_t) = data.batch(&indices, &device)?;

@@ -21,7 +21,7 @@ pub enum DataCommand {
 pub fn run(command: DataCommand) -> Result<()> {
     match command {
         DataCommand::Verify { dir } => {
-            for kind in DatasetKind::ALL {
+            for kind in DatasetKind::SHIPPED {
                 for split in Split::ALL {
                     let d = Dataset::load_dir(kind, split, &dir)?;
                     let mut counts = [0usize; 10];

@@ -7,6 +7,7 @@ use std::time::Instant;
 use burn::module::Module;
 use clap::Args;
 use perturb::blocking::block_on;
+use perturb::data::ImageSource;
 use perturb::data::{Dataset, DatasetKind, Split, shipped_test_subset};
 use perturb::eval::{EvalSettings, Evaluation, evaluate};
 use perturb::model::{
@@ -428,8 +429,8 @@ pub fn train(args: TrainArgs) -> Result<()> {
 
 /// Run `perturb eval`.
 pub fn eval(args: EvalArgs) -> Result<()> {
-    let data = args.model.test_set()?;
     let (device, model) = args.model.model()?;
+    let data = args.model.test_set(&model, usize::MAX)?;
     let progress = bar(data.len(), "images attacked");
     let evaluation = block_on(evaluate(
         &model,
@@ -448,7 +449,7 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     let report = serde_json::json!({
         "weights": weights,
         "architecture": architecture,
-        "dataset": data.kind.to_string(),
+        "dataset": data.kind().to_string(),
         "evaluation": evaluation,
     });
     crate::print_json(&report);

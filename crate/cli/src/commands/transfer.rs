@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use perturb::Result;
 use perturb::attack::{Attack, Norm, PgdConfig, ThreatModel, transfer_matrix};
-use perturb::data::{Dataset, DatasetKind, Split, shipped_test_subset};
+use perturb::data::{BadImages, DatasetKind, ImageSource, TestImages};
 use perturb::model::{Classifier, ModelSpec, Sequential};
 use perturb::zoo::{self, ModelCard};
 
@@ -22,12 +22,19 @@ pub struct TransferArgs {
     /// The zoo's folder, for zoo ids.
     #[arg(long, default_value = "models")]
     models_dir: PathBuf,
-    /// The test set.
-    #[arg(long, value_enum, default_value = "mnist")]
-    dataset: DatasetKind,
-    /// Full test split from this folder instead of the shipped 1,000 images.
+    /// The test set (default: MNIST for 28×28 models, ImageNet otherwise).
+    #[arg(long, value_enum)]
+    dataset: Option<DatasetKind>,
+    /// MNIST/Fashion-MNIST: the full test split from this folder instead of the shipped 1,000
+    /// images. ImageNet: the image folder (one sub-folder per WordNet id, or flat with --labels).
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// Labels of a flat image folder (one "file label" line each).
+    #[arg(long, requires = "data_dir")]
+    labels: Option<PathBuf>,
+    /// Unreadable or non-image files in the folder: skip them (counted) or fail.
+    #[arg(long, value_enum, default_value = "skip")]
+    bad_images: BadImages,
     /// Test images attacked.
     #[arg(long, default_value_t = 500)]
     count: usize,
@@ -70,18 +77,34 @@ fn load(entry: &str, dir: &Path, device: &burn::tensor::Device) -> Result<(Strin
 
 /// Run `perturb transfer`.
 pub fn run(args: TransferArgs) -> Result<()> {
-    let kind = args.dataset;
-    let data = match &args.data_dir {
-        Some(dir) => Dataset::load_dir(kind, Split::Test, dir)?,
-        None => shipped_test_subset(kind)?,
-    }
-    .take(args.count.max(1));
     let device = args.device.init()?;
     let models = args
         .models
         .iter()
         .map(|m| load(m, &args.models_dir, &device))
         .collect::<Result<Vec<_>>>()?;
+    let input = models[0].1.spec().input;
+    if let Some((name, m)) = models.iter().find(|(_, m)| m.spec().input != input) {
+        return Err(perturb::Error::Mismatch(format!(
+            "{name} takes {:?} inputs, {} takes {input:?}: transfer needs one input size (for a \
+             named ImageNet architecture write PATH=ARCH@SIDE, e.g. efficientnet_lite1@224)",
+            m.spec().input,
+            models[0].0
+        )));
+    }
+    let kind = args.dataset.unwrap_or(if input == [1, 28, 28] {
+        DatasetKind::Mnist
+    } else {
+        DatasetKind::ImageNet
+    });
+    let data = TestImages::open(
+        kind,
+        input,
+        args.data_dir.as_deref(),
+        args.labels.as_deref(),
+        args.bad_images,
+    )?
+    .take(args.count.max(1));
     let threat = ThreatModel::new(Norm::Linf, args.eps)?;
     let attack = Attack::Pgd(PgdConfig::pgd(&threat, args.steps));
     let named: Vec<(&str, &dyn Classifier)> = models
@@ -111,6 +134,16 @@ pub fn run(args: TransferArgs) -> Result<()> {
     for (name, row) in matrix.surrogates.iter().zip(&matrix.success) {
         let cells: Vec<String> = row.iter().map(|s| format!("{:.1}%", 100.0 * s)).collect();
         table += &format!("| {name} | {} |\n", cells.join(" | "));
+    }
+    table += "\n| model | clean accuracy | PGD (white-box) accuracy |\n|---|---|---|\n";
+    for (i, name) in matrix.targets.iter().enumerate() {
+        let clean = matrix.target_clean_accuracy[i];
+        let robust = clean * (1.0 - matrix.success[i][i]);
+        table += &format!(
+            "| {name} | {:.1}% | {:.1}% |\n",
+            100.0 * clean,
+            100.0 * robust
+        );
     }
     eprint!("{table}");
     crate::print_json(&serde_json::json!({

@@ -46,7 +46,11 @@ pub struct Claimed {
 
 /// Small random nets covering every layer kind: BatchNorm, padding, stride, max pooling (plain,
 /// padded, overlapping), average pooling, nested residual blocks and grouped (depthwise)
-/// convolutions; all on 1×8×8 inputs.
+/// convolutions; then the ImageNet architectures' layers: input normalisation, TensorFlow "same"
+/// padding at stride 2 (asymmetric), ReLU6 (a wide normalisation drives it past 6), adaptive
+/// average pooling (global, and 4→3 with overlapping windows), dropout, a projection shortcut
+/// (1×1 conv at stride 2 + batch norm) and DenseNet's nested channel concatenations; all on
+/// 1×8×8 inputs.
 pub fn random_nets(device: &Device) -> Vec<Sequential> {
     let specs = [
         r#"{"input": [1, 8, 8], "layers": [{"type": "flatten"},
@@ -88,6 +92,38 @@ pub fn random_nets(device: &Device) -> Vec<Sequential> {
             {"type": "conv2d", "in_channels": 8, "out_channels": 8, "kernel_size": 3, "stride": 2, "padding": 1, "groups": 2},
             {"type": "relu"}, {"type": "flatten"},
             {"type": "linear", "in_features": 128, "out_features": 4}]}"#,
+        r#"{"input": [1, 8, 8], "layers": [
+            {"type": "normalize", "mean": [0.1], "std": [0.05]},
+            {"type": "conv2d", "in_channels": 1, "out_channels": 4, "kernel_size": 3, "stride": 2, "padding": "same", "bias": false},
+            {"type": "batch_norm", "num_features": 4}, {"type": "relu6"},
+            {"type": "conv2d", "in_channels": 4, "out_channels": 4, "kernel_size": 3, "padding": "same", "groups": 4},
+            {"type": "relu6"},
+            {"type": "conv2d", "in_channels": 4, "out_channels": 6, "kernel_size": 2, "stride": 2, "padding": "same"},
+            {"type": "relu6"}, {"type": "adaptive_avg_pool2d", "output_size": [1, 1]}, {"type": "flatten"},
+            {"type": "dropout", "p": 0.2}, {"type": "linear", "in_features": 6, "out_features": 4}]}"#,
+        r#"{"input": [1, 8, 8], "layers": [
+            {"type": "conv2d", "in_channels": 1, "out_channels": 4, "kernel_size": 3, "padding": 1},
+            {"type": "relu"}, {"type": "skip"},
+            {"type": "conv2d", "in_channels": 4, "out_channels": 6, "kernel_size": 3, "stride": 2, "padding": 1, "bias": false},
+            {"type": "batch_norm", "num_features": 6}, {"type": "relu"},
+            {"type": "conv2d", "in_channels": 6, "out_channels": 6, "kernel_size": 3, "padding": 1, "bias": false},
+            {"type": "batch_norm", "num_features": 6},
+            {"type": "add_skip", "shortcut": [
+                {"type": "conv2d", "in_channels": 4, "out_channels": 6, "kernel_size": 1, "stride": 2, "bias": false},
+                {"type": "batch_norm", "num_features": 6}]},
+            {"type": "relu"}, {"type": "adaptive_avg_pool2d", "output_size": [3, 3]}, {"type": "flatten"},
+            {"type": "linear", "in_features": 54, "out_features": 5}]}"#,
+        r#"{"input": [1, 8, 8], "layers": [
+            {"type": "conv2d", "in_channels": 1, "out_channels": 4, "kernel_size": 3, "padding": 1},
+            {"type": "skip"}, {"type": "batch_norm", "num_features": 4}, {"type": "relu"},
+            {"type": "conv2d", "in_channels": 4, "out_channels": 3, "kernel_size": 3, "padding": 1},
+            {"type": "concat_skip"},
+            {"type": "skip"}, {"type": "batch_norm", "num_features": 7}, {"type": "relu"},
+            {"type": "conv2d", "in_channels": 7, "out_channels": 3, "kernel_size": 3, "padding": 1},
+            {"type": "concat_skip"},
+            {"type": "batch_norm", "num_features": 10}, {"type": "relu"},
+            {"type": "avg_pool2d", "kernel_size": 2}, {"type": "adaptive_avg_pool2d", "output_size": [1, 1]},
+            {"type": "flatten"}, {"type": "linear", "in_features": 10, "out_features": 4}]}"#,
     ];
     specs
         .iter()
