@@ -17,6 +17,8 @@ pub struct BatchProgress {
     pub done: usize,
     /// Batches in all.
     pub total: usize,
+    /// Images done (over every ε of a sweep), for rates in images per second.
+    pub images: usize,
 }
 
 /// One point of a robustness curve.
@@ -87,18 +89,31 @@ pub async fn robustness_curve(
     let labels = data.class_labels();
     let per_eps = data.len().div_ceil(batch_size.max(1));
     let total = per_eps * epsilons.len();
-    let mut done = 0;
+    let (mut done, mut images) = (0, 0);
     let mut cancelled = false;
     let mut curve = Vec::with_capacity(epsilons.len());
     let mut broken: Vec<Vec<bool>> = Vec::with_capacity(epsilons.len());
     for &epsilon in epsilons {
         let threat = ThreatModel::new(norm, epsilon)?;
         let attack = configure(&threat);
-        let samples = attack_dataset(model, data, device, batch_size, &threat, &attack, |_, _| {
-            done += 1;
-            cancelled = !on_progress(BatchProgress { done, total });
-            !cancelled
-        })
+        let samples = attack_dataset(
+            model,
+            data,
+            device,
+            batch_size,
+            &threat,
+            &attack,
+            |batch, _| {
+                done += 1;
+                images += batch.len();
+                cancelled = !on_progress(BatchProgress {
+                    done,
+                    total,
+                    images,
+                });
+                !cancelled
+            },
+        )
         .await?;
         if cancelled {
             break;

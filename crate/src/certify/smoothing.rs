@@ -236,7 +236,11 @@ pub async fn certify_all<M: Classifier>(
             ..config.clone()
         };
         out.push(certify(model, images.clone().narrow(0, i, 1), &config).await?);
-        if !on_progress(BatchProgress { done: i + 1, total }) {
+        if !on_progress(BatchProgress {
+            done: i + 1,
+            total,
+            images: i + 1,
+        }) {
             break;
         }
     }

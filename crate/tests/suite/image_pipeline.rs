@@ -97,7 +97,10 @@ fn folders_skip_or_refuse_unreadable_files() {
         ),
         (
             "n03594945",
-            vec![("b.png", png.clone()), ("c.png", png[..png.len() / 2].to_vec())],
+            vec![
+                ("b.png", png.clone()),
+                ("c.png", png[..png.len() / 2].to_vec()),
+            ],
         ),
     ] {
         std::fs::create_dir_all(root.join("tree").join(wnid)).unwrap();

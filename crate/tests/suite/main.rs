@@ -18,6 +18,7 @@ mod exact;
 mod fetched_data;
 mod ibp;
 mod image_pipeline;
+mod imagenet_models;
 mod lirpa_golden;
 mod preprocess;
 mod pytorch_files;

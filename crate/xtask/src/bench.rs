@@ -19,6 +19,9 @@ pub enum Suite {
     Certify,
     /// Exact verification: branch-and-bound nodes and time against network depth and width.
     Exact,
+    /// ResNet-18 at 224×224: forward and forward+backward per image at several batch sizes
+    /// (and torchvision's on PyTorch-CPU for comparison).
+    Resnet18,
 }
 
 /// Arguments of `cargo xtask bench`.
@@ -41,9 +44,16 @@ pub struct BenchArgs {
     /// Exact suite: write nodes against network size as SVG here.
     #[arg(long)]
     pub(crate) plot: Option<std::path::PathBuf>,
-    /// Python with torch and torchattacks for the PyTorch-CPU reference ("none" to skip).
+    /// ResNet-18 suite: also time PGD-10 at this batch size (0: not).
+    #[arg(long, default_value_t = 0)]
+    pub(crate) pgd_batch: usize,
+    /// ResNet-18 suite: the batch sizes.
+    #[arg(long, value_delimiter = ',', default_value = "1,16,64")]
+    pub(crate) batches: Vec<usize>,
+    /// Python with torch (and torchattacks, torchvision) for the PyTorch-CPU reference ("none"
+    /// to skip).
     #[arg(long, default_value = "python3")]
-    torch_python: String,
+    pub(crate) torch_python: String,
 }
 
 /// Run the PyTorch reference with as many threads as Burn's CPU backend uses; its ms per step.
@@ -94,6 +104,10 @@ pub fn run(args: BenchArgs) -> Result<()> {
         Suite::Pgd => {}
         Suite::Certify => return crate::bench_certify::certification(&args),
         Suite::Exact => return crate::bench_certify::exact_scaling(&args),
+        Suite::Resnet18 => {
+            let device = args.device.init()?;
+            return crate::bench_imagenet::run(&args, &device, &args.batches);
+        }
     }
     let device = args.device.init()?;
     let model = perturb::zoo::default_model(&device)?;

@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_certify;
+mod bench_imagenet;
 mod subset;
 
 use clap::{Parser, Subcommand};

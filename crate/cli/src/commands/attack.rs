@@ -171,8 +171,7 @@ pub fn run(args: AttackArgs) -> Result<()> {
     } else {
         ("true", args.defense.deploy(&base, args.seed)?)
     };
-    let batches = data.len().div_ceil(args.batch_size) * args.eps.len();
-    let bar = crate::progress::bar(batches, "batches");
+    let bar = crate::progress::bar(data.len() * args.eps.len(), "images");
     let per_epsilon = perturb::blocking::block_on(robustness_curve(
         &attacker,
         &data,
@@ -182,7 +181,7 @@ pub fn run(args: AttackArgs) -> Result<()> {
         &args.eps,
         |threat| settings.attack(threat),
         |p: BatchProgress| {
-            bar.set_position(p.done as u64);
+            bar.set_position(p.images as u64);
             true
         },
     ))?;

@@ -44,6 +44,9 @@ pub struct TransferArgs {
     /// PGD steps (step 2.5·ε/steps, random start).
     #[arg(long, default_value_t = 20)]
     steps: usize,
+    /// Start PGD at the clean image (BIM) instead of a random point of the ball.
+    #[arg(long)]
+    no_random_start: bool,
     /// Images per batch.
     #[arg(long, default_value_t = 250)]
     batch_size: usize,
@@ -106,7 +109,10 @@ pub fn run(args: TransferArgs) -> Result<()> {
     )?
     .take(args.count.max(1));
     let threat = ThreatModel::new(Norm::Linf, args.eps)?;
-    let attack = Attack::Pgd(PgdConfig::pgd(&threat, args.steps));
+    let attack = Attack::Pgd(PgdConfig {
+        random_start: !args.no_random_start,
+        ..PgdConfig::pgd(&threat, args.steps)
+    });
     let named: Vec<(&str, &dyn Classifier)> = models
         .iter()
         .map(|(n, m)| (n.as_str(), m as &dyn Classifier))

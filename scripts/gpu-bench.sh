@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# On a machine with a GPU: ResNet-18 at 224×224 on Perturb's wgpu backend (Vulkan) beside
+# torchvision's ResNet-18 on PyTorch CUDA in the same run: forward and forward+backward per image
+# at batch 1, 16 and 64, and PGD-10 images/s at batch 64. Run as is from the repository root:
+#   scripts/gpu-bench.sh            (needs cargo; PyTorch with CUDA for the reference, if present)
+# Burn's CUDA runtime is not built here: Burn 0.22.1's `cuda` feature needs the CUDA toolkit at
+# build time, which the project's machines do not carry; wgpu is what the page uses.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python=${PERTURB_TORCH_PYTHON:-python3}
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>/dev/null || true
+cargo build --release -p xtask
+echo "== Perturb on wgpu (PyTorch-CPU beside it only when CUDA is absent) =="
+target/release/xtask bench --suite resnet18 --device wgpu --batches 1,16,64 --pgd-batch 64 \
+  --repeats 5 --torch-python none
+echo "== PyTorch on CUDA =="
+if "$python" -c "import torch, torchvision; assert torch.cuda.is_available()" 2>/dev/null; then
+  "$python" tests/bench/torch_resnet18.py --device cuda --batches 1,16,64 --pgd-batch 64 --repeats 5
+else
+  echo "PyTorch with CUDA not found ($python): reference skipped"
+fi
