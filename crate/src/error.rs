@@ -36,7 +36,7 @@ pub enum Error {
     Device(String),
 }
 
-/// Shorthand for results carrying [`Error`].
+/// Shorthand for results carrying [`enum@Error`].
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {

@@ -36,7 +36,8 @@ fn share_off(got: &[f32], want: &[f32]) -> f32 {
     off as f32 / want.len() as f32
 }
 
-fn check(device: &Device) {
+/// Check every architecture whose largest tensor fits in `max_tensor_bytes` (all when `None`).
+fn check(device: &Device, max_tensor_bytes: Option<usize>) {
     let golden: Value = serde_json::from_str(GOLDEN).unwrap();
     let side = golden["side"].as_u64().unwrap() as usize;
     let labels: Vec<i64> = golden["labels"]
@@ -59,6 +60,20 @@ fn check(device: &Device) {
     for entry in models {
         let arch = entry["arch"].as_str().unwrap();
         let spec = ModelSpec::imagenet(arch, side).unwrap();
+        let largest = spec
+            .parameters()
+            .unwrap()
+            .iter()
+            .map(|p| 4 * p.shape.iter().product::<usize>())
+            .max()
+            .unwrap();
+        if max_tensor_bytes.is_some_and(|limit| largest > limit) {
+            println!(
+                "{arch}: skipped, its largest tensor takes {} MiB",
+                largest >> 20
+            );
+            continue;
+        }
         let weights = closed_form_weights(&spec).unwrap();
         let model = Sequential::from_weights(spec, weights, &device)
             .unwrap_or_else(|e| panic!("{arch}: {e}"));
@@ -109,11 +124,14 @@ fn check(device: &Device) {
 
 #[test]
 fn architectures_agree_with_pytorch_on_the_cpu() {
-    check(&Device::flex());
+    check(&Device::flex(), None);
 }
 
+/// VGG-16's first classifier matrix (25,088 × 4,096 floats, 392 MiB) is larger than one wgpu
+/// buffer may be (WebGPU's default `maxStorageBufferBindingSize` is 128 MiB; lavapipe refuses the
+/// allocation), so the VGGs are checked on the CPU only.
 #[test]
 #[ignore = "needs a wgpu adapter (Mesa lavapipe: mesa-vulkan-drivers)"]
 fn architectures_agree_with_pytorch_on_wgpu() {
-    check(&crate::common::wgpu_device());
+    check(&crate::common::wgpu_device(), Some(128 << 20));
 }
