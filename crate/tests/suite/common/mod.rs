@@ -16,12 +16,18 @@ pub fn device() -> Device {
     }
 }
 
-/// A wgpu device (Mesa's lavapipe where there is no GPU); the tests that need one are ignored by
-/// default and run by `scripts/test.sh` with `--include-ignored`.
+/// A wgpu device (Mesa's lavapipe where there is no GPU), initialised once for the whole suite
+/// (wgpu's runtime registers once a process); the tests that need one are ignored by default and
+/// run by `scripts/test.sh` with `--include-ignored`.
 pub fn wgpu_device() -> Device {
-    Device::wgpu_options()
-        .init()
-        .unwrap_or_else(|e| panic!("no wgpu adapter ({e}); install mesa-vulkan-drivers"))
+    static DEVICE: std::sync::OnceLock<Device> = std::sync::OnceLock::new();
+    DEVICE
+        .get_or_init(|| {
+            Device::wgpu_options()
+                .init()
+                .unwrap_or_else(|e| panic!("no wgpu adapter ({e}); install mesa-vulkan-drivers"))
+        })
+        .clone()
 }
 
 /// The data folder `scripts/fetch-data.sh` fills; the tests that need it are ignored by default
