@@ -300,13 +300,7 @@ pub(super) fn mobilenet_v2(side: usize) -> ModelSpec {
         1,
         EPS,
     ));
-    layers.extend([
-        LayerSpec::Relu6,
-        adaptive(1),
-        LayerSpec::Flatten,
-        LayerSpec::Dropout { p: 0.2 },
-        linear("classifier.1", 1280, 1000),
-    ]);
+    layers.extend(mobile_head("classifier.1"));
     ModelSpec {
         input: [3, side, side],
         layers,
@@ -398,15 +392,21 @@ pub(super) fn efficientnet_lite(side: usize, depth: f64) -> ModelSpec {
         1,
         LITE_EPS,
     ));
-    layers.extend([
-        LayerSpec::Relu6,
-        adaptive(1),
-        LayerSpec::Flatten,
-        LayerSpec::Dropout { p: 0.2 },
-        linear("_fc", 1280, 1000),
-    ]);
+    layers.extend(mobile_head("_fc"));
     ModelSpec {
         input: [3, side, side],
         layers,
     }
+}
+
+/// The head MobileNetV2 and EfficientNet-Lite share: ReLU6, global average pooling, dropout 0.2
+/// and the 1280 → 1000 classifier named `fc`.
+fn mobile_head(fc: &str) -> [LayerSpec; 5] {
+    [
+        LayerSpec::Relu6,
+        adaptive(1),
+        LayerSpec::Flatten,
+        LayerSpec::Dropout { p: 0.2 },
+        linear(fc, 1280, 1000),
+    ]
 }

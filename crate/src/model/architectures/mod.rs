@@ -47,16 +47,11 @@ fn conv_bn(
 
 /// A depthwise 3×3 convolution over `c` channels, with a bias.
 fn depthwise(name: &str, c: usize, stride: usize) -> LayerSpec {
-    LayerSpec::Conv2d {
-        name: Some(name.into()),
-        in_channels: c,
-        out_channels: c,
-        kernel_size: 3,
-        stride,
-        padding: Padding::Zeros(1),
-        bias: true,
-        groups: c,
+    let mut layer = conv(name, c, c, 3, stride, 1);
+    if let LayerSpec::Conv2d { groups, .. } = &mut layer {
+        *groups = c;
     }
+    layer
 }
 
 fn linear(name: &str, i: usize, o: usize) -> LayerSpec {
