@@ -119,3 +119,83 @@ impl InputGradientReference {
         }
     }
 }
+
+/// PyTorch's EfficientNet-Lite0 with the page's f16-rounded weights
+/// (`tests/golden/gen_lite0_f16.py`): every sample's top-1, and two samples' prepared inputs
+/// with their logits.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Lite0Reference {
+    /// Sample file names, in order.
+    pub files: Vec<String>,
+    /// Their true classes.
+    pub labels: Vec<usize>,
+    /// PyTorch's top-1 class of each.
+    pub top1: Vec<usize>,
+    /// Inputs fed as they are, with PyTorch's logits.
+    pub pairs: Vec<Lite0Pair>,
+}
+
+/// One prepared sample and PyTorch's logits for it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Lite0Pair {
+    /// Sample file name.
+    pub file: String,
+    /// `[3, 224, 224]` bytes, channel-major, base64.
+    pub pixels_chw_base64: String,
+    /// The 1,000 logits.
+    pub logits: Vec<f32>,
+}
+
+impl Lite0Reference {
+    /// The committed reference.
+    pub fn load() -> Self {
+        serde_json::from_str(include_str!("../../tests/golden/lite0_f16.json"))
+            .expect("tests/golden/lite0_f16.json parses")
+    }
+}
+
+impl Lite0Pair {
+    /// The input as `[1, 3, 224, 224]` values in [0, 1].
+    pub fn input(&self) -> Vec<f32> {
+        base64_decode(&self.pixels_chw_base64)
+            .into_iter()
+            .map(|b| f32::from(b) / 255.0)
+            .collect()
+    }
+}
+
+/// Standard base64 (with `=` padding) decoded; other bytes are skipped.
+pub fn base64_decode(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let sextets: Vec<u8> = text.bytes().filter_map(value).collect();
+    let mut out = Vec::with_capacity(sextets.len() * 3 / 4);
+    for chunk in sextets.chunks(4) {
+        let mut acc = 0u32;
+        for (i, &s) in chunk.iter().enumerate() {
+            acc |= u32::from(s) << (18 - 6 * i);
+        }
+        let bytes = acc.to_be_bytes();
+        out.extend_from_slice(&bytes[1..chunk.len()]);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_known_vectors() {
+        assert_eq!(base64_decode("TWFu"), b"Man");
+        assert_eq!(base64_decode("TWE="), b"Ma");
+        assert_eq!(base64_decode("TQ=="), b"M");
+        assert_eq!(Lite0Reference::load().pairs[0].input().len(), 3 * 224 * 224);
+    }
+}

@@ -111,7 +111,7 @@ pub enum Msg {
     /// The model's reading of the picture, which becomes its first label.
     PictureRead(Vec<u8>, Result<Vec<f32>, String>),
     /// The user relabels the picture.
-    Relabel(u8),
+    Relabel(u16),
 }
 
 /// The playground page.
@@ -121,7 +121,7 @@ pub struct App {
     /// The shipped images plus the user's picture, if any (last).
     data: Rc<Dataset>,
     /// The user's drawn or uploaded picture (28×28 bytes) and its label.
-    picture: Option<(Vec<u8>, u8)>,
+    picture: Option<(Vec<u8>, u16)>,
     picture_error: Option<String>,
     settings: UrlSettings,
     backend: Option<Rc<Backend>>,
@@ -515,7 +515,7 @@ impl Component for App {
             Msg::Picture(Ok(pixels)) => self.read_picture(ctx, pixels),
             Msg::PictureRead(pixels, read) => match read {
                 Ok(probs) => {
-                    self.picture = Some((pixels, argmax(&probs) as u8));
+                    self.picture = Some((pixels, argmax(&probs) as u16));
                     self.show_picture(ctx);
                 }
                 Err(e) => self.picture_error = Some(e),

@@ -41,6 +41,8 @@ enum Command {
     Train(commands::train::TrainArgs),
     /// Clean, PGD-robust and IBP-verified accuracy of a model on a test set, as JSON.
     Eval(commands::train::EvalArgs),
+    /// Check a weights file (.pth or SafeTensors) against an architecture; write SafeTensors (f32/f16).
+    Convert(commands::convert::ConvertArgs),
 }
 
 /// Run the parsed command.
@@ -53,6 +55,7 @@ pub fn run(cli: Cli) -> perturb::Result<()> {
         Command::Train(args) => commands::train::train(args),
         Command::Transfer(args) => commands::transfer::run(args),
         Command::Eval(args) => commands::train::eval(args),
+        Command::Convert(args) => commands::convert::run(args),
     }
 }
 

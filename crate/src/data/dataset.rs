@@ -4,7 +4,7 @@ use std::path::Path;
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
-use super::{csv, idx};
+use super::{RgbImage, csv, idx};
 use crate::error::{Error, Result};
 
 /// The datasets Perturb knows.
@@ -123,19 +123,22 @@ impl DatasetKind {
 
 crate::names::named_enum!(DatasetKind, "dataset");
 
-/// A labelled set of single-channel 8-bit images of one size.
+/// A labelled set of 8-bit images of one shape, channel-major (`[channels, rows, cols]` bytes
+/// an image): grayscale digits or prepared RGB photos.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
     /// Which dataset the images come from.
     pub kind: DatasetKind,
+    channels: usize,
     rows: usize,
     cols: usize,
     pixels: Vec<u8>,
-    labels: Vec<u8>,
+    labels: Vec<u16>,
 }
 
 impl Dataset {
-    /// Build a dataset from raw parts, checking that the sizes agree and labels are in 0..10.
+    /// Build a grayscale dataset from raw parts, checking that the sizes agree and that every
+    /// label is a class of `kind`.
     pub fn new(
         kind: DatasetKind,
         rows: usize,
@@ -143,27 +146,59 @@ impl Dataset {
         pixels: Vec<u8>,
         labels: Vec<u8>,
     ) -> Result<Self> {
-        let per_image = rows * cols;
+        let labels = labels.into_iter().map(u16::from).collect();
+        Self::with_shape(kind, [1, rows, cols], pixels, labels)
+    }
+
+    /// Build a dataset of `[channels, rows, cols]` images (bytes channel-major, image after
+    /// image), checking that the sizes agree and that every label is a class of `kind`.
+    pub fn with_shape(
+        kind: DatasetKind,
+        [channels, rows, cols]: [usize; 3],
+        pixels: Vec<u8>,
+        labels: Vec<u16>,
+    ) -> Result<Self> {
+        let per_image = channels * rows * cols;
         if per_image == 0 || pixels.len() != labels.len() * per_image {
             return Err(Error::Mismatch(format!(
-                "{} labels but {} pixel bytes for {rows}x{cols} images",
+                "{} labels but {} pixel bytes for {channels}x{rows}x{cols} images",
                 labels.len(),
                 pixels.len()
             )));
         }
-        if let Some(bad) = labels.iter().find(|&&l| l >= 10) {
+        let classes = kind.classes();
+        if let Some(bad) = labels.iter().find(|&&l| usize::from(l) >= classes) {
             return Err(Error::format(
                 "labels",
-                format!("label {bad} is outside 0..10"),
+                format!("label {bad} is outside 0..{classes}"),
             ));
         }
         Ok(Self {
             kind,
+            channels,
             rows,
             cols,
             pixels,
             labels,
         })
+    }
+
+    /// RGB images (each the same size) and their labels, as a dataset of `[3, h, w]` images.
+    pub fn from_rgb(kind: DatasetKind, images: &[RgbImage], labels: Vec<u16>) -> Result<Self> {
+        let (w, h) = images.first().map_or((0, 0), |i| (i.width, i.height));
+        let mut pixels = Vec::with_capacity(images.len() * 3 * w * h);
+        for image in images {
+            if (image.width, image.height) != (w, h) {
+                return Err(Error::Mismatch(format!(
+                    "a {}×{} image among {w}×{h} ones",
+                    image.width, image.height
+                )));
+            }
+            for c in 0..3 {
+                pixels.extend(image.pixels.iter().skip(c).step_by(3));
+            }
+        }
+        Self::with_shape(kind, [3, h, w], pixels, labels)
     }
 
     /// Decode a pair of IDX files (gzip or raw).
@@ -252,8 +287,13 @@ impl Dataset {
         (self.rows, self.cols)
     }
 
+    /// One image's `[channels, height, width]`.
+    pub fn image_shape(&self) -> [usize; 3] {
+        [self.channels, self.rows, self.cols]
+    }
+
     /// All labels in order.
-    pub fn labels(&self) -> &[u8] {
+    pub fn labels(&self) -> &[u16] {
         &self.labels
     }
 
@@ -262,9 +302,9 @@ impl Dataset {
         self.labels.iter().map(|&l| usize::from(l)).collect()
     }
 
-    /// Raw bytes of image `index`.
+    /// Raw bytes of image `index` (channel-major).
     pub fn image_bytes(&self, index: usize) -> &[u8] {
-        let n = self.rows * self.cols;
+        let n = self.channels * self.rows * self.cols;
         &self.pixels[index * n..(index + 1) * n]
     }
 
@@ -276,13 +316,13 @@ impl Dataset {
             .collect()
     }
 
-    /// These images and one more (`pixels` row-major, the dataset's size) labelled `label`.
-    pub fn appended(&self, pixels: &[u8], label: u8) -> Result<Dataset> {
+    /// These images and one more (`pixels` channel-major, the dataset's shape) labelled `label`.
+    pub fn appended(&self, pixels: &[u8], label: u16) -> Result<Dataset> {
         let mut all = self.pixels.clone();
         all.extend_from_slice(pixels);
         let mut labels = self.labels.clone();
         labels.push(label);
-        Dataset::new(self.kind, self.rows, self.cols, all, labels)
+        Dataset::with_shape(self.kind, self.image_shape(), all, labels)
     }
 
     /// The first `n` images (or all of them when there are fewer).
@@ -294,9 +334,10 @@ impl Dataset {
     pub fn range(&self, start: usize, end: usize) -> Dataset {
         let end = end.min(self.len());
         let start = start.min(end);
-        let size = self.rows * self.cols;
+        let size = self.channels * self.rows * self.cols;
         Dataset {
             kind: self.kind,
+            channels: self.channels,
             rows: self.rows,
             cols: self.cols,
             pixels: self.pixels[start * size..end * size].to_vec(),
@@ -304,7 +345,7 @@ impl Dataset {
         }
     }
 
-    /// Images `indices` as an `[n, 1, rows, cols]` tensor in [0, 1], with their labels.
+    /// Images `indices` as an `[n, channels, rows, cols]` tensor in [0, 1], with their labels.
     pub fn batch(&self, indices: &[usize], device: &Device) -> Result<(Tensor<4>, Tensor<1, Int>)> {
         if let Some(&bad) = indices.iter().find(|&&i| i >= self.len()) {
             return Err(Error::InvalidArgument(format!(
@@ -312,22 +353,42 @@ impl Dataset {
                 self.len()
             )));
         }
-        let mut values = Vec::with_capacity(indices.len() * self.rows * self.cols);
+        let mut values = Vec::with_capacity(indices.len() * self.pixels_per_image());
         for &i in indices {
             values.extend(self.image_bytes(i).iter().map(|&p| f32::from(p) / 255.0));
         }
         let labels: Vec<i64> = indices.iter().map(|&i| i64::from(self.labels[i])).collect();
         let images = Tensor::from_data(
-            TensorData::new(values, [indices.len(), 1, self.rows, self.cols]),
+            TensorData::new(values, [indices.len(), self.channels, self.rows, self.cols]),
             device,
         );
         let labels = Tensor::from_data(TensorData::new(labels, [indices.len()]), device);
         Ok((images, labels))
     }
 
-    /// Encode as a pair of gzip-compressed IDX files (images, labels).
-    pub fn to_idx_gz(&self) -> (Vec<u8>, Vec<u8>) {
+    /// Bytes of one image.
+    fn pixels_per_image(&self) -> usize {
+        self.channels * self.rows * self.cols
+    }
+
+    /// Encode as a pair of gzip-compressed IDX files (images, labels): grayscale images with
+    /// labels below 256 only, as IDX holds.
+    pub fn to_idx_gz(&self) -> Result<(Vec<u8>, Vec<u8>)> {
         use std::io::Write;
+        if self.channels != 1 {
+            return Err(Error::InvalidArgument(format!(
+                "IDX holds grayscale images; these have {} channels",
+                self.channels
+            )));
+        }
+        let labels = self
+            .labels
+            .iter()
+            .map(|&l| u8::try_from(l))
+            .collect::<std::result::Result<Vec<u8>, _>>()
+            .map_err(|_| {
+                Error::InvalidArgument("IDX labels are bytes; a label is over 255".into())
+            })?;
         let gz = |raw: Vec<u8>| {
             let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
             enc.write_all(&raw).expect("writing to memory cannot fail");
@@ -339,10 +400,10 @@ impl Dataset {
             cols: self.cols,
             pixels: self.pixels.clone(),
         };
-        (
+        Ok((
             gz(idx::encode_images(&images)),
-            gz(idx::encode_labels(&self.labels)),
-        )
+            gz(idx::encode_labels(&labels)),
+        ))
     }
 }
 
@@ -367,12 +428,12 @@ mod tests {
             vec![3, 9],
         )
         .unwrap();
-        let (images, labels) = d.to_idx_gz();
+        let (images, labels) = d.to_idx_gz().unwrap();
         assert_eq!(
             Dataset::from_idx(DatasetKind::FashionMnist, &images, &labels).unwrap(),
             d
         );
-        let (_, one_label) = d.take(1).to_idx_gz();
+        let (_, one_label) = d.take(1).to_idx_gz().unwrap();
         let err = Dataset::from_idx(DatasetKind::FashionMnist, &images, &one_label).unwrap_err();
         assert!(err.to_string().contains("2 images but 1 labels"), "{err}");
     }
@@ -389,6 +450,36 @@ mod tests {
         );
         assert_eq!(y.into_data().try_into_vec_as::<i64>().unwrap(), vec![9, 3]);
         assert!(d.batch(&[2], &device).is_err());
+    }
+
+    #[test]
+    fn rgb_images_become_channel_major_batches_with_imagenet_labels() {
+        // Two 2×1 RGB images: pixels (r, g, b) interleaved.
+        let a = RgbImage::new(2, 1, vec![10, 20, 30, 40, 50, 60]).unwrap();
+        let b = RgbImage::new(2, 1, vec![255, 0, 0, 0, 255, 0]).unwrap();
+        let d = Dataset::from_rgb(DatasetKind::ImageNet, &[a, b], vec![999, 0]).unwrap();
+        assert_eq!(d.image_shape(), [3, 1, 2]);
+        assert_eq!(d.image_bytes(0), &[10, 40, 20, 50, 30, 60]);
+        let (x, y) = d.batch(&[1], &Device::flex()).unwrap();
+        assert_eq!(x.dims(), [1, 3, 1, 2]);
+        assert_eq!(
+            x.into_data().try_into_vec_as::<f32>().unwrap(),
+            vec![1.0, 0.0, 0.0, 1.0, 0.0, 0.0]
+        );
+        assert_eq!(y.into_data().try_into_vec_as::<i64>().unwrap(), vec![0]);
+        assert_eq!(d.appended(&[0; 6], 7).unwrap().labels(), &[999, 0, 7]);
+        assert!(d.appended(&[0; 5], 7).is_err());
+        let err = Dataset::from_rgb(
+            DatasetKind::ImageNet,
+            &[RgbImage::new(1, 1, vec![0; 3]).unwrap()],
+            vec![1000],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("outside 0..1000"), "{err}");
+        assert!(d.to_idx_gz().is_err(), "IDX holds grayscale only");
+        let c = RgbImage::new(1, 1, vec![0; 3]).unwrap();
+        let mixed = [RgbImage::new(2, 1, vec![0; 6]).unwrap(), c];
+        assert!(Dataset::from_rgb(DatasetKind::ImageNet, &mixed, vec![0, 1]).is_err());
     }
 
     #[test]

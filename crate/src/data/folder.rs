@@ -9,13 +9,11 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
+use super::decode::{MAX_IMAGE_SIDE, decode};
 use super::imagenet::{IMAGENET_CLASSES, class_of_wordnet_id};
 use super::transform::{EvalTransform, RgbImage};
 use super::{DatasetKind, ImageSource};
 use crate::error::{Error, Result};
-
-/// Largest image side accepted, in pixels.
-pub const MAX_IMAGE_SIDE: u32 = 16_384;
 
 /// What to do with files that are not readable images.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -36,36 +34,6 @@ pub struct ImageFolder {
     labels: Vec<usize>,
     transform: EvalTransform,
     skipped: Vec<(PathBuf, String)>,
-}
-
-/// Decode an image file's bytes (JPEG, PNG or WebP) into RGB, refusing oversized images.
-pub fn decode(bytes: &[u8]) -> Result<RgbImage> {
-    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| Error::format("image", e.to_string()))?;
-    let mut limits = image::Limits::default();
-    limits.max_image_width = Some(MAX_IMAGE_SIDE);
-    limits.max_image_height = Some(MAX_IMAGE_SIDE);
-    limits.max_alloc = Some(1 << 30);
-    reader.limits(limits);
-    let format = reader
-        .format()
-        .ok_or_else(|| Error::format("image", "not a JPEG, PNG or WebP file"))?;
-    if !matches!(
-        format,
-        image::ImageFormat::Jpeg | image::ImageFormat::Png | image::ImageFormat::WebP
-    ) {
-        return Err(Error::format(
-            "image",
-            format!("{format:?} files are not read; use JPEG, PNG or WebP"),
-        ));
-    }
-    let rgb = reader
-        .decode()
-        .map_err(|e| Error::format("image", e.to_string()))?
-        .into_rgb8();
-    let (w, h) = rgb.dimensions();
-    RgbImage::new(w as usize, h as usize, rgb.into_raw())
 }
 
 /// The image file at `path`, decoded.

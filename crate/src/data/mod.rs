@@ -4,6 +4,7 @@
 
 pub mod csv;
 mod dataset;
+mod decode;
 #[cfg(not(target_arch = "wasm32"))]
 mod folder;
 pub mod idx;
@@ -15,7 +16,9 @@ pub mod transform;
 
 pub use dataset::{Dataset, DatasetKind, Split};
 #[cfg(not(target_arch = "wasm32"))]
-pub use folder::{BadImages, ImageFolder, MAX_IMAGE_SIDE, decode, decode_file};
+pub use decode::{MAX_IMAGE_SIDE, decode, decode_within};
+#[cfg(not(target_arch = "wasm32"))]
+pub use folder::{BadImages, ImageFolder, decode_file};
 pub use shipped::{SHIPPED_LEN, shipped_test_subset};
 pub use source::ImageSource;
 #[cfg(not(target_arch = "wasm32"))]

@@ -37,7 +37,7 @@ mod tests {
             let d = shipped_test_subset(kind).unwrap();
             assert_eq!(d.len(), SHIPPED_LEN);
             assert_eq!(d.image_size(), (28, 28));
-            for class in 0..10u8 {
+            for class in 0..10u16 {
                 assert!(d.labels().contains(&class), "{kind:?} lacks class {class}");
             }
         }

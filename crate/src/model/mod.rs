@@ -3,6 +3,7 @@
 //! ([`TrainableNet`]).
 
 mod architectures;
+mod convert;
 #[cfg(not(target_arch = "wasm32"))]
 mod files;
 mod sequential;
@@ -10,11 +11,12 @@ mod spec;
 mod trainable;
 
 pub use architectures::{IMAGENET, IMAGENET_MEAN, IMAGENET_STD, LITE_MEAN, LITE_STD, MNIST};
+pub use convert::convert_weights;
 #[cfg(not(target_arch = "wasm32"))]
 pub use files::{read_file, read_weights_file};
 pub use sequential::{
-    Activation, Flow, Layer, Sequential, WeightMap, adaptive_window, fold_layers, padded_conv2d,
-    read_safetensors, write_safetensors,
+    Activation, Flow, Layer, Sequential, StoredDtype, WeightMap, adaptive_window, fold_layers,
+    padded_conv2d, read_safetensors, write_safetensors, write_safetensors_as,
 };
 pub(crate) use spec::next_shape;
 pub use spec::{LayerSpec, ModelSpec, Padding, Parameter, ParameterRole, SameKeyword, Shape};

@@ -448,19 +448,53 @@ pub fn read_safetensors(bytes: &[u8]) -> Result<WeightMap> {
     Ok(map)
 }
 
+/// How a weights file stores its numbers (computation is f32 either way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum StoredDtype {
+    /// 32-bit floats: exact.
+    #[default]
+    F32,
+    /// IEEE half floats, rounded to nearest: half the bytes, about 3 significant digits.
+    F16,
+}
+
 /// Serialise host tensors as SafeTensors (f32).
 pub fn write_safetensors(weights: &WeightMap) -> Result<Vec<u8>> {
-    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = weights
-        .iter()
-        .map(|(name, (shape, values))| {
-            let raw = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-            (name.clone(), shape.clone(), raw)
-        })
-        .collect();
+    write_safetensors_as(weights, StoredDtype::F32)
+}
+
+/// Serialise host tensors as SafeTensors stored as `dtype`; a value that does not fit (beyond
+/// ±65504 in f16) is an error naming its tensor.
+pub fn write_safetensors_as(weights: &WeightMap, dtype: StoredDtype) -> Result<Vec<u8>> {
+    let mut bytes: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::with_capacity(weights.len());
+    for (name, (shape, values)) in weights {
+        let raw = match dtype {
+            StoredDtype::F32 => values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            StoredDtype::F16 => {
+                let mut raw = Vec::with_capacity(values.len() * 2);
+                for &v in values {
+                    let h = burn::tensor::f16::from_f32(v);
+                    if !h.is_finite() {
+                        return Err(Error::Weights(format!(
+                            "{name} holds {v}, which f16 cannot store"
+                        )));
+                    }
+                    raw.extend(h.to_le_bytes());
+                }
+                raw
+            }
+        };
+        bytes.push((name.clone(), shape.clone(), raw));
+    }
+    let stored = match dtype {
+        StoredDtype::F32 => Dtype::F32,
+        StoredDtype::F16 => Dtype::F16,
+    };
     let views = bytes
         .iter()
         .map(|(name, shape, raw)| {
-            safetensors::tensor::TensorView::new(Dtype::F32, shape.clone(), raw)
+            safetensors::tensor::TensorView::new(stored, shape.clone(), raw)
                 .map(|view| (name.clone(), view))
         })
         .collect::<std::result::Result<Vec<_>, _>>()

@@ -34,10 +34,15 @@ pub struct ModelCard {
     pub spec: ModelSpec,
     /// The training data.
     pub dataset: DatasetKind,
-    /// The command that trained it.
+    /// The command that trained it (or, for weights trained elsewhere, converted them).
     pub command: String,
-    /// Its hyper-parameters (the objective among them).
-    pub config: TrainConfig,
+    /// Where weights trained elsewhere come from (package, version, licence); absent for models
+    /// trained by Perturb.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Its hyper-parameters (the objective among them); absent for weights trained elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<TrainConfig>,
     /// Training images seen per epoch.
     pub train_images: usize,
     /// Trainable parameters.
@@ -49,8 +54,9 @@ pub struct ModelCard {
     pub metrics: Evaluation,
     /// Where it was trained.
     pub machine: String,
-    /// Training time.
-    pub wall_time_s: f64,
+    /// Training time (absent for weights trained elsewhere).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wall_time_s: Option<f64>,
     /// The weights' file name beside the card.
     pub weights_file: String,
     /// Size of the weights file.

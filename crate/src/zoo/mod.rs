@@ -54,8 +54,8 @@ const fn entry(
     }
 }
 
-/// Every model, MNIST's first (the default at the head), then Fashion-MNIST's.
-pub const ZOO: [ZooEntry; 12] = [
+/// Every model, MNIST's first (the default at the head), then Fashion-MNIST's, then ImageNet's.
+pub const ZOO: [ZooEntry; 13] = [
     entry(
         "mnist-small-cnn",
         "small-cnn",
@@ -127,6 +127,12 @@ pub const ZOO: [ZooEntry; 12] = [
         "small-cnn",
         DatasetKind::FashionMnist,
         "Small CNN — PGD-trained ε=0.1 (Madry)",
+    ),
+    entry(
+        "imagenet-efficientnet-lite0",
+        "efficientnet_lite0",
+        DatasetKind::ImageNet,
+        "EfficientNet-Lite0 — real ImageNet weights (f16, 9.4 MB)",
     ),
 ];
 

@@ -13,7 +13,7 @@ fn full_splits_have_published_sizes_and_shipped_subsets_match() {
         let test = Dataset::load_dir(kind, Split::Test, &dir).unwrap();
         assert_eq!(test.len(), 10_000);
         assert_eq!(shipped_test_subset(kind).unwrap(), test.take(SHIPPED_LEN));
-        let classes: std::collections::BTreeSet<u8> = test.labels().iter().copied().collect();
+        let classes: std::collections::BTreeSet<u16> = test.labels().iter().copied().collect();
         assert_eq!(classes.len(), 10);
     }
 }

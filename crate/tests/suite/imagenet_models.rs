@@ -117,3 +117,58 @@ fn lite0_fgsm_matches_torchattacks() {
     println!("Lite0 FGSM ε=1/255: {robust}/20 robust (torchattacks {want}/20)");
     assert!(robust.abs_diff(want) <= 1, "{robust} vs {want}");
 }
+
+/// The page's model (f16 weights committed in `models/`) gives PyTorch's logits, with the same
+/// weights, on the same two prepared inputs; on CPU and, with wgpu, on the GPU backend.
+fn page_model_matches_pytorch(device: &burn::tensor::Device) {
+    let reference = perturb::reference::Lite0Reference::load();
+    let entry = perturb::zoo::lookup("imagenet-efficientnet-lite0").unwrap();
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models");
+    let model = entry.load_from_dir(&dir, device).unwrap();
+    let mut input = Vec::new();
+    for pair in &reference.pairs {
+        input.extend(pair.input());
+    }
+    let n = reference.pairs.len();
+    let x = Tensor::<4>::from_data(
+        burn::tensor::TensorData::new(input, [n, 3, 224, 224]),
+        device,
+    );
+    let got = crate::common::values(model.logits(x));
+    for (pair, row) in reference.pairs.iter().zip(got.chunks(1000)) {
+        let scale = pair.logits.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let gap = perturb::reference::max_abs_diff(row, &pair.logits);
+        println!(
+            "{}: logits within {gap:.2e} (largest |logit| {scale:.1})",
+            pair.file
+        );
+        assert!(gap <= 1e-3 * scale, "{}: {gap} vs scale {scale}", pair.file);
+    }
+}
+
+#[test]
+fn page_lite0_gives_pytorch_logits_on_cpu() {
+    page_model_matches_pytorch(&burn::tensor::Device::flex());
+}
+
+#[test]
+#[ignore = "needs a wgpu adapter (Mesa lavapipe without a GPU)"]
+fn page_lite0_gives_pytorch_logits_on_wgpu() {
+    page_model_matches_pytorch(&crate::common::wgpu_device());
+}
+
+/// `scripts/convert-lite0.sh` makes the committed file from the fetched pickle, byte for byte.
+#[test]
+#[ignore = "needs the fetched data (scripts/fetch-data.sh)"]
+fn page_lite0_is_the_conversion_of_the_fetched_weights() {
+    use perturb::model::{StoredDtype, convert_weights, read_weights_file};
+    let pth = crate::common::data_dir().join("imagenet/weights/efficientnet_lite0.pth");
+    let spec = ModelSpec::named("efficientnet_lite0").unwrap();
+    let bytes = convert_weights(&spec, read_weights_file(&pth).unwrap(), StoredDtype::F16).unwrap();
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models");
+    let committed = std::fs::read(dir.join("imagenet-efficientnet-lite0.safetensors")).unwrap();
+    assert!(
+        bytes == committed,
+        "models/imagenet-efficientnet-lite0.safetensors is not what scripts/convert-lite0.sh makes"
+    );
+}

@@ -34,7 +34,7 @@ pub fn run(args: SubsetArgs) -> Result<()> {
     } = args;
     for kind in DatasetKind::SHIPPED {
         let subset = Dataset::load_dir(kind, split, &dir)?.take(count);
-        let (images, labels) = subset.to_idx_gz();
+        let (images, labels) = subset.to_idx_gz()?;
         let stem = format!("{kind}-{split}-{}k", count / 1000);
         write_file(&out.join(format!("{stem}-images-idx3-ubyte.gz")), &images)?;
         write_file(&out.join(format!("{stem}-labels-idx1-ubyte.gz")), &labels)?;

@@ -3,6 +3,7 @@
 pub mod attack;
 pub mod audit;
 pub mod certify;
+pub mod convert;
 pub mod data;
 pub mod train;
 pub mod transfer;

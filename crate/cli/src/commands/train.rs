@@ -145,7 +145,7 @@ pub struct EvalArgs {
     batch_size: usize,
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     sha2::Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -398,9 +398,10 @@ pub fn train(args: TrainArgs) -> Result<()> {
             "perturb {}",
             std::env::args().skip(1).collect::<Vec<_>>().join(" ")
         ),
-        config,
+        source: None,
+        config: Some(config),
         train_images: train_set.len(),
-        wall_time_s: (wall_time_s * 10.0).round() / 10.0,
+        wall_time_s: Some((wall_time_s * 10.0).round() / 10.0),
         machine: format!(
             "{} {}, {} CPU threads, device {:?}",
             std::env::consts::OS,
