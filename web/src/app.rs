@@ -16,14 +16,15 @@ use yew::prelude::*;
 use crate::components::pickers::{TRAINED, dataset_title};
 use crate::components::probability_bars::{argmax, probability_bars};
 use crate::components::sketch::Sketch;
-use crate::components::{Digit, Gallery, Pickers};
+use crate::components::{Digit, Gallery, Photo, Pickers};
 use crate::panels::attack::AttackLab;
 use crate::panels::certify::CertifyPanel;
 use crate::panels::curves::BatchView;
 use crate::panels::defenses::DefensePanel;
 use crate::panels::tour;
 use crate::panels::train::TrainPanel;
-use crate::platform::{Backend, BackendKind, backend, recovery};
+use crate::platform::cache::Source;
+use crate::platform::{Backend, BackendKind, backend, recovery, samples};
 use crate::state::checks::truncate;
 use crate::state::{
     CertifySettings, CurveSettings, DefenseSettings, Panel, TrainSettings, UrlSettings,
@@ -43,8 +44,17 @@ async fn predict(
         .map_err(|e| e.to_string())
 }
 
-/// The shipped test images of `kind`, or one blank image and the reason.
+/// The shipped test images of `kind`, or one blank image and the reason. ImageNet's samples come
+/// later ([`samples::imagenet_samples`]); one blank photo stands in until then.
 fn test_images(kind: DatasetKind) -> (Dataset, Option<String>) {
+    if kind == DatasetKind::ImageNet {
+        let shape = kind.image_shape();
+        let blank = vec![0; shape.iter().product()];
+        return (
+            Dataset::with_shape(kind, shape, blank, vec![0]).expect("one blank photo"),
+            None,
+        );
+    }
     match shipped_test_subset(kind) {
         Ok(d) => (d, None),
         Err(e) => (
@@ -86,14 +96,19 @@ pub enum Msg {
     PickModel(String),
     /// Switch to the other dataset (its test images and its default model).
     PickDataset(String),
-    /// A model finished loading (or failed), for the pick numbered `.0`.
-    Loaded(u32, Result<Rc<Sequential>, String>),
+    /// A model finished loading (or failed), for the pick numbered `.0`, with where large
+    /// weights came from.
+    Loaded(u32, Result<(Rc<Sequential>, Option<Source>), String>),
+    /// Bytes of the picked model's weights downloaded so far, of the total if known.
+    LoadProgress(u32, u64, Option<u64>),
+    /// ImageNet's sample photos arrived (or failed).
+    Samples(Result<Dataset, String>),
     /// The certify panel's parameters changed.
     Certify(CertifySettings),
     /// Show another test image.
     Select(usize),
-    /// A prediction for image `.0` came back.
-    Predicted(usize, Result<Vec<f32>, String>),
+    /// A prediction for image `.0` came back, with the milliseconds it took.
+    Predicted(usize, Result<Vec<f32>, String>, f64),
     /// The attack lab's parameters changed.
     Attack(AttackSettings),
     /// The training panel's parameters changed.
@@ -120,7 +135,7 @@ pub struct App {
     shipped: Rc<Dataset>,
     /// The shipped images plus the user's picture, if any (last).
     data: Rc<Dataset>,
-    /// The user's drawn or uploaded picture (28×28 bytes) and its label.
+    /// The user's drawn or uploaded picture (bytes of the dataset's shape) and its label.
     picture: Option<(Vec<u8>, u16)>,
     picture_error: Option<String>,
     settings: UrlSettings,
@@ -133,6 +148,14 @@ pub struct App {
     index: usize,
     prediction: Option<Result<Vec<f32>, String>>,
     warmed_up: bool,
+    /// Download progress of the picked model's weights (bytes, total).
+    progress: Option<(u64, Option<u64>)>,
+    /// Where the shown model's weights came from, for large ones.
+    weights_source: Option<Source>,
+    /// ImageNet's sample photos are still on their way.
+    samples_pending: bool,
+    /// How long the last prediction (one forward pass) took, in milliseconds.
+    forward_ms: Option<f64>,
     /// The tour's panel has been scrolled into view.
     scrolled: bool,
     error: Option<String>,
@@ -143,6 +166,9 @@ impl App {
         let (Some(backend), Some(model)) = (&self.backend, &self.model) else {
             return;
         };
+        if self.samples_pending {
+            return;
+        }
         let (device, model, data, index) = (
             backend.device.clone(),
             model.clone(),
@@ -150,7 +176,9 @@ impl App {
             self.index,
         );
         ctx.link().send_future(async move {
-            Msg::Predicted(index, predict(model.as_ref(), &data, index, &device).await)
+            let started = js_sys::Date::now();
+            let result = predict(model.as_ref(), &data, index, &device).await;
+            Msg::Predicted(index, result, js_sys::Date::now() - started)
         });
     }
 
@@ -198,7 +226,7 @@ impl App {
         let classes = self.data.kind.class_names();
         if self.index < self.shipped.len() {
             return html! {
-                <p id="label" data-class={label.to_string()}>
+                <p id="label" data-class={label.to_string()} data-index={self.index.to_string()}>
                     { format!("{} test image {} of {} — true label {}", dataset_title(self.data.kind), self.index, self.shipped.len(), classes[label as usize]) }
                 </p>
             };
@@ -222,13 +250,17 @@ impl App {
             return;
         };
         self.pick += 1;
+        self.progress = None;
+        self.weights_source = None;
         let (pick, entry) = (self.pick, self.settings.model);
+        let link = ctx.link().clone();
         ctx.link().send_future(async move {
+            let on_progress = |done, total| link.send_message(Msg::LoadProgress(pick, done, total));
             Msg::Loaded(
                 pick,
-                crate::platform::zoo::load(entry, &backend.device)
+                crate::platform::zoo::load(entry, &backend.device, on_progress)
                     .await
-                    .map(Rc::new),
+                    .map(|(model, source)| (Rc::new(model), source)),
             )
         });
     }
@@ -252,19 +284,40 @@ impl App {
         let (Some(backend), Some(model)) = (&self.backend, &self.model) else {
             return html! {};
         };
+        if self.samples_pending {
+            return html! {};
+        }
+        let photos = self.settings.dataset == DatasetKind::ImageNet;
         let attack = html! {
             <AttackLab backend={backend.clone()} model={model.clone()} data={self.data.clone()}
                 index={self.index} initial={self.settings.attack}
-                on_change={ctx.link().callback(Msg::Attack)} />
+                on_change={ctx.link().callback(Msg::Attack)} forward_ms={self.forward_ms} />
         };
         let certify = html! {
             <CertifyPanel backend={backend.clone()} model={model.clone()} data={self.data.clone()}
                 index={self.index} initial={self.settings.certify}
-                on_change={ctx.link().callback(Msg::Certify)} />
+                on_change={ctx.link().callback(Msg::Certify)} forward_ms={self.forward_ms} />
         };
-        let curves = html! {
-            <BatchView backend={backend.clone()} data={self.shipped.clone()} initial={self.settings.curves.clone()}
-                on_change={ctx.link().callback(Msg::Curves)} />
+        let unavailable = |id: &str, title: &str, why: &str| {
+            html! {
+                <section id={id.to_string()} class="panel">
+                    <h2>{ title.to_string() }</h2>
+                    <p class="note" id={format!("{id}-unavailable")}>{ why.to_string() }</p>
+                </section>
+            }
+        };
+        let curves = if photos {
+            unavailable(
+                "curves",
+                "Robustness curves",
+                "Curves over many ImageNet images take hours in a tab; \
+                run them with the command line (perturb attack --eps …, perturb transfer) on your own GPU.",
+            )
+        } else {
+            html! {
+                <BatchView backend={backend.clone()} data={self.shipped.clone()} initial={self.settings.curves.clone()}
+                    on_change={ctx.link().callback(Msg::Curves)} />
+            }
         };
         let train = if self.settings.dataset == DatasetKind::Mnist {
             html! {
@@ -281,8 +334,15 @@ impl App {
                 </section>
             }
         };
+        // On ImageNet the defences are attacked on the shown photo alone: twenty PGD-20 runs
+        // on a 224×224 network would take many minutes in a tab.
+        let defended = if photos {
+            Rc::new(self.data.range(self.index, self.index + 1))
+        } else {
+            self.shipped.clone()
+        };
         let defenses = html! {
-            <DefensePanel backend={backend.clone()} model={model.clone()} data={self.shipped.clone()}
+            <DefensePanel backend={backend.clone()} model={model.clone()} data={defended}
                 initial={self.settings.defenses} on_change={ctx.link().callback(Msg::Defenses)} />
         };
         match self.settings.embed {
@@ -351,7 +411,8 @@ impl App {
             self.pick += 1;
             self.settings.use_trained = true;
             let (pick, model) = (self.pick, model.clone());
-            ctx.link().send_message(Msg::Loaded(pick, Ok(model)));
+            ctx.link()
+                .send_message(Msg::Loaded(pick, Ok((model, None))));
         } else {
             let Some(entry) = zoo::find(id) else {
                 return false;
@@ -388,9 +449,40 @@ impl App {
         self.error = error;
         self.model = None;
         self.prediction = None;
+        self.load_samples(ctx);
         self.load_model(ctx);
         self.update_url();
         true
+    }
+
+    /// ImageNet's samples are here: show the image the URL names among them.
+    fn samples_arrived(&mut self, ctx: &Context<Self>, result: Result<Dataset, String>) -> bool {
+        if self.settings.dataset != DatasetKind::ImageNet {
+            return false;
+        }
+        self.samples_pending = false;
+        match result {
+            Ok(data) => {
+                let data = Rc::new(data);
+                self.shipped = data.clone();
+                self.data = data;
+                self.picture = None;
+                self.index = self.settings.image.min(self.data.len() - 1);
+                self.prediction = None;
+                self.request_prediction(ctx);
+            }
+            Err(e) => self.error = Some(format!("the ImageNet sample photos are unreadable: {e}")),
+        }
+        true
+    }
+
+    /// Fetch and prepare ImageNet's sample photos when that dataset is shown.
+    fn load_samples(&mut self, ctx: &Context<Self>) {
+        self.samples_pending = self.settings.dataset == DatasetKind::ImageNet;
+        if self.samples_pending {
+            ctx.link()
+                .send_future(async { Msg::Samples(samples::imagenet_samples().await) });
+        }
     }
 
     /// The WebGPU device was lost: move to the CPU backend in place, keeping every setting.
@@ -424,14 +516,16 @@ impl App {
         &mut self,
         ctx: &Context<Self>,
         pick: u32,
-        result: Result<Rc<Sequential>, String>,
+        result: Result<(Rc<Sequential>, Option<Source>), String>,
     ) -> bool {
         if pick != self.pick {
             return false;
         }
+        self.progress = None;
         match result {
-            Ok(model) => {
+            Ok((model, source)) => {
                 self.model = Some(model);
+                self.weights_source = source;
                 self.error = None;
                 self.prediction = None;
                 self.request_prediction(ctx);
@@ -473,12 +567,20 @@ impl Component for App {
         let query = web_sys::window()
             .and_then(|w| w.location().search().ok())
             .unwrap_or_default();
-        let settings = UrlSettings::parse(&query, SHIPPED_LEN);
+        let mut settings = UrlSettings::parse(&query, SHIPPED_LEN);
+        if settings.dataset == DatasetKind::ImageNet {
+            settings = UrlSettings::parse(&query, samples::COUNT);
+        }
         let (data, error) = test_images(settings.dataset);
         listen_for_device_loss(ctx);
         let force_cpu = settings.force_cpu;
         ctx.link()
             .send_future(async move { Msg::Booted(backend::init(force_cpu).await) });
+        let samples_pending = settings.dataset == DatasetKind::ImageNet;
+        if samples_pending {
+            ctx.link()
+                .send_future(async { Msg::Samples(samples::imagenet_samples().await) });
+        }
         Self {
             index: settings.image,
             shipped: Rc::new(data.clone()),
@@ -492,6 +594,10 @@ impl Component for App {
             pick: 0,
             prediction: None,
             warmed_up: false,
+            progress: None,
+            weights_source: None,
+            samples_pending,
+            forward_ms: None,
             scrolled: false,
             error,
         }
@@ -511,6 +617,13 @@ impl Component for App {
             }
             Msg::DeviceLost(reason) => return self.device_lost(ctx, &reason),
             Msg::Loaded(pick, result) => return self.loaded(ctx, pick, result),
+            Msg::LoadProgress(pick, done, total) => {
+                if pick != self.pick {
+                    return false;
+                }
+                self.progress = Some((done, total));
+            }
+            Msg::Samples(result) => return self.samples_arrived(ctx, result),
             Msg::Picture(Err(e)) => self.picture_error = Some(e),
             Msg::Picture(Ok(pixels)) => self.read_picture(ctx, pixels),
             Msg::PictureRead(pixels, read) => match read {
@@ -534,10 +647,12 @@ impl Component for App {
                 self.request_prediction(ctx);
                 self.update_url();
             }
-            Msg::Predicted(index, result) => {
+            Msg::Predicted(index, result, ms) => {
                 if index != self.index {
                     return false;
                 }
+                // The first pass on WebGPU also compiles shaders: an upper bound until the next.
+                self.forward_ms = Some(ms);
                 self.warmed_up = true;
                 self.prediction = Some(result);
             }
@@ -605,10 +720,14 @@ impl Component for App {
                     <Pickers dataset={self.settings.dataset} model={self.settings.model.id}
                         use_trained={self.settings.use_trained} trained={self.trained.as_ref().map(|(_, t)| t.clone())}
                         loading={self.model.is_none() && self.backend.is_some()}
+                        progress={self.progress} source={self.weights_source.map(Source::id)}
                         on_dataset={ctx.link().callback(Msg::PickDataset)} on_model={ctx.link().callback(Msg::PickModel)} />
                 } } }
+                { if self.samples_pending { html! {
+                    <p id="samples-loading" class="note">{ "Fetching and preparing the ImageNet sample photos…" }</p>
+                } } else { html! {
                 <section class="sample">
-                    <Digit pixels={self.data.image(self.index)} size={self.data.image_size()}
+                    <Digit pixels={self.data.image(self.index)} shape={self.data.image_shape()}
                         label={format!("test image {} of class {}", self.index, classes[label as usize])} />
                     <div class="details">
                         { self.view_label(ctx) }
@@ -620,9 +739,14 @@ impl Component for App {
                         { self.view_prediction() }
                     </div>
                 </section>
-                { if embed { html! {} } else { html! {
-                    <Sketch on_picture={ctx.link().callback(Msg::Picture)} />
                 } } }
+                { match (embed, self.settings.dataset) {
+                    (true, _) => html! {},
+                    (false, DatasetKind::ImageNet) => html! {
+                        <Photo side={samples::SIDE} on_picture={ctx.link().callback(Msg::Picture)} />
+                    },
+                    (false, _) => html! { <Sketch on_picture={ctx.link().callback(Msg::Picture)} /> },
+                } }
                 { for self.picture_error.as_ref().map(|e| html! { <p id="picture-error" class="error">{ e }</p> }) }
                 { self.view_panels(ctx) }
                 { self.view_embed_help() }

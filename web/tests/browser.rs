@@ -178,3 +178,46 @@ async fn webgpu_radius_search_agrees_with_cpu() {
         );
     }
 }
+
+/// The page's ImageNet model: EfficientNet-Lite0 from the f16 weights the page fetches, on two
+/// prepared sample photos, against PyTorch's logits with the same weights
+/// (`tests/golden/gen_lite0_f16.py`). Natively the gap is 3e-6 (CPU) and 7e-6 (lavapipe).
+async fn lite0_matches_pytorch(device: &Device) -> f32 {
+    use perturb::reference::Lite0Reference;
+    let reference = Lite0Reference::load();
+    let weights = include_bytes!("../../models/imagenet-efficientnet-lite0.safetensors");
+    let model = perturb::zoo::lookup("imagenet-efficientnet-lite0")
+        .unwrap()
+        .load(weights, device)
+        .unwrap();
+    let mut input = Vec::new();
+    for pair in &reference.pairs {
+        input.extend(pair.input());
+    }
+    let n = reference.pairs.len();
+    let x = burn::tensor::Tensor::<4>::from_data(
+        burn::tensor::TensorData::new(input, [n, 3, 224, 224]),
+        device,
+    );
+    use perturb::model::Classifier;
+    let got = read(model.logits(x)).await.unwrap();
+    let mut worst = 0f32;
+    for (pair, row) in reference.pairs.iter().zip(got.chunks(1000)) {
+        let gap = max_abs_diff(row, &pair.logits);
+        assert!(gap <= TOLERANCE, "{}: logits off by {gap}", pair.file);
+        worst = worst.max(gap);
+    }
+    worst
+}
+
+#[wasm_bindgen_test]
+async fn webgpu_lite0_logits_match_pytorch() {
+    let gap = lite0_matches_pytorch(&webgpu().await).await;
+    console_log!("Lite0 on WebGPU: logits within {gap:.2e} of PyTorch");
+}
+
+#[wasm_bindgen_test]
+async fn cpu_wasm_lite0_logits_match_pytorch() {
+    let gap = lite0_matches_pytorch(&Device::flex()).await;
+    console_log!("Lite0 on the CPU backend (wasm): logits within {gap:.2e} of PyTorch");
+}

@@ -15,7 +15,6 @@ mod source;
 pub mod transform;
 
 pub use dataset::{Dataset, DatasetKind, Split};
-#[cfg(not(target_arch = "wasm32"))]
 pub use decode::{MAX_IMAGE_SIDE, decode, decode_within};
 #[cfg(not(target_arch = "wasm32"))]
 pub use folder::{BadImages, ImageFolder, decode_file};

@@ -142,7 +142,8 @@ fn page_model_matches_pytorch(device: &burn::tensor::Device) {
             "{}: logits within {gap:.2e} (largest |logit| {scale:.1})",
             pair.file
         );
-        assert!(gap <= 1e-3 * scale, "{}: {gap} vs scale {scale}", pair.file);
+        // Measured: 3e-6 on CPU, 7e-6 on lavapipe (f32 arithmetic on the same f16-rounded weights).
+        assert!(gap <= 1e-4, "{}: {gap} vs scale {scale}", pair.file);
     }
 }
 

@@ -1,5 +1,5 @@
-//! Images drawn on a canvas, scaled up with crisp pixels: a greyscale digit, or a signed
-//! perturbation in a diverging colour map.
+//! Images drawn on a canvas: a greyscale digit (scaled up with crisp pixels) or an RGB photo,
+//! or a signed perturbation (a diverging colour map for digits; amplified colour for photos).
 
 use wasm_bindgen::{Clamped, JsCast};
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
@@ -8,10 +8,10 @@ use yew::prelude::*;
 /// Properties of [`Digit`].
 #[derive(Properties, PartialEq)]
 pub struct DigitProps {
-    /// Pixels in [0, 1], row-major.
+    /// Pixels in [0, 1], channel-major (`[channels, height, width]`).
     pub pixels: Vec<f32>,
-    /// Image width and height in pixels.
-    pub size: (usize, usize),
+    /// The image's `[channels, height, width]` (1 or 3 channels).
+    pub shape: [usize; 3],
     /// Accessible description.
     pub label: AttrValue,
     /// Draw signed values in a blue–white–red map scaled to ±`signed` instead of greyscale.
@@ -26,23 +26,50 @@ pub fn digit(props: &DigitProps) -> Html {
     {
         let canvas = canvas.clone();
         let pixels = props.pixels.clone();
-        let (w, h) = props.size;
+        let [c, h, w] = props.shape;
         let signed = props.signed;
         use_effect_with((pixels, signed.map(f32::to_bits)), move |(pixels, _)| {
             if let Some(canvas) = canvas.cast::<HtmlCanvasElement>() {
-                let rgba = match signed {
-                    Some(scale) => diverging(pixels, scale),
-                    None => greyscale(pixels),
+                let rgba = match (signed, c) {
+                    (Some(scale), 3) => amplified(pixels, scale),
+                    (Some(scale), _) => diverging(pixels, scale),
+                    (None, 3) => rgb(pixels),
+                    (None, _) => greyscale(pixels),
                 };
                 draw(&canvas, &rgba, w, h);
             }
         });
     }
-    let (w, h) = props.size;
+    let [c, h, w] = props.shape;
     html! {
-        <canvas ref={canvas} class="digit" width={w.to_string()} height={h.to_string()}
+        <canvas ref={canvas} class={classes!("digit", (c == 3).then_some("photo"))}
+            width={w.to_string()} height={h.to_string()}
             role="img" aria-label={props.label.clone()} />
     }
+}
+
+/// Channel-major RGB values as RGBA bytes.
+fn rgb(pixels: &[f32]) -> Vec<u8> {
+    let plane = pixels.len() / 3;
+    let byte = |v: f32| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+    (0..plane)
+        .flat_map(|i| {
+            [
+                byte(pixels[i]),
+                byte(pixels[plane + i]),
+                byte(pixels[2 * plane + i]),
+                255,
+            ]
+        })
+        .collect()
+}
+
+/// A signed RGB perturbation made visible: grey for zero, each channel pushed towards 0 or 1 in
+/// proportion to its value over `scale` (so ±ε fills the range whatever ε is).
+fn amplified(values: &[f32], scale: f32) -> Vec<u8> {
+    let scale = if scale > 0.0 { scale } else { 1.0 };
+    let shown: Vec<f32> = values.iter().map(|v| 0.5 + 0.5 * v / scale).collect();
+    rgb(&shown)
 }
 
 /// MNIST's white ink on black.

@@ -42,7 +42,7 @@ pub fn gallery(props: &GalleryProps) -> Html {
             html! {
                 <button class={classes!("thumb", (i == props.index).then_some("current"))} data-index={i.to_string()}
                     title={format!("test image {i}: {label}")} onclick={on_select}>
-                    <Digit pixels={data.image(i)} size={data.image_size()} label={format!("test image {i}")} />
+                    <Digit pixels={data.image(i)} shape={data.image_shape()} label={format!("test image {i}")} />
                 </button>
             }
         }) }

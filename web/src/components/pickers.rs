@@ -31,6 +31,12 @@ pub struct PickersProps {
     pub trained: Option<String>,
     /// The picked model is still loading.
     pub loading: bool,
+    /// Bytes of its weights downloaded so far, of the total when known.
+    #[prop_or_default]
+    pub progress: Option<(u64, Option<u64>)>,
+    /// Where its weights came from, for large ones ("network" or "cache").
+    #[prop_or_default]
+    pub source: Option<&'static str>,
     /// Told a dataset id.
     pub on_dataset: Callback<String>,
     /// Told a zoo id, or [`TRAINED`].
@@ -44,7 +50,7 @@ pub fn pickers(props: &PickersProps) -> Html {
         <div class="pickers">
             <label class="picker">{ "Dataset " }
                 <select id="dataset" onchange={props.on_dataset.reform(selected)}>
-                { for DatasetKind::SHIPPED.iter().map(|k| html! {
+                { for DatasetKind::ALL.iter().map(|k| html! {
                     <option value={k.id()} selected={*k == props.dataset}>{ dataset_title(*k) }</option>
                 }) }
                 </select>
@@ -58,7 +64,29 @@ pub fn pickers(props: &PickersProps) -> Html {
                     <option value={TRAINED} selected={props.use_trained}>{ title.clone() }</option>
                 }) }
                 </select>
-                { if props.loading { html! { <span class="note">{ " loading…" }</span> } } else { html! {} } }
+                { match (props.loading, props.progress, props.source) {
+                    (true, Some((done, total)), _) => {
+                        let mb = |b: u64| b as f64 / 1e6;
+                        html! {
+                            <span class="note" id="model-progress-text">
+                                <progress id="model-progress" value={done.to_string()}
+                                    max={total.unwrap_or(done.max(1)).to_string()} />
+                                { match total {
+                                    Some(t) => format!(" downloading {:.1} of {:.1} MB…", mb(done), mb(t)),
+                                    None => format!(" downloading {:.1} MB…", mb(done)),
+                                } }
+                            </span>
+                        }
+                    }
+                    (true, None, _) => html! { <span class="note">{ " loading…" }</span> },
+                    (false, _, Some(source)) => html! {
+                        <span class="note" id="weights-source" data-source={source}>{ match source {
+                            "cache" => " weights from this browser's cache",
+                            _ => " weights downloaded (kept in this browser's cache for next time)",
+                        } }</span>
+                    },
+                    (false, _, None) => html! {},
+                } }
             </label>
         </div>
     }

@@ -132,6 +132,36 @@ async fn run_attack(
     })
 }
 
+impl AttackLab {
+    /// What a run will cost on this backend, when a step is slow enough to matter, with an
+    /// offer of fewer steps.
+    fn view_cost(&self, ctx: &Context<Self>) -> Html {
+        let Some(ms) = ctx.props().forward_ms else {
+            return html! {};
+        };
+        let s = self.settings;
+        // A step is a forward and a backward pass: about three forward passes.
+        let step_ms = 3.0 * ms;
+        if step_ms < 200.0 || s.method == AttackMethod::Fgsm {
+            return html! {};
+        }
+        let passes = 3 * s.steps * s.restarts.max(1) + 2;
+        let fewer = (s.steps > 5).then(|| {
+            html! {
+                <button id="attack-fewer" type="button"
+                    onclick={ctx.link().callback(|_| LabMsg::Steps("5".into()))}>{ "Use 5 steps" }</button>
+            }
+        });
+        html! {
+            <p id="attack-cost" class="note">
+                { format!("One step costs about {:.1} s on this backend (a forward and a backward pass); \
+                    this run: {}. ", step_ms / 1000.0, super::estimate(passes, ms)) }
+                { for fewer }
+            </p>
+        }
+    }
+}
+
 /// A small SVG line chart of the mean loss per step.
 fn loss_plot(trace: &[TraceStep]) -> Html {
     let (w, h) = (320.0f32, 120.0f32);
@@ -203,7 +233,8 @@ impl AttackLab {
                     Some(target) => now == target,
                     None => now != label,
                 };
-                let size = props.data.image_size();
+                let shape = props.data.image_shape();
+                let photo = shape[0] == 3;
                 html! {
                     <>
                     <p id="attack-result" data-ready="true" data-success={success.to_string()}
@@ -217,17 +248,21 @@ impl AttackLab {
                     </p>
                     <div class="triptych">
                         <figure>
-                            <Digit pixels={props.data.image(props.index)} size={size} label="original image" />
+                            <Digit pixels={props.data.image(props.index)} shape={shape} label="original image" />
                             <figcaption>{ "original" }</figcaption>
                             { probability_bars("probs-before", &r.before, classes, was) }
                         </figure>
                         <figure>
-                            <Digit pixels={r.perturbation.clone()} size={size} signed={Some(linf.max(1e-6))}
-                                label="perturbation, blue negative, red positive" />
-                            <figcaption>{ format!("perturbation (±{linf:.3} → blue/red)") }</figcaption>
+                            <Digit pixels={r.perturbation.clone()} shape={shape} signed={Some(linf.max(1e-6))}
+                                label={if photo { "perturbation, amplified" } else { "perturbation, blue negative, red positive" }} />
+                            <figcaption>{ if photo {
+                                format!("perturbation ×{:.0} (±{linf:.4} → full range)", 0.5 / linf.max(1e-6))
+                            } else {
+                                format!("perturbation (±{linf:.3} → blue/red)")
+                            } }</figcaption>
                         </figure>
                         <figure>
-                            <Digit pixels={r.adversarial.clone()} size={size} label="adversarial image" />
+                            <Digit pixels={r.adversarial.clone()} shape={shape} label="adversarial image" />
                             <figcaption>{ "adversarial" }</figcaption>
                             { probability_bars("probs-after", &r.after, classes, now) }
                         </figure>
@@ -399,6 +434,7 @@ impl Component for AttackLab {
                         on_stop={link.callback(|_| LabMsg::Stop)} />
                 </form>
                 { form_error("attack", &self.form_error) }
+                { self.view_cost(ctx) }
                 { if self.running { html! { <p id="attack-status">{ format!("Running… step {}", self.trace.len()) }</p> } } else { html! {} } }
                 { loss_plot(&self.trace) }
                 { self.view_result(ctx) }

@@ -129,7 +129,7 @@ async fn run_curves(
             break;
         }
         let curve: Result<Vec<CurvePoint>, String> = async {
-            let model = load(entry, &backend.device).await?;
+            let (model, _) = load(entry, &backend.device, |_, _| {}).await?;
             robustness_curve(
                 &model,
                 &slice,
@@ -186,7 +186,10 @@ async fn run_transfer(
     let slice = job.data.take(job.images);
     let mut models: Vec<(&'static str, Sequential)> = Vec::new();
     for entry in &job.entries {
-        models.push((entry.id, load(*entry, &job.backend.device).await?));
+        models.push((
+            entry.id,
+            load(*entry, &job.backend.device, |_, _| {}).await?.0,
+        ));
     }
     let targets: Vec<(&str, &dyn Classifier)> = models
         .iter()

@@ -32,6 +32,9 @@ pub struct PanelProps<S: Clone + PartialEq + 'static> {
     pub initial: S,
     /// Told whenever the parameters change, so the share link follows.
     pub on_change: Callback<S>,
+    /// Milliseconds the last forward pass of one image took here, for cost estimates.
+    #[prop_or_default]
+    pub forward_ms: Option<f64>,
 }
 
 impl<S: Clone + PartialEq + 'static> PartialEq for PanelProps<S> {
@@ -41,6 +44,7 @@ impl<S: Clone + PartialEq + 'static> PartialEq for PanelProps<S> {
             && Rc::ptr_eq(&self.data, &other.data)
             && self.index == other.index
             && self.initial == other.initial
+            && self.forward_ms == other.forward_ms
     }
 }
 
@@ -48,6 +52,28 @@ impl<S: Clone + PartialEq + 'static> PanelProps<S> {
     /// The image or the model changed: results shown for the old ones are stale.
     pub fn subject_changed(&self, old: &Self) -> bool {
         self.index != old.index || !Rc::ptr_eq(&self.model, &old.model)
+    }
+}
+
+/// Images per batch for per-image sampling on `data`: many small digits at once, but few
+/// 224×224 photos, so that the largest intermediate buffer of an ImageNet network (a 3×3
+/// convolution's unfolded input, about 15 MB an image) stays under WebGPU's default 128 MiB
+/// storage-buffer limit.
+pub fn sampling_batch(data: &Dataset) -> usize {
+    if data.image_shape().iter().product::<usize>() > 3 * 64 * 64 {
+        4
+    } else {
+        500
+    }
+}
+
+/// "about 12 s" for `passes` forward passes at `ms` each (batched passes are a little cheaper).
+pub fn estimate(passes: usize, ms: f64) -> String {
+    let s = passes as f64 * ms / 1000.0;
+    if s < 90.0 {
+        format!("about {s:.0} s")
+    } else {
+        format!("about {:.0} min", s / 60.0)
     }
 }
 

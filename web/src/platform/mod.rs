@@ -3,7 +3,9 @@
 
 pub mod backend;
 pub mod browser;
+pub mod cache;
 pub mod recovery;
+pub mod samples;
 pub mod zoo;
 
 pub use backend::{Backend, BackendKind};

@@ -11,7 +11,7 @@ use perturb::certify::{
     BoundMethod, RadiusSearch, RadiusSearchConfig, SmoothedCertificate, SmoothingConfig,
     bound_logits, largest_verified_radius, worst_margin_bounds,
 };
-use perturb::data::Dataset;
+use perturb::data::{Dataset, DatasetKind};
 use perturb::model::{Classifier, Sequential};
 use perturb::runtime::readback::read_all_f32;
 use yew::prelude::*;
@@ -112,7 +112,7 @@ async fn smooth_image(
         .map_err(|e| e.to_string())?;
     let config = SmoothingConfig {
         samples: settings.samples,
-        batch_size: 500,
+        batch_size: super::sampling_batch(&data),
         ..SmoothingConfig::new(settings.sigma)
     };
     perturb::certify::certify(model.as_ref(), image, &config)
@@ -365,26 +365,42 @@ impl Component for CertifyPanel {
     fn view(&self, ctx: &Context<Self>) -> Html {
         let link = ctx.link();
         let s = self.settings;
+        let photos = ctx.props().data.kind == DatasetKind::ImageNet;
+        let cost = ctx.props().forward_ms.map(|ms| {
+            format!(
+                "CERTIFY here costs {} (n₀ + n = {} forward passes at about {ms:.0} ms each on this backend).",
+                super::estimate(100 + s.samples, ms),
+                100 + s.samples
+            )
+        });
         html! {
             <section id="certify" class="panel">
                 <h2>{ "Certify" }</h2>
                 <p class="note">{ "A certificate proves that no perturbation in the ε-ball changes the class — \
                     for every attack, not just the ones tried (the paper's Eq. 13)." }</p>
-                <form class="controls" novalidate=true onsubmit={link.callback(|e: SubmitEvent| { e.prevent_default(); CertMsg::Run })}>
-                    <label>{ "Bounds " }
-                        <select id="cert-method" onchange={link.callback(|e| CertMsg::Method(selected(e)))}>
-                        { for PAGE_BOUND_METHODS.iter().map(|m| html! {
-                            <option value={m.id()} selected={*m == s.method}>{ method_title(*m) }</option>
-                        }) }
-                        </select>
-                    </label>
-                    <NumberField id="cert-eps" label="ε " value={s.eps.to_string()} min="0" max="1" decimal=true
-                        onchange={link.callback(CertMsg::Eps)} />
-                    <button id="cert-run" type="submit" disabled={self.running}>{ "Certify" }</button>
-                </form>
-                { form_error("cert", &self.form_error) }
-                { if self.running { html! { <p id="cert-status">{ "Bounding…" }</p> } } else { html! {} } }
-                { self.view_result(ctx) }
+                { if photos { html! {
+                    <p id="ibp-unavailable" class="note">{ "IBP and CROWN-IBP are not offered for this ImageNet \
+                        network: it was trained without them, and through its sixteen blocks of batch norm and \
+                        ReLU6 the interval bounds loosen until they prove nothing — IBP verifies none of the \
+                        sample photos even at ε = 1/255 (perturb certify --model imagenet-efficientnet-lite0 \
+                        --method ibp). Randomized smoothing below still gives a sound L2 certificate." }</p>
+                } } else { html! { <>
+                    <form class="controls" novalidate=true onsubmit={link.callback(|e: SubmitEvent| { e.prevent_default(); CertMsg::Run })}>
+                        <label>{ "Bounds " }
+                            <select id="cert-method" onchange={link.callback(|e| CertMsg::Method(selected(e)))}>
+                            { for PAGE_BOUND_METHODS.iter().map(|m| html! {
+                                <option value={m.id()} selected={*m == s.method}>{ method_title(*m) }</option>
+                            }) }
+                            </select>
+                        </label>
+                        <NumberField id="cert-eps" label="ε " value={s.eps.to_string()} min="0" max="1" decimal=true
+                            onchange={link.callback(CertMsg::Eps)} />
+                        <button id="cert-run" type="submit" disabled={self.running}>{ "Certify" }</button>
+                    </form>
+                    { form_error("cert", &self.form_error) }
+                    { if self.running { html! { <p id="cert-status">{ "Bounding…" }</p> } } else { html! {} } }
+                    { self.view_result(ctx) }
+                </> } } }
                 <h3>{ "Randomized smoothing (Cohen et al.)" }</h3>
                 <p class="note">{ "The smoothed classifier votes over Gaussian noise; CERTIFY bounds the top class's \
                     probability p̲A from below (Clopper–Pearson, α = 0.001) and proves an L2 radius σ·Φ⁻¹(p̲A). \
@@ -396,10 +412,15 @@ impl Component for CertifyPanel {
                         max={MAX_SMOOTHING_SAMPLES.to_string()} onchange={link.callback(CertMsg::Samples)} />
                     <button id="smooth-run" type="submit" disabled={self.smoothing}>{ "Smooth and certify" }</button>
                 </form>
+                { for cost.map(|c| html! { <p id="smooth-estimate" class="note">{ c }{ if photos { " Try n = 100 first." } else { "" } }</p> }) }
                 { if self.smoothing { html! { <p id="smooth-status">{ "Sampling…" }</p> } } else { html! {} } }
                 { self.view_smoothed(ctx) }
+                { if photos { html! {
+                    <p class="note" id="smoothing-curve-unavailable">{ "The certified-accuracy curve over many test images is left to the command line for ImageNet (perturb certify --method smoothing)." }</p>
+                } } else { html! {
                 <SmoothingCurve backend={ctx.props().backend.clone()} model={ctx.props().model.clone()}
                     data={ctx.props().data.clone()} sigma={s.sigma} samples={s.samples} />
+                } } }
             </section>
         }
     }
