@@ -1,11 +1,14 @@
 // Page timings in headless Chromium (a bench, not a test; `npm run bench` against a served page):
 // time to first prediction (page load, wasm compile, backend start, shader warm-up, one forward
-// pass) and the per-step time of PGD on one image, on WebGPU and on the CPU backend.
-import { launch, open } from './browser.mjs';
+// pass) and the per-step time of PGD on one image, on WebGPU and on the CPU backend; then the same
+// for the ImageNet model (EfficientNet-Lite0 at 224×224), cold (weights downloaded) and with the
+// weights in the browser's cache. `npm run bench -- imagenet` runs only the ImageNet part.
+import { launch, open, BASE_URL } from './browser.mjs';
 
 const STEPS = 200;
+const onlyImagenet = process.argv.includes('imagenet');
 const browser = await launch();
-for (const backend of ['webgpu', 'cpu']) {
+for (const backend of onlyImagenet ? [] : ['webgpu', 'cpu']) {
   const query = backend === 'cpu' ? '?backend=cpu&' : '?';
   const started = Date.now();
   // The PGD-trained model at a small ε: the attack never succeeds, so every step runs.
@@ -24,5 +27,28 @@ for (const backend of ['webgpu', 'cpu']) {
   runs.sort((a, b) => a - b);
   console.log(`${adapter.trim()}: first prediction ${first} ms; PGD on one image ${runs[1].toFixed(1)} ms/step (median of 3 runs of ${STEPS} steps)`);
   await page.close();
+}
+
+// ImageNet: a fresh browser context has an empty cache.
+const IMAGENET_STEPS = 3;
+for (const backend of ['webgpu', 'cpu']) {
+  const context = await browser.newContext();
+  const query = `?dataset=imagenet&${backend === 'cpu' ? 'backend=cpu&' : ''}attack=pgd&eps=0.00001&steps=${IMAGENET_STEPS}`;
+  const times = [];
+  let page;
+  for (const visit of ['cold', 'cached']) {
+    page = await context.newPage();
+    const started = Date.now();
+    await page.goto(BASE_URL + query);
+    await page.locator('#prediction[data-ready="true"]').waitFor({ timeout: 600_000 });
+    times.push(`${visit} ${Date.now() - started} ms (${await page.locator('#weights-source').getAttribute('data-source')})`);
+  }
+  const adapter = await page.locator('#backend').textContent();
+  const t = Date.now();
+  await page.click('#attack-run');
+  await page.locator('#attack-result[data-ready="true"]').waitFor({ timeout: 600_000 });
+  const steps = Number(await page.locator('#loss-plot').getAttribute('data-points'));
+  console.log(`ImageNet Lite0, ${adapter.trim()}: first prediction ${times.join(', ')}; PGD on one 224×224 image ${((Date.now() - t) / steps).toFixed(0)} ms/step (${steps} steps)`);
+  await context.close();
 }
 await browser.close();

@@ -582,7 +582,8 @@ impl Component for App {
                 .send_future(async { Msg::Samples(samples::imagenet_samples().await) });
         }
         Self {
-            index: settings.image,
+            // ImageNet's photos arrive later; the URL's image is shown then.
+            index: if samples_pending { 0 } else { settings.image },
             shipped: Rc::new(data.clone()),
             data: Rc::new(data),
             picture: None,
