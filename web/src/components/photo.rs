@@ -5,10 +5,11 @@
 use perturb::data::{Dataset, DatasetKind, EvalTransform, RgbImage, decode_within};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{CanvasRenderingContext2d, DragEvent, HtmlCanvasElement, HtmlInputElement};
+use web_sys::{DragEvent, HtmlInputElement};
 use yew::prelude::*;
 
 use super::sketch::MAX_UPLOAD_BYTES;
+use crate::platform::browser::decode_picture;
 
 /// Largest side accepted, in pixels.
 const MAX_SIDE: u32 = 4096;
@@ -20,44 +21,6 @@ pub struct PhotoProps {
     pub side: usize,
     /// Told the prepared `[3, side, side]` bytes, or why there are none.
     pub on_picture: Callback<Result<Vec<u8>, String>>,
-}
-
-/// Decode with the browser (formats the core does not read), as RGB.
-async fn browser_decode(file: &web_sys::Blob) -> Result<RgbImage, String> {
-    let window = web_sys::window().ok_or("no window")?;
-    let promise = window
-        .create_image_bitmap_with_blob(file)
-        .map_err(|_| "the browser cannot read this file")?;
-    let bitmap: web_sys::ImageBitmap = JsFuture::from(promise)
-        .await
-        .map_err(|_| "this is not an image the browser can decode".to_string())?
-        .dyn_into()
-        .map_err(|_| "the browser returned something other than an image")?;
-    let (w, h) = (bitmap.width(), bitmap.height());
-    if w == 0 || h == 0 || w > MAX_SIDE || h > MAX_SIDE {
-        return Err(format!(
-            "the image is {w}×{h} pixels; the limit is {MAX_SIDE} on each side"
-        ));
-    }
-    let canvas: HtmlCanvasElement = window
-        .document()
-        .and_then(|d| d.create_element("canvas").ok())
-        .and_then(|c| c.dyn_into().ok())
-        .ok_or("no canvas")?;
-    canvas.set_width(w);
-    canvas.set_height(h);
-    let ctx: CanvasRenderingContext2d = canvas
-        .get_context("2d")
-        .ok()
-        .flatten()
-        .and_then(|c| c.dyn_into().ok())
-        .ok_or("no 2D canvas")?;
-    ctx.draw_image_with_image_bitmap(&bitmap, 0.0, 0.0)
-        .map_err(|_| "the image could not be drawn")?;
-    let data = ctx
-        .get_image_data(0.0, 0.0, f64::from(w), f64::from(h))
-        .map_err(|_| "the image's pixels could not be read")?;
-    RgbImage::from_rgba(w as usize, h as usize, &data.data()).map_err(|e| e.to_string())
 }
 
 /// Decode `file` and prepare it for a `side × side` model.
@@ -75,9 +38,12 @@ async fn prepare(file: web_sys::Blob, name: String, side: usize) -> Result<Vec<u
     let image = match decode_within(&bytes, MAX_SIDE) {
         Ok(image) => image,
         // Not JPEG/PNG/WebP (or refused): the browser may still read it (GIF, AVIF, BMP, …).
-        Err(core) => browser_decode(&file)
-            .await
-            .map_err(|browser| format!("{name:?}: {browser} ({core})"))?,
+        Err(core) => {
+            let (w, h, rgba) = decode_picture(&file, MAX_SIDE)
+                .await
+                .map_err(|browser| format!("{name:?}: {browser} ({core})"))?;
+            RgbImage::from_rgba(w as usize, h as usize, &rgba).map_err(|e| e.to_string())?
+        }
     };
     let prepared = EvalTransform::for_side(side).prepare(&image);
     let one = Dataset::from_rgb(DatasetKind::ImageNet, &[prepared], vec![0])

@@ -4,7 +4,6 @@
 
 use perturb::data::preprocess::{MAX_SIDE, mnist_style};
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, HtmlInputElement, PointerEvent};
 use yew::prelude::*;
 
@@ -55,8 +54,12 @@ fn greyscale(canvas: &HtmlCanvasElement) -> Result<Vec<f32>, String> {
         .get_image_data(0.0, 0.0, f64::from(w), f64::from(h))
         .map_err(|_| "the picture's pixels cannot be read")?
         .data();
-    Ok(data
-        .chunks_exact(4)
+    Ok(luma_over_white(&data))
+}
+
+/// Greyscale values in [0, 1] of RGBA bytes, transparency over white paper.
+fn luma_over_white(rgba: &[u8]) -> Vec<f32> {
+    rgba.chunks_exact(4)
         .map(|p| {
             let luma =
                 (0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2]))
@@ -64,7 +67,7 @@ fn greyscale(canvas: &HtmlCanvasElement) -> Result<Vec<f32>, String> {
             let alpha = f32::from(p[3]) / 255.0;
             luma * alpha + (1.0 - alpha)
         })
-        .collect())
+        .collect()
 }
 
 /// Decode `file` with the browser, check its size, and prepare it.
@@ -76,38 +79,10 @@ async fn prepare_upload(file: web_sys::File) -> Result<Vec<u8>, String> {
             file.size() / 1024.0 / 1024.0
         ));
     }
-    let window = web_sys::window().ok_or("no window")?;
-    let promise = window
-        .create_image_bitmap_with_blob(&file)
-        .map_err(|_| "the browser cannot read this file")?;
-    let bitmap: web_sys::ImageBitmap = JsFuture::from(promise)
+    let (w, h, rgba) = crate::platform::browser::decode_picture(&file, MAX_SIDE as u32)
         .await
-        .map_err(|_| {
-            format!(
-                "{:?} is not an image the browser can decode (PNG, JPEG, GIF, WebP, …)",
-                crate::state::checks::truncate(&file.name())
-            )
-        })?
-        .dyn_into()
-        .map_err(|_| "the browser returned something other than an image")?;
-    let (w, h) = (bitmap.width(), bitmap.height());
-    if w as usize > MAX_SIDE || h as usize > MAX_SIDE || w == 0 || h == 0 {
-        return Err(format!(
-            "the image is {w}×{h} pixels; the limit is {MAX_SIDE} on each side"
-        ));
-    }
-    let canvas: HtmlCanvasElement = window
-        .document()
-        .and_then(|d| d.create_element("canvas").ok())
-        .and_then(|c| c.dyn_into().ok())
-        .ok_or("no canvas")?;
-    canvas.set_width(w);
-    canvas.set_height(h);
-    let ctx = context(&canvas).ok_or("no 2D canvas")?;
-    ctx.draw_image_with_image_bitmap(&bitmap, 0.0, 0.0)
-        .map_err(|_| "the image could not be drawn")?;
-    let gray = greyscale(&canvas)?;
-    mnist_style(&gray, w as usize, h as usize).map_err(|e| e.to_string())
+        .map_err(|e| format!("{:?}: {e}", crate::state::checks::truncate(&file.name())))?;
+    mnist_style(&luma_over_white(&rgba), w as usize, h as usize).map_err(|e| e.to_string())
 }
 
 impl Sketch {

@@ -17,6 +17,11 @@ pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
     if !response.ok() {
         return Err(format!("{url}: HTTP {}", response.status()));
     }
+    response_bytes(&response, url).await
+}
+
+/// A response's whole body.
+pub async fn response_bytes(response: &web_sys::Response, url: &str) -> Result<Vec<u8>, String> {
     let buffer = response
         .array_buffer()
         .map_err(|_| format!("could not read {url}"))?;
@@ -24,6 +29,50 @@ pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
         .await
         .map_err(|_| format!("could not read {url}"))?;
     Ok(Uint8Array::new(&buffer).to_vec())
+}
+
+/// Decode a picture with the browser (any format it reads), refusing sides over `max_side`:
+/// width, height and RGBA bytes.
+pub async fn decode_picture(
+    blob: &web_sys::Blob,
+    max_side: u32,
+) -> Result<(u32, u32, Vec<u8>), String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let promise = window
+        .create_image_bitmap_with_blob(blob)
+        .map_err(|_| "the browser cannot read this file")?;
+    let bitmap: web_sys::ImageBitmap = JsFuture::from(promise)
+        .await
+        .map_err(|_| {
+            "this is not an image the browser can decode (PNG, JPEG, GIF, WebP, …)".to_string()
+        })?
+        .dyn_into()
+        .map_err(|_| "the browser returned something other than an image")?;
+    let (w, h) = (bitmap.width(), bitmap.height());
+    if w == 0 || h == 0 || w > max_side || h > max_side {
+        return Err(format!(
+            "the image is {w}×{h} pixels; the limit is {max_side} on each side"
+        ));
+    }
+    let canvas: web_sys::HtmlCanvasElement = window
+        .document()
+        .and_then(|d| d.create_element("canvas").ok())
+        .and_then(|c| c.dyn_into().ok())
+        .ok_or("no canvas")?;
+    canvas.set_width(w);
+    canvas.set_height(h);
+    let ctx: web_sys::CanvasRenderingContext2d = canvas
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .and_then(|c| c.dyn_into().ok())
+        .ok_or("no 2D canvas")?;
+    ctx.draw_image_with_image_bitmap(&bitmap, 0.0, 0.0)
+        .map_err(|_| "the image could not be drawn")?;
+    let data = ctx
+        .get_image_data(0.0, 0.0, f64::from(w), f64::from(h))
+        .map_err(|_| "the image's pixels could not be read")?;
+    Ok((w, h, data.data().to_vec()))
 }
 
 /// Let the browser render, handle input and run its timers before the next chunk of work (a

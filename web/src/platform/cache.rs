@@ -6,6 +6,8 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Cache, Response};
 
+use super::browser::response_bytes;
+
 /// The cache's name; a new version of the page's weights gets a new name.
 const CACHE: &str = "perturb-models-v1";
 
@@ -36,16 +38,6 @@ async fn open() -> Option<Cache> {
         .ok()?
         .dyn_into()
         .ok()
-}
-
-async fn response_bytes(response: &Response, url: &str) -> Result<Vec<u8>, String> {
-    let buffer = response
-        .array_buffer()
-        .map_err(|_| format!("could not read {url}"))?;
-    let buffer = JsFuture::from(buffer)
-        .await
-        .map_err(|_| format!("could not read {url}"))?;
-    Ok(Uint8Array::new(&buffer).to_vec())
 }
 
 /// The bytes of `url`: from the cache if it holds them, else downloaded with `on_progress`

@@ -101,12 +101,7 @@ fn card(
         .map(|p| p.shape.iter().product::<usize>())
         .sum();
     Ok(ModelCard {
-        name: args
-            .out
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("model")
-            .to_string(),
+        name: super::train::card_name(&args.out),
         architecture: arch.to_string(),
         spec,
         dataset: data.kind(),
@@ -127,12 +122,7 @@ fn card(
             device
         ),
         wall_time_s: None,
-        weights_file: args
-            .out
-            .file_name()
-            .and_then(|s| s.to_str())
-            .unwrap_or_default()
-            .to_string(),
+        weights_file: super::train::file_name(&args.out),
         weights_bytes: bytes.len(),
         weights_sha256: super::train::sha256_hex(bytes),
     })

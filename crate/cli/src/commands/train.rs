@@ -145,6 +145,22 @@ pub struct EvalArgs {
     batch_size: usize,
 }
 
+/// A card's model name: the weights file's stem.
+pub(crate) fn card_name(path: &std::path::Path) -> String {
+    path.file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("model")
+        .to_string()
+}
+
+/// A path's file name, as a card records it.
+pub(crate) fn file_name(path: &std::path::Path) -> String {
+    path.file_name()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     sha2::Sha256::digest(bytes)
         .iter()
@@ -384,12 +400,7 @@ pub fn train(args: TrainArgs) -> Result<()> {
         crate::write_file(path, chart(&args, &history).to_svg().as_bytes())?;
     }
     let card = ModelCard {
-        name: args
-            .out
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("model")
-            .to_string(),
+        name: card_name(&args.out),
         architecture: args.arch.clone(),
         spec: model_spec,
         parameters: model.num_params(),
@@ -411,12 +422,7 @@ pub fn train(args: TrainArgs) -> Result<()> {
                 .unwrap_or(1),
             args.device
         ),
-        weights_file: args
-            .out
-            .file_name()
-            .and_then(|s| s.to_str())
-            .unwrap_or_default()
-            .to_string(),
+        weights_file: file_name(&args.out),
         weights_bytes: bytes.len(),
         weights_sha256: sha256_hex(&bytes),
         metrics: final_eval,
