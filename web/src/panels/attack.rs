@@ -72,6 +72,10 @@ pub struct AttackLab {
     /// The settings of the run shown.
     ran: Option<AttackSettings>,
     result: Option<Result<LabResult, String>>,
+    /// When the running attack started (ms since the epoch).
+    started: f64,
+    /// Milliseconds per step measured on the last run on this backend.
+    step_ms: Option<f64>,
 }
 
 /// Run the attack `settings` describe on the shown image.
@@ -133,6 +137,21 @@ async fn run_attack(
 }
 
 impl AttackLab {
+    /// The running attack's step, and once a step has run, the time left at its pace.
+    fn status(&self) -> String {
+        let done = self.trace.len();
+        let total = self.settings.steps * self.settings.restarts.max(1);
+        if done == 0 || self.settings.method != AttackMethod::Pgd {
+            return format!("Running… step {done}");
+        }
+        let per_step = (js_sys::Date::now() - self.started) / done as f64;
+        let left = total.saturating_sub(done);
+        format!(
+            "Running… step {done} of {total}, about {} left",
+            super::estimate(left, per_step)
+        )
+    }
+
     /// What a run will cost on this backend, when a step is slow enough to matter, with an
     /// offer of fewer steps.
     fn view_cost(&self, ctx: &Context<Self>) -> Html {
@@ -140,12 +159,16 @@ impl AttackLab {
             return html! {};
         };
         let s = self.settings;
-        // A step is a forward and a backward pass: about three forward passes.
-        let step_ms = 3.0 * ms;
+        // A step is a forward and a backward pass: at least three forward passes until a run has
+        // measured it (in the browser's CPU backend the backward pass costs far more).
+        let (step_ms, measured) = match self.step_ms {
+            Some(step) => (step, true),
+            None => (3.0 * ms, false),
+        };
         if step_ms < 200.0 || s.method == AttackMethod::Fgsm {
             return html! {};
         }
-        let passes = 3 * s.steps * s.restarts.max(1) + 2;
+        let steps = s.steps * s.restarts.max(1);
         let fewer = (s.steps > 5).then(|| {
             html! {
                 <button id="attack-fewer" type="button"
@@ -154,8 +177,13 @@ impl AttackLab {
         });
         html! {
             <p id="attack-cost" class="note">
-                { format!("One step costs about {:.1} s on this backend (a forward and a backward pass); \
-                    this run: {}. ", step_ms / 1000.0, super::estimate(passes, ms)) }
+                { format!("One step costs {} {:.1} s on this backend (a forward and a backward pass{}); \
+                    this run: {} {}. ",
+                    if measured { "about" } else { "at least" },
+                    step_ms / 1000.0,
+                    if measured { ", measured on the last run" } else { "" },
+                    if measured { "about" } else { "at least" },
+                    super::estimate(steps, step_ms)) }
                 { for fewer }
             </p>
         }
@@ -287,6 +315,8 @@ impl Component for AttackLab {
             trace: Vec::new(),
             ran: None,
             result: None,
+            started: 0.0,
+            step_ms: None,
         }
     }
 
@@ -351,6 +381,7 @@ impl Component for AttackLab {
                     return false;
                 }
                 self.running = true;
+                self.started = js_sys::Date::now();
                 self.trace.clear();
                 self.result = None;
                 self.ran = Some(self.settings);
@@ -376,6 +407,10 @@ impl Component for AttackLab {
             }
             LabMsg::Done(result) => {
                 self.running = false;
+                if self.trace.len() >= 2 {
+                    self.step_ms =
+                        Some((js_sys::Date::now() - self.started) / self.trace.len() as f64);
+                }
                 self.result = Some(result);
             }
         }
@@ -435,7 +470,7 @@ impl Component for AttackLab {
                 </form>
                 { form_error("attack", &self.form_error) }
                 { self.view_cost(ctx) }
-                { if self.running { html! { <p id="attack-status">{ format!("Running… step {}", self.trace.len()) }</p> } } else { html! {} } }
+                { if self.running { html! { <p id="attack-status">{ self.status() }</p> } } else { html! {} } }
                 { loss_plot(&self.trace) }
                 { self.view_result(ctx) }
             </section>

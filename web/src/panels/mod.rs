@@ -67,13 +67,13 @@ pub fn sampling_batch(data: &Dataset) -> usize {
     }
 }
 
-/// "about 12 s" for `passes` forward passes at `ms` each (batched passes are a little cheaper).
-pub fn estimate(passes: usize, ms: f64) -> String {
-    let s = passes as f64 * ms / 1000.0;
+/// "12 s" (or "3 min") for `count` units of work at `ms` each.
+pub fn estimate(count: usize, ms: f64) -> String {
+    let s = count as f64 * ms / 1000.0;
     if s < 90.0 {
-        format!("about {s:.0} s")
+        format!("{s:.0} s")
     } else {
-        format!("about {:.0} min", s / 60.0)
+        format!("{:.0} min", s / 60.0)
     }
 }
 

@@ -368,7 +368,7 @@ impl Component for CertifyPanel {
         let photos = ctx.props().data.kind == DatasetKind::ImageNet;
         let cost = ctx.props().forward_ms.map(|ms| {
             format!(
-                "CERTIFY here costs {} (n₀ + n = {} forward passes at about {ms:.0} ms each on this backend).",
+                "CERTIFY here costs about {} (n₀ + n = {} forward passes at about {ms:.0} ms each on this backend).",
                 super::estimate(100 + s.samples, ms),
                 100 + s.samples
             )
