@@ -64,6 +64,12 @@ fn test_images(kind: DatasetKind) -> (Dataset, Option<String>) {
     }
 }
 
+/// Fetch and prepare ImageNet's sample photos; [`Msg::Samples`] brings them.
+fn request_samples(ctx: &Context<App>) {
+    ctx.link()
+        .send_future(async { Msg::Samples(samples::imagenet_samples().await) });
+}
+
 /// The page's address without query or fragment.
 fn page_base() -> String {
     web_sys::window()
@@ -480,8 +486,7 @@ impl App {
     fn load_samples(&mut self, ctx: &Context<Self>) {
         self.samples_pending = self.settings.dataset == DatasetKind::ImageNet;
         if self.samples_pending {
-            ctx.link()
-                .send_future(async { Msg::Samples(samples::imagenet_samples().await) });
+            request_samples(ctx);
         }
     }
 
@@ -578,8 +583,7 @@ impl Component for App {
             .send_future(async move { Msg::Booted(backend::init(force_cpu).await) });
         let samples_pending = settings.dataset == DatasetKind::ImageNet;
         if samples_pending {
-            ctx.link()
-                .send_future(async { Msg::Samples(samples::imagenet_samples().await) });
+            request_samples(ctx);
         }
         Self {
             // ImageNet's photos arrive later; the URL's image is shown then.

@@ -7,17 +7,21 @@ use wasm_bindgen_futures::JsFuture;
 
 /// The bytes of `url` (relative to the page), or a message naming it.
 pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
+    response_bytes(&fetch_ok(url).await?, url).await
+}
+
+/// A successful response for `url`, or a message naming it (network failure, HTTP error).
+pub async fn fetch_ok(url: &str) -> Result<web_sys::Response, String> {
     let window = web_sys::window().ok_or("no window")?;
-    let response = JsFuture::from(window.fetch_with_str(url))
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
         .await
-        .map_err(|_| format!("could not fetch {url}"))?;
-    let response: web_sys::Response = response
+        .map_err(|_| format!("could not fetch {url}"))?
         .dyn_into()
         .map_err(|_| format!("unexpected answer for {url}"))?;
     if !response.ok() {
         return Err(format!("{url}: HTTP {}", response.status()));
     }
-    response_bytes(&response, url).await
+    Ok(response)
 }
 
 /// A response's whole body.

@@ -6,7 +6,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Cache, Response};
 
-use super::browser::response_bytes;
+use super::browser::{fetch_ok, response_bytes};
 
 /// The cache's name; a new version of the page's weights gets a new name.
 const CACHE: &str = "perturb-models-v1";
@@ -53,28 +53,20 @@ pub async fn fetch_cached(
     {
         return Ok((response_bytes(&response, url).await?, Source::Cache));
     }
-    let window = web_sys::window().ok_or("no window")?;
-    let response: Response = JsFuture::from(window.fetch_with_str(url))
-        .await
-        .map_err(|_| format!("could not fetch {url}"))?
-        .dyn_into()
-        .map_err(|_| format!("unexpected answer for {url}"))?;
-    if !response.ok() {
-        return Err(format!("{url}: HTTP {}", response.status()));
-    }
+    let response = fetch_ok(url).await?;
     let total = response
         .headers()
         .get("content-length")
         .ok()
         .flatten()
         .and_then(|v| v.parse::<u64>().ok());
-    let bytes = match response.body() {
+    let mut bytes = match response.body() {
         Some(body) => read_stream(body, url, total, &on_progress).await?,
         None => response_bytes(&response, url).await?,
     };
     if let Some(cache) = &cache {
-        let mut copy = bytes.clone();
-        if let Ok(stored) = Response::new_with_opt_u8_array(Some(&mut copy)) {
+        // The response copies the bytes into JavaScript's heap.
+        if let Ok(stored) = Response::new_with_opt_u8_array(Some(&mut bytes)) {
             // A full disk or a private window refuses: the page works on, uncached.
             let _ = JsFuture::from(cache.put_with_str(url, &stored)).await;
         }

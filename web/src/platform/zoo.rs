@@ -26,20 +26,16 @@ pub async fn load(
         let bytes = fetch_bytes(&url).await?;
         return Ok((entry.load(&bytes, device).map_err(|e| e.to_string())?, None));
     }
-    let (bytes, source) = fetch_cached(&url, &on_progress).await?;
-    match entry.load(&bytes, device) {
-        Ok(model) => Ok((model, Some(source))),
-        Err(e) => {
-            evict(&url).await;
-            if source == Source::Network {
-                return Err(format!("{e} (the downloaded file was not kept)"));
-            }
-            let (bytes, source) = fetch_cached(&url, &on_progress).await?;
-            match entry.load(&bytes, device) {
-                Ok(model) => Ok((model, Some(source))),
-                Err(e) => {
-                    evict(&url).await;
-                    Err(format!("{e} (the downloaded file was not kept)"))
+    // At most two tries: a bad cached copy is evicted and downloaded once more; a bad download
+    // is evicted and refused.
+    loop {
+        let (bytes, source) = fetch_cached(&url, &on_progress).await?;
+        match entry.load(&bytes, device) {
+            Ok(model) => return Ok((model, Some(source))),
+            Err(e) => {
+                evict(&url).await;
+                if source == Source::Network {
+                    return Err(format!("{e} (the downloaded file was not kept)"));
                 }
             }
         }
