@@ -145,6 +145,40 @@ test('targeted, L2 and C&W attacks: the target is reached, each stays in its bal
   assert.deepEqual(errors, []);
 });
 
+test('query-only attacks: Square and HopSkipJump count their queries and stay in the ball', async () => {
+  const { page, errors } = await open(browser, '?backend=cpu&attack=square&eps=0.3&queries=300&seed=1');
+  await ready(page);
+  assert.equal(await page.locator('#attack-method').inputValue(), 'square');
+  assert.equal(await page.locator('#attack-queries').inputValue(), '300');
+  await page.click('#attack-run');
+  const r = await result(page);
+  assert.equal(r.success, 'true', r.text);
+  assert.ok(r.linf <= 0.3 + 1e-4, `‖δ‖∞ = ${r.linf}`);
+  const spent = Number(await page.locator('#attack-spent').getAttribute('data-queries'));
+  assert.ok(spent >= 2 && spent <= 300, `${spent} queries`);
+  // HopSkipJump (labels only) walks the boundary: its distance shrinks as queries are spent.
+  await page.selectOption('#attack-method', 'hsj');
+  await page.selectOption('#attack-norm', 'l2');
+  await set(page, '#attack-eps', '4');
+  await set(page, '#attack-steps', '8');
+  await set(page, '#attack-queries', '1500');
+  await page.waitForFunction(() => location.search.includes('queries=1500'));
+  await page.click('#attack-run');
+  const h = await result(page);
+  assert.ok(h.l2 <= 4 + 1e-3, `‖δ‖₂ = ${h.l2}`);
+  const plot = page.locator('#loss-plot');
+  const first = Number(await plot.getAttribute('data-first'));
+  const last = Number(await plot.getAttribute('data-last'));
+  assert.ok(last < first, `distance ${first} → ${last}`);
+  const hsjSpent = Number(await page.locator('#attack-spent').getAttribute('data-queries'));
+  assert.ok(hsjSpent <= 1500, `${hsjSpent} queries`);
+  assert.equal(await page.locator('#attack-target').isDisabled(), true);
+  await page.locator('#attack-lab').screenshot({ path: `${SHOTS}/attack-hsj.png` });
+  await set(page, '#attack-queries', '1');
+  await page.locator('#attack-form-error').waitFor();
+  assert.deepEqual(errors, []);
+});
+
 test('hostile attack settings in the URL are ignored with warnings', async () => {
   const { page, errors } = await open(browser, '?backend=cpu&attack=<b>x</b>&norm=l3&alpha=-1&target=12&eps=1e9');
   await ready(page);

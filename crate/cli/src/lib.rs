@@ -29,9 +29,11 @@ enum Command {
         #[command(subcommand)]
         command: commands::data::DataCommand,
     },
-    /// Run FGSM, PGD (EOT/BPDA) or C&W over a test slice at one or more budgets.
+    /// Run FGSM, PGD, APGD (EOT/BPDA), C&W, Square or HopSkipJump over a test slice at one or more budgets.
     Attack(commands::attack::AttackArgs),
-    /// Gradient-masking sanity checks (Carlini et al., AutoAttack flags) on a model and defence.
+    /// AutoAttack: APGD-CE, APGD-T and Square (or the rand version with EOT), each on what is left robust.
+    Autoattack(commands::autoattack::AutoAttackArgs),
+    /// Gradient-masking sanity checks (Carlini et al.; Square and AutoAttack against PGD) on a model and defence.
     Audit(commands::audit::AuditArgs),
     /// Verified accuracy by IBP, CROWN or exact search, or randomized smoothing certificates (JSON, SVG).
     Certify(commands::certify::CertifyArgs),
@@ -50,6 +52,7 @@ pub fn run(cli: Cli) -> perturb::Result<()> {
     match cli.command {
         Command::Attack(args) => commands::attack::run(args),
         Command::Audit(args) => commands::audit::run(args),
+        Command::Autoattack(args) => commands::autoattack::run(args),
         Command::Certify(args) => commands::certify::run(args),
         Command::Data { command } => commands::data::run(command),
         Command::Train(args) => commands::train::train(args),

@@ -111,6 +111,94 @@ fn audit_flags_quantization_in_json() {
 }
 
 #[test]
+fn query_only_attacks_report_their_queries_and_refuse_gradient_flags() {
+    let out = perturb(&[
+        "attack",
+        "--attack",
+        "square",
+        "--eps",
+        "0.3",
+        "--queries",
+        "300",
+        "--count",
+        "16",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let point = &report["per_epsilon"][0];
+    let mean = point["mean_queries"].as_f64().unwrap();
+    assert!(mean > 1.0 && mean <= 300.0, "{point}");
+    assert!(point["robust_accuracy"].as_f64().unwrap() < 0.5, "{point}");
+    for (args, message) in [
+        (vec!["--attack", "square", "--steps", "10"], "use --queries"),
+        (
+            vec!["--attack", "pgd", "--queries", "10"],
+            "applies to square and hsj",
+        ),
+        (
+            vec!["--attack", "square", "--step-size", "0.1"],
+            "gradient attacks",
+        ),
+        (
+            vec!["--attack", "hsj", "--bpda", "--defense", "quantize:8"],
+            "BPDA",
+        ),
+        (vec!["--attack", "square", "--queries", "1"], "at least 2"),
+    ] {
+        let mut all = vec!["attack", "--count", "2"];
+        all.extend(args.iter().copied());
+        let out = perturb(&all);
+        assert!(!out.status.success(), "{args:?} ran");
+        assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn autoattack_prints_each_members_robust_accuracy() {
+    let out = perturb(&[
+        "autoattack",
+        "--eps",
+        "0.1",
+        "--count",
+        "16",
+        "--steps",
+        "10",
+        "--targets",
+        "2",
+        "--queries",
+        "100",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let members = report["members"].as_array().unwrap();
+    let names: Vec<&str> = members
+        .iter()
+        .map(|m| m["attack"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "apgd-ce",
+            "apgd-t (target 1)",
+            "apgd-t (target 2)",
+            "square"
+        ]
+    );
+    let last = members.last().unwrap()["robust_accuracy"].as_f64().unwrap();
+    assert_eq!(report["robust_accuracy"].as_f64().unwrap(), last);
+    assert!(last <= report["clean_accuracy"].as_f64().unwrap());
+    let out = perturb(&["autoattack", "--version", "rand", "--count", "2"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("randomized defences"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn a_pytorch_style_spec_runs_the_default_weights_and_bad_specs_are_refused() {
     let dir = std::env::temp_dir().join(format!("perturb-spec-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -292,6 +292,7 @@ fn progress(
         done: round * config.steps + step,
         total,
         trace,
+        queries: None,
     }
 }
 

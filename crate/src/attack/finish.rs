@@ -56,6 +56,7 @@ pub(crate) async fn sample_results(
             linf: columns[4][i],
             l2: columns[5][i],
             steps: columns[6][i] as usize,
+            queries: None,
         })
         .collect())
 }

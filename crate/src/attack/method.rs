@@ -4,16 +4,19 @@
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
+use super::apgd::{ApgdConfig, apgd};
 use super::cw::{CwConfig, carlini_wagner};
+use super::hop_skip_jump::{HopSkipJumpConfig, hop_skip_jump};
 use super::pgd::{PgdConfig, pgd};
 use super::result::{AttackOutcome, AttackProgress};
+use super::square::{SquareConfig, square};
 use super::threat::ThreatModel;
 use crate::error::Result;
 use crate::model::Classifier;
 
 /// An attack and its settings. FGSM/FGM and BIM are PGD configurations
-/// ([`PgdConfig::fgsm`], `random_start: false`); EOT is PGD with `eot_samples > 1`; BPDA is PGD
-/// on a defence's straight-through view.
+/// ([`PgdConfig::fgsm`], `random_start: false`); EOT is PGD or APGD with `eot_samples > 1`; BPDA
+/// is a gradient attack on a defence's straight-through view.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "method", rename_all = "kebab-case")]
 pub enum Attack {
@@ -21,9 +24,20 @@ pub enum Attack {
     Pgd(PgdConfig),
     /// Carlini & Wagner L2.
     CarliniWagner(CwConfig),
+    /// Auto-PGD (CE or DLR; APGD-T when aimed).
+    Apgd(ApgdConfig),
+    /// Square Attack: score-based, query-only.
+    Square(SquareConfig),
+    /// HopSkipJump: decision-based, query-only.
+    HopSkipJump(HopSkipJumpConfig),
 }
 
 impl Attack {
+    /// Whether the attack sees only the model's outputs (it runs through a [`super::BlackBox`]).
+    pub fn is_query_only(&self) -> bool {
+        matches!(self, Attack::Square(_) | Attack::HopSkipJump(_))
+    }
+
     /// Run on one batch.
     pub async fn run(
         &self,
@@ -37,6 +51,13 @@ impl Attack {
             Attack::Pgd(config) => pgd(model, images, labels, threat, config, on_progress).await,
             Attack::CarliniWagner(config) => {
                 carlini_wagner(model, images, labels, threat, config, on_progress).await
+            }
+            Attack::Apgd(config) => apgd(model, images, labels, threat, config, on_progress).await,
+            Attack::Square(config) => {
+                square(model, images, labels, threat, config, on_progress).await
+            }
+            Attack::HopSkipJump(config) => {
+                hop_skip_jump(model, images, labels, threat, config, on_progress).await
             }
         }
     }

@@ -15,20 +15,29 @@ pub enum AttackLoss {
     /// Cross-entropy (away from the label, or towards the target).
     #[cfg_attr(feature = "clap", value(name = "ce"))]
     CrossEntropy,
-    /// Logit margin (C&W/DLR style): best other logit minus the label's logit, or the target's
+    /// Logit margin (C&W style): best other logit minus the label's logit, or the target's
     /// logit minus the best other. Positive exactly when the attack has succeeded.
     Margin,
+    /// Difference of logits ratio (Croce & Hein): the margin divided by z_π1 − z_π3 (targeted:
+    /// z_π1 − (z_π3 + z_π4)/2), π the classes by logit; unchanged when the logits are shifted or
+    /// scaled, so saturated or rescaled logits cannot hide a gradient.
+    Dlr,
 }
 
 impl AttackLoss {
     /// Both losses.
-    pub const ALL: [AttackLoss; 2] = [AttackLoss::CrossEntropy, AttackLoss::Margin];
+    pub const ALL: [AttackLoss; 3] = [
+        AttackLoss::CrossEntropy,
+        AttackLoss::Margin,
+        AttackLoss::Dlr,
+    ];
 
-    /// Name as written on the command line (`ce`, `margin`).
+    /// Name as written on the command line (`ce`, `margin`, `dlr`).
     pub fn id(self) -> &'static str {
         match self {
             AttackLoss::CrossEntropy => "ce",
             AttackLoss::Margin => "margin",
+            AttackLoss::Dlr => "dlr",
         }
     }
 }
@@ -52,6 +61,24 @@ pub(crate) fn class_logit(logits: Tensor<2>, one_hot: Tensor<2>) -> Tensor<1> {
     (logits * one_hot).sum_dim(1).reshape([n])
 }
 
+/// The logits sorted from the largest: the first `count` values per sample, `[n]` each, and
+/// their classes (argmax after masking the ones before; ties go to the lowest class). Computed on
+/// the device: Burn's sort and top-k read back to the host, which the browser cannot.
+pub(crate) fn ranked(logits: Tensor<2>, count: usize) -> (Vec<Tensor<1>>, Vec<Tensor<1, Int>>) {
+    let [n, classes] = logits.dims();
+    let mut rest = logits;
+    let mut values = Vec::with_capacity(count);
+    let mut indices = Vec::with_capacity(count);
+    for _ in 0..count {
+        let index = rest.clone().detach().argmax(1).reshape([n]);
+        let mask = one_hot_float::<1, 2>(index.clone(), classes);
+        values.push(class_logit(rest.clone(), mask.clone()));
+        rest = rest - mask * EXCLUDE;
+        indices.push(index);
+    }
+    (values, indices)
+}
+
 /// The per-sample objective `[n]` to maximise. `class` is the true label (untargeted) or the
 /// target (targeted).
 pub fn objective(
@@ -71,6 +98,17 @@ pub fn objective(
             let own = class_logit(logits.clone(), one_hot.clone());
             let other = best_other_logit(logits, one_hot);
             if targeted { own - other } else { other - own }
+        }
+        AttackLoss::Dlr => {
+            let one_hot = one_hot_float::<1, 2>(class, classes);
+            let own = class_logit(logits.clone(), one_hot.clone());
+            let other = best_other_logit(logits.clone(), one_hot);
+            let (top, _) = ranked(logits, if targeted { 4 } else { 3 });
+            if targeted {
+                (own - other) / (top[0].clone() - (top[2].clone() + top[3].clone()) * 0.5 + 1e-12)
+            } else {
+                (other - own) / (top[0].clone() - top[2].clone() + 1e-12)
+            }
         }
     }
 }

@@ -192,6 +192,7 @@ pub async fn pgd(
                 done,
                 total,
                 trace: point,
+                queries: None,
             }) {
                 cancelled = true;
                 break;

@@ -20,6 +20,9 @@ pub struct SampleResult {
     pub l2: f32,
     /// Steps taken before the sample was frozen (early stop) or the run ended, best restart.
     pub steps: usize,
+    /// Model queries this sample cost, for query-only (black-box) attacks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queries: Option<usize>,
 }
 
 /// One point of the live trace: batch means after a step.
@@ -44,6 +47,8 @@ pub struct AttackProgress {
     pub total: usize,
     /// The newest trace point, when tracing is on.
     pub trace: Option<TraceStep>,
+    /// Model queries spent so far, for query-only (black-box) attacks.
+    pub queries: Option<usize>,
 }
 
 /// An attack's output.
@@ -74,6 +79,12 @@ pub struct AttackSummary {
     pub median_linf: f32,
     /// Median L2 norm of the perturbations of successful attacks (0 when none succeeded).
     pub median_l2: f32,
+    /// Query-only attacks: median queries of the successful attacks (0 when none succeeded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub median_queries: Option<f32>,
+    /// Query-only attacks: mean queries per sample, successful or not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean_queries: Option<f64>,
 }
 
 fn median(mut values: Vec<f32>) -> f32 {
@@ -115,6 +126,18 @@ impl AttackSummary {
             },
             median_linf: median(won.iter().map(|s| s.linf).collect()),
             median_l2: median(won.iter().map(|s| s.l2).collect()),
+            median_queries: samples.iter().all(|s| s.queries.is_some()).then(|| {
+                median(
+                    won.iter()
+                        .filter_map(|s| s.queries)
+                        .map(|q| q as f32)
+                        .collect(),
+                )
+            }),
+            mean_queries: samples
+                .iter()
+                .all(|s| s.queries.is_some())
+                .then(|| samples.iter().filter_map(|s| s.queries).sum::<usize>() as f64 / n),
         }
     }
 }
@@ -132,6 +155,7 @@ mod tests {
             linf,
             l2: linf * 2.0,
             steps: 1,
+            queries: None,
         }
     }
 

@@ -3,10 +3,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::apgd::ApgdConfig;
 use super::cw::CwConfig;
+use super::hop_skip_jump::HopSkipJumpConfig;
 use super::method::Attack;
 use super::objective::AttackLoss;
 use super::pgd::PgdConfig;
+use super::square::SquareConfig;
 use super::threat::{Norm, ThreatModel};
 use crate::error::{Error, Result};
 
@@ -21,11 +24,24 @@ pub enum AttackMethod {
     Pgd,
     /// Carlini & Wagner's L2 attack (minimum norm; a success counts only within ε).
     Cw,
+    /// Auto-PGD: momentum and a step size that adapts itself (Croce & Hein).
+    Apgd,
+    /// Square Attack: random search that sees only the scores (Andriushchenko et al.).
+    Square,
+    /// HopSkipJump: walks the decision boundary seeing only labels (Chen et al.).
+    Hsj,
 }
 
 impl AttackMethod {
     /// Every method.
-    pub const ALL: [AttackMethod; 3] = [Self::Fgsm, Self::Pgd, Self::Cw];
+    pub const ALL: [AttackMethod; 6] = [
+        Self::Fgsm,
+        Self::Pgd,
+        Self::Cw,
+        Self::Apgd,
+        Self::Square,
+        Self::Hsj,
+    ];
 
     /// Name as written in URLs and on the command line.
     pub fn id(self) -> &'static str {
@@ -33,7 +49,15 @@ impl AttackMethod {
             Self::Fgsm => "fgsm",
             Self::Pgd => "pgd",
             Self::Cw => "cw",
+            Self::Apgd => "apgd",
+            Self::Square => "square",
+            Self::Hsj => "hsj",
         }
+    }
+
+    /// Whether the method sees only the model's outputs (no gradients).
+    pub fn is_query_only(self) -> bool {
+        matches!(self, Self::Square | Self::Hsj)
     }
 }
 
@@ -69,13 +93,14 @@ impl Default for CwSettings {
 /// of their budgets to [`AttackSettings::attack`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct AttackSettings {
-    /// FGSM, PGD or C&W.
+    /// The attack family.
     pub method: AttackMethod,
     /// The norm of the budget (C&W is L2 only).
     pub norm: Norm,
     /// The budget ε (for C&W, the largest L2 norm counted as a success).
     pub epsilon: f32,
-    /// PGD steps per restart, or C&W Adam steps per search round.
+    /// PGD or APGD steps per restart, C&W Adam steps per search round, or HopSkipJump's
+    /// boundary iterations.
     pub steps: usize,
     /// PGD's step size; `None` is 2.5·ε/steps (Madry et al.).
     pub step_size: Option<f32>,
@@ -95,6 +120,13 @@ pub struct AttackSettings {
     pub cw: Option<CwSettings>,
     /// Record the batch's mean loss after every step (one readback per step).
     pub trace: bool,
+    /// Square and HopSkipJump: the queries each image may cost at most.
+    #[serde(default = "default_queries")]
+    pub queries: usize,
+}
+
+fn default_queries() -> usize {
+    SquareConfig::default().queries
 }
 
 impl Default for AttackSettings {
@@ -114,6 +146,7 @@ impl Default for AttackSettings {
             target: None,
             cw: None,
             trace: false,
+            queries: default_queries(),
         }
     }
 }
@@ -140,6 +173,42 @@ impl AttackSettings {
             ));
         }
         let method = self.method;
+        let d = Self::default();
+        if self.queries < 2 {
+            return bad(format!(
+                "the query budget must be at least 2, got {}",
+                self.queries
+            ));
+        }
+        if method.is_query_only() {
+            if self.step_size.is_some() || self.restarts > 1 || self.eot_samples > 1 {
+                return bad(format!(
+                    "{method} sees only the model's outputs: step size, restarts and EOT apply to gradient attacks"
+                ));
+            }
+            if self.loss != d.loss {
+                return bad(format!(
+                    "{method} has its own objective: the loss setting applies to fgsm, pgd and apgd"
+                ));
+            }
+            if !self.random_start {
+                return bad(format!(
+                    "{method} has no random start to turn off: it applies to pgd and apgd"
+                ));
+            }
+            if self.cw.is_some() {
+                return bad(format!("{method} has no C&W settings: they apply to cw"));
+            }
+            if method == AttackMethod::Hsj && self.target.is_some() {
+                return bad("hsj is untargeted here: a target applies to the other attacks".into());
+            }
+            return Ok(());
+        }
+        if self.queries != d.queries {
+            return bad(format!(
+                "{method} is a gradient attack: a query budget applies to square and hsj"
+            ));
+        }
         match method {
             AttackMethod::Fgsm | AttackMethod::Cw if self.step_size.is_some() => {
                 return bad(format!(
@@ -165,8 +234,14 @@ impl AttackSettings {
                     "cw has its own margin loss: the loss setting applies to fgsm and pgd".into(),
                 );
             }
-            AttackMethod::Fgsm | AttackMethod::Pgd if self.cw.is_some() => {
+            AttackMethod::Fgsm | AttackMethod::Pgd | AttackMethod::Apgd if self.cw.is_some() => {
                 return bad(format!("{method} has no C&W settings: they apply to cw"));
+            }
+            AttackMethod::Apgd if self.step_size.is_some() => {
+                return bad(
+                    "apgd sets its own step size (2ε, halved at checkpoints): --step-size applies to pgd"
+                        .into(),
+                );
             }
             _ => {}
         }
@@ -178,12 +253,17 @@ impl AttackSettings {
     pub fn applicable(self) -> Self {
         let d = Self::default();
         match self.method {
-            AttackMethod::Pgd => Self { cw: None, ..self },
+            AttackMethod::Pgd => Self {
+                cw: None,
+                queries: d.queries,
+                ..self
+            },
             AttackMethod::Fgsm => Self {
                 step_size: None,
                 restarts: 1,
                 random_start: true,
                 cw: None,
+                queries: d.queries,
                 ..self
             },
             AttackMethod::Cw => Self {
@@ -193,6 +273,27 @@ impl AttackSettings {
                 random_start: true,
                 eot_samples: 1,
                 loss: d.loss,
+                queries: d.queries,
+                ..self
+            },
+            AttackMethod::Apgd => Self {
+                step_size: None,
+                cw: None,
+                queries: d.queries,
+                ..self
+            },
+            AttackMethod::Square | AttackMethod::Hsj => Self {
+                step_size: None,
+                restarts: 1,
+                random_start: true,
+                eot_samples: 1,
+                loss: d.loss,
+                cw: None,
+                target: if self.method == AttackMethod::Hsj {
+                    None
+                } else {
+                    self.target
+                },
                 ..self
             },
         }
@@ -229,6 +330,27 @@ impl AttackSettings {
                 trace: self.trace,
                 eot_samples: self.eot_samples,
                 ..PgdConfig::fgsm(threat)
+            }),
+            AttackMethod::Apgd => Attack::Apgd(ApgdConfig {
+                steps: self.steps,
+                restarts: self.restarts,
+                loss: self.loss,
+                random_start: self.random_start,
+                seed: self.seed,
+                eot_samples: self.eot_samples,
+                trace: self.trace,
+                ..ApgdConfig::default()
+            }),
+            AttackMethod::Square => Attack::Square(SquareConfig {
+                queries: self.queries,
+                seed: self.seed,
+                ..SquareConfig::default()
+            }),
+            AttackMethod::Hsj => Attack::HopSkipJump(HopSkipJumpConfig {
+                iterations: self.steps,
+                queries: self.queries,
+                seed: self.seed,
+                ..HopSkipJumpConfig::default()
             }),
             AttackMethod::Pgd => {
                 let base = PgdConfig::pgd(threat, self.steps);

@@ -37,6 +37,23 @@ impl SplitMix64 {
         (self.next_u64() % n as u64) as usize
     }
 
+    /// One generator per image, seeded by `seed` and the image's pixels (`images`: row-major
+    /// images of `size` numbers each), so an image draws the same numbers whatever batch it is in
+    /// and wherever it sits there: an attack run on a subset of a batch (as AutoAttack's members
+    /// are) treats each image exactly as the full run does.
+    pub fn per_image(images: &[f32], size: usize, seed: u64) -> Vec<Self> {
+        images
+            .chunks(size.max(1))
+            .map(|image| {
+                // FNV-1a over the pixels' bits.
+                let hash = image.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, v| {
+                    (h ^ u64::from(v.to_bits())).wrapping_mul(0x0000_0100_0000_01b3)
+                });
+                Self::new(seed ^ hash)
+            })
+            .collect()
+    }
+
     /// Fisher–Yates shuffle.
     pub fn shuffle<T>(&mut self, items: &mut [T]) {
         for i in (1..items.len()).rev() {

@@ -36,6 +36,25 @@ fn attacks() -> Vec<(&'static str, AttackSettings)> {
         }),
         ..AttackSettings::default()
     };
+    let apgd = AttackSettings {
+        method: AttackMethod::Apgd,
+        steps: 10,
+        seed: 7,
+        ..AttackSettings::default()
+    };
+    let square = AttackSettings {
+        method: AttackMethod::Square,
+        queries: 150,
+        seed: 7,
+        ..AttackSettings::default()
+    };
+    let hsj = AttackSettings {
+        method: AttackMethod::Hsj,
+        steps: 4,
+        queries: 1000,
+        seed: 7,
+        ..AttackSettings::default()
+    };
     let l2 = |s: AttackSettings| AttackSettings {
         norm: Norm::L2,
         epsilon: 1.5,
@@ -54,6 +73,19 @@ fn attacks() -> Vec<(&'static str, AttackSettings)> {
             },
         ),
         ("cw-l2", cw),
+        ("apgd-linf", apgd),
+        ("apgd-l2", l2(apgd)),
+        (
+            "apgd-dlr-linf",
+            AttackSettings {
+                loss: AttackLoss::Dlr,
+                ..apgd
+            },
+        ),
+        ("square-linf", square),
+        ("square-l2", l2(square)),
+        ("hsj-linf", hsj),
+        ("hsj-l2", l2(hsj)),
     ]
 }
 
@@ -170,6 +202,9 @@ fn a_targeted_success_means_the_target_was_reached() {
     let f = fixture(8);
     let targets: Vec<usize> = f.labels.iter().map(|&l| (l + 1) % 10).collect();
     for (name, settings) in attacks() {
+        if settings.method == AttackMethod::Hsj {
+            continue; // untargeted only
+        }
         // A budget at which many targets are reachable, and a C&W search long enough to reach
         // them (a targeted C&W needs more Adam steps than an untargeted one).
         let settings = AttackSettings {
@@ -182,6 +217,10 @@ fn a_targeted_success_means_the_target_was_reached() {
                 _ => settings.loss,
             },
             steps: settings.steps.max(100),
+            queries: match settings.method {
+                AttackMethod::Square => 3000,
+                _ => settings.queries,
+            },
             cw: settings.cw.map(|cw| CwSettings {
                 initial_const: 10.0,
                 learning_rate: 0.1,

@@ -1,5 +1,5 @@
 //! The gradient-masking audit: an undefended model passes; defensive quantization is flagged for
-//! masking and BPDA is reported to break it; a randomized defence is flagged and EOT breaks it.
+//! masking, Square (no gradients) and AutoAttack beat PGD on it, and BPDA is reported to break it; a randomized defence is flagged and EOT breaks it.
 
 use crate::common::mnist_batch;
 use perturb::attack::{AuditConfig, AuditReport, AuditTarget, Verdict, audit};
@@ -20,6 +20,7 @@ fn config() -> AuditConfig {
         steps: 20,
         restarts: 1,
         seed: 1,
+        ..AuditConfig::default()
     }
 }
 
@@ -36,7 +37,7 @@ fn an_undefended_model_passes_every_check() {
     let report = pollster::block_on(audit(target, images, &labels, &config(), |_| {})).unwrap();
     println!("{}", serde_json::to_string_pretty(&report).unwrap());
     assert_eq!(report.flagged, 0, "{report:#?}");
-    assert_eq!(report.checks.len(), 7);
+    assert_eq!(report.checks.len(), 9);
 }
 
 #[test]
@@ -63,6 +64,8 @@ fn quantization_is_flagged_and_bpda_breaks_it() {
         "gradient-matches-finite-differences",
         "unbounded-attack-succeeds",
         "white-box-beats-transfer",
+        "white-box-beats-black-box",
+        "autoattack-adds-nothing",
         "adaptive-attack-adds-nothing",
     ] {
         assert_eq!(

@@ -4,12 +4,14 @@
 
 mod common;
 
+mod apgd_golden;
 mod architectures;
 mod architectures_golden;
 mod attack_properties;
 mod attacks;
 mod audit;
 mod backend_agreement;
+mod black_box;
 mod carlini_wagner;
 mod crown;
 mod defenses;
@@ -24,6 +26,7 @@ mod preprocess;
 mod pytorch_files;
 mod radius;
 mod smoothing;
+mod square_golden;
 mod torchattacks_golden;
 mod training;
 mod transfer;

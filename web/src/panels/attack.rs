@@ -1,6 +1,7 @@
-//! The attack lab: FGSM or PGD on the shown image, on the page's backend, with a live per-step
-//! loss plot, a Stop button, and original / perturbation / adversarial side by side with class
-//! probabilities before and after.
+//! The attack lab: FGSM, PGD, APGD or C&W, or the query-only Square and HopSkipJump, on the shown
+//! image, on the page's backend, with a live per-step plot (the loss; Square's margin;
+//! HopSkipJump's distance) and query counter, a Stop button, and original / perturbation /
+//! adversarial side by side with class probabilities before and after.
 
 use std::rc::Rc;
 
@@ -15,7 +16,7 @@ use super::{PanelProps, apply_edit};
 use crate::components::probability_bars::{argmax, probability_bars};
 use crate::components::{Digit, Job, NumberField, RunStop, form_error, selected};
 use crate::platform::Backend;
-use crate::state::attack::{MAX_RESTARTS, MAX_STEPS, for_run};
+use crate::state::attack::{MAX_QUERIES, MAX_RESTARTS, MAX_STEPS, for_run};
 use crate::state::checks::{self, MAX_L2};
 
 /// Properties of the panel.
@@ -34,6 +35,8 @@ pub struct LabResult {
     pub after: Vec<f32>,
     /// The run was stopped before its last step.
     pub stopped: bool,
+    /// Model queries the run spent (query-only attacks).
+    pub queries: Option<usize>,
 }
 
 /// Messages of [`AttackLab`].
@@ -50,14 +53,16 @@ pub enum LabMsg {
     StepSize(String),
     /// New restart count text from the form.
     Restarts(String),
+    /// New query budget text from the form.
+    Queries(String),
     /// New target class (empty: untargeted).
     Target(String),
     /// Start a run.
     Run,
     /// Ask the running attack to stop after its current step.
     Stop,
-    /// One step done (loss and success rate).
-    Step(TraceStep),
+    /// One step done (loss and success rate, queries spent so far).
+    Step(TraceStep, Option<usize>),
     /// The run ended.
     Done(Result<LabResult, String>),
 }
@@ -76,6 +81,8 @@ pub struct AttackLab {
     started: f64,
     /// Milliseconds per step measured on the last run on this backend.
     step_ms: Option<f64>,
+    /// Queries the running (or last) query-only attack has spent.
+    queries: Option<usize>,
 }
 
 /// Run the attack `settings` describe on the shown image.
@@ -86,7 +93,7 @@ async fn run_attack(
     index: usize,
     settings: AttackSettings,
     job: Job,
-    on_step: Callback<TraceStep>,
+    on_step: Callback<(TraceStep, Option<usize>)>,
 ) -> Result<LabResult, String> {
     let device = &backend.device;
     let text = |e: perturb::Error| e.to_string();
@@ -103,7 +110,7 @@ async fn run_attack(
     let model = model.as_ref();
     let on_progress = |p: AttackProgress| {
         if let Some(point) = p.trace {
-            on_step.emit(point);
+            on_step.emit((point, p.queries));
         }
         job.go_on()
     };
@@ -133,6 +140,7 @@ async fn run_attack(
         before,
         after,
         stopped: outcome.cancelled,
+        queries: outcome.samples[0].queries,
     })
 }
 
@@ -141,7 +149,10 @@ impl AttackLab {
     fn status(&self) -> String {
         let done = self.trace.len();
         let total = self.settings.steps * self.settings.restarts.max(1);
-        if done == 0 || self.settings.method != AttackMethod::Pgd {
+        if let Some(q) = self.queries {
+            return format!("Running… {q} of {} queries", self.settings.queries);
+        }
+        if done == 0 || !matches!(self.settings.method, AttackMethod::Pgd | AttackMethod::Apgd) {
             return format!("Running… step {done}");
         }
         let per_step = (js_sys::Date::now() - self.started) / done as f64;
@@ -165,7 +176,7 @@ impl AttackLab {
             Some(step) => (step, true),
             None => (3.0 * ms, false),
         };
-        if step_ms < 200.0 || s.method == AttackMethod::Fgsm {
+        if step_ms < 200.0 || s.method == AttackMethod::Fgsm || s.method.is_query_only() {
             return html! {};
         }
         let steps = s.steps * s.restarts.max(1);
@@ -190,8 +201,8 @@ impl AttackLab {
     }
 }
 
-/// A small SVG line chart of the mean loss per step.
-fn loss_plot(trace: &[TraceStep]) -> Html {
+/// A small SVG line chart of the mean loss per step (`what`: the axis label).
+fn loss_plot(trace: &[TraceStep], what: &str) -> Html {
     let (w, h) = (320.0f32, 120.0f32);
     if trace.is_empty() {
         return html! { <svg id="loss-plot" class="plot" width={w.to_string()} height={h.to_string()} data-points="0" /> };
@@ -212,10 +223,11 @@ fn loss_plot(trace: &[TraceStep]) -> Html {
         .collect();
     html! {
         <svg id="loss-plot" class="plot" width={w.to_string()} height={h.to_string()}
-            data-points={trace.len().to_string()} role="img" aria-label="attack loss per step">
+            data-points={trace.len().to_string()} data-first={trace[0].mean_loss.to_string()}
+            data-last={trace[trace.len() - 1].mean_loss.to_string()} role="img" aria-label={what.to_string()}>
             <text x="2" y="14" class="axis">{ format!("{hi:.2}") }</text>
             <text x="2" y={(h - 20.0).to_string()} class="axis">{ format!("{lo:.2}") }</text>
-            <text x={(w / 2.0 - 40.0).to_string()} y={(h - 4.0).to_string()} class="axis">{ "step → loss" }</text>
+            <text x={(w / 2.0 - 40.0).to_string()} y={(h - 4.0).to_string()} class="axis">{ what }</text>
             <polyline points={points.join(" ")} fill="none" stroke="#2f6fde" stroke-width="2" />
         </svg>
     }
@@ -274,6 +286,14 @@ impl AttackLab {
                         } }
                         { format!("  (‖δ‖∞ = {linf:.3}, ‖δ‖₂ = {l2:.2}{})", if r.stopped { ", stopped early" } else { "" }) }
                     </p>
+                    { match r.queries {
+                        Some(q) => html! {
+                            <p id="attack-spent" data-queries={q.to_string()}>
+                                { format!("{q} queries to the model, no gradients") }
+                            </p>
+                        },
+                        None => html! {},
+                    } }
                     <div class="triptych">
                         <figure>
                             <Digit pixels={props.data.image(props.index)} shape={shape} label="original image" />
@@ -317,6 +337,7 @@ impl Component for AttackLab {
             result: None,
             started: 0.0,
             step_ms: None,
+            queries: None,
         }
     }
 
@@ -333,6 +354,9 @@ impl Component for AttackLab {
         match msg {
             LabMsg::Method(raw) => self.edit(ctx, |s| {
                 s.method = raw.parse::<AttackMethod>().map_err(|e| e.to_string())?;
+                if s.method == AttackMethod::Hsj {
+                    s.target = None;
+                }
                 if s.method == AttackMethod::Cw && s.norm != Norm::L2 {
                     s.norm = Norm::L2;
                     s.epsilon = s.epsilon.max(2.0);
@@ -369,6 +393,10 @@ impl Component for AttackLab {
                 s.restarts = checks::count(&raw, "restarts", MAX_RESTARTS)?;
                 Ok(())
             }),
+            LabMsg::Queries(raw) => self.edit(ctx, |s| {
+                s.queries = checks::count_from(&raw, "queries", 2, MAX_QUERIES)?;
+                Ok(())
+            }),
             LabMsg::Target(raw) => {
                 let classes = ctx.props().data.kind.classes();
                 self.edit(ctx, |s| {
@@ -383,6 +411,7 @@ impl Component for AttackLab {
                 self.running = true;
                 self.started = js_sys::Date::now();
                 self.trace.clear();
+                self.queries = self.settings.method.is_query_only().then_some(0);
                 self.result = None;
                 self.ran = Some(self.settings);
                 self.job = Job::new();
@@ -394,15 +423,19 @@ impl Component for AttackLab {
                     props.index,
                     self.settings,
                     self.job.clone(),
-                    ctx.link().callback(LabMsg::Step),
+                    ctx.link()
+                        .callback(|(point, queries)| LabMsg::Step(point, queries)),
                 );
                 ctx.link()
                     .send_future(async move { LabMsg::Done(fut.await) });
             }
             LabMsg::Stop => self.job.stop(),
-            LabMsg::Step(point) => {
+            LabMsg::Step(point, queries) => {
                 if self.running {
                     self.trace.push(point);
+                    if queries.is_some() {
+                        self.queries = queries;
+                    }
                 }
             }
             LabMsg::Done(result) => {
@@ -411,6 +444,7 @@ impl Component for AttackLab {
                     self.step_ms =
                         Some((js_sys::Date::now() - self.started) / self.trace.len() as f64);
                 }
+                self.queries = None;
                 self.result = Some(result);
             }
         }
@@ -422,6 +456,14 @@ impl Component for AttackLab {
         let s = self.settings;
         let pgd = s.method == AttackMethod::Pgd;
         let cw = s.method == AttackMethod::Cw;
+        let apgd = s.method == AttackMethod::Apgd;
+        let hsj = s.method == AttackMethod::Hsj;
+        let query_only = s.method.is_query_only();
+        let plotted = match s.method {
+            AttackMethod::Square => "iteration → margin",
+            AttackMethod::Hsj => "iteration → distance",
+            _ => "step → loss",
+        };
         let classes = ctx.props().data.kind.class_names();
         let alpha = |e: Event| {
             e.target_unchecked_into::<web_sys::HtmlInputElement>()
@@ -436,6 +478,9 @@ impl Component for AttackLab {
                             <option value="fgsm" selected={s.method == AttackMethod::Fgsm}>{ "FGSM / FGM" }</option>
                             <option value="pgd" selected={pgd}>{ "PGD" }</option>
                             <option value="cw" selected={cw}>{ "C&W (L2)" }</option>
+                            <option value="apgd" selected={apgd}>{ "APGD" }</option>
+                            <option value="square" selected={s.method == AttackMethod::Square}>{ "Square (black box: scores)" }</option>
+                            <option value="hsj" selected={hsj}>{ "HopSkipJump (black box: labels)" }</option>
                         </select>
                     </label>
                     <label>{ "norm " }
@@ -449,16 +494,19 @@ impl Component for AttackLab {
                         title={if cw { "largest L2 norm counted as a success" } else { "budget" }}
                         onchange={link.callback(LabMsg::Eps)} />
                     <NumberField id="attack-steps" label="steps " value={s.steps.to_string()} min="1"
-                        max={MAX_STEPS.to_string()} disabled={!(pgd || cw)} onchange={link.callback(LabMsg::Steps)} />
+                        max={MAX_STEPS.to_string()} disabled={!(pgd || cw || apgd || hsj)} onchange={link.callback(LabMsg::Steps)} />
                     <label title="empty: 2.5·ε/steps">{ "step size " }
                         <input id="attack-alpha" type="text" inputmode="decimal" placeholder="2.5·ε/steps" size="8"
                             value={s.step_size.map(|a| a.to_string()).unwrap_or_default()} disabled={!pgd}
                             onchange={link.callback(move |e: Event| LabMsg::StepSize(alpha(e)))} />
                     </label>
                     <NumberField id="attack-restarts" label="restarts " value={s.restarts.to_string()} min="1"
-                        max={MAX_RESTARTS.to_string()} disabled={!pgd} onchange={link.callback(LabMsg::Restarts)} />
+                        max={MAX_RESTARTS.to_string()} disabled={!(pgd || apgd)} onchange={link.callback(LabMsg::Restarts)} />
+                    <NumberField id="attack-queries" label="queries " value={s.queries.to_string()} min="2"
+                        max={MAX_QUERIES.to_string()} disabled={!query_only} title="queries each image may cost at most"
+                        onchange={link.callback(LabMsg::Queries)} />
                     <label>{ "target " }
-                        <select id="attack-target" onchange={link.callback(|e| LabMsg::Target(selected(e)))}>
+                        <select id="attack-target" disabled={hsj} onchange={link.callback(|e| LabMsg::Target(selected(e)))}>
                             <option value="none" selected={s.target.is_none()}>{ "any wrong class" }</option>
                             { for classes.iter().enumerate().map(|(c, name)| html! {
                                 <option value={c.to_string()} selected={s.target == Some(c)}>{ *name }</option>
@@ -470,8 +518,11 @@ impl Component for AttackLab {
                 </form>
                 { form_error("attack", &self.form_error) }
                 { self.view_cost(ctx) }
-                { if self.running { html! { <p id="attack-status">{ self.status() }</p> } } else { html! {} } }
-                { loss_plot(&self.trace) }
+                { if self.running { html! {
+                    <p id="attack-status" aria-live="polite"
+                        data-queries={self.queries.map(|q| q.to_string()).unwrap_or_default()}>{ self.status() }</p>
+                } } else { html! {} } }
+                { loss_plot(&self.trace, plotted) }
                 { self.view_result(ctx) }
             </section>
         }

@@ -23,6 +23,9 @@ use crate::state::defenses::{MAX_AUDIT_IMAGES, MAX_IMAGES, MAX_LEVELS};
 
 /// The attack of every row: PGD-20 from a random start, seed 0.
 const PGD_STEPS: usize = 20;
+/// Square's queries per image in the audit's black-box check (AutoAttack is left to the command
+/// line: its ten gradient runs would take minutes in a tab).
+const BLACK_BOX_QUERIES: usize = 300;
 
 /// Properties of [`DefensePanel`].
 #[derive(Properties)]
@@ -218,6 +221,8 @@ async fn run_audit(
         steps: PGD_STEPS,
         restarts: 1,
         seed: 0,
+        black_box_queries: BLACK_BOX_QUERIES,
+        autoattack: false,
     };
     audit(target, batch, &slice.class_labels(), &config, |_| {})
         .await

@@ -1,6 +1,6 @@
 //! The attack lab's settings: the core's [`AttackSettings`] with the page's defaults and limits,
 //! read from and written to the URL (`attack`, `norm`, `eps`, `steps`, `alpha`, `restarts`,
-//! `seed`, `target`).
+//! `seed`, `target`, `queries`).
 
 use perturb::attack::{AttackMethod, AttackSettings, CwSettings, Norm};
 
@@ -11,12 +11,17 @@ use super::query::Query;
 pub const MAX_STEPS: usize = 500;
 /// Largest accepted number of restarts.
 pub const MAX_RESTARTS: usize = 10;
+/// Largest accepted query budget of a query-only attack.
+pub const MAX_QUERIES: usize = 20_000;
+/// The query budget the page starts query-only attacks with.
+pub const PAGE_QUERIES: usize = 1000;
 
 /// The page's attack before the URL or the form change it: PGD-20 at L∞ ε = 0.15.
 pub fn page_default() -> AttackSettings {
     AttackSettings {
         epsilon: 0.15,
         steps: 20,
+        queries: PAGE_QUERIES,
         ..AttackSettings::default()
     }
 }
@@ -52,7 +57,7 @@ pub fn read(
         match raw.parse::<AttackMethod>() {
             Ok(m) => a.method = m,
             Err(_) => warn(format!(
-                "ignored attack={:?}: use fgsm, pgd or cw",
+                "ignored attack={:?}: use fgsm, pgd, cw, apgd, square or hsj",
                 checks::truncate(raw)
             )),
         }
@@ -88,6 +93,13 @@ pub fn read(
     if let Some(seed) = query.checked("seed", |raw| checks::seed(raw, "seed"), warn) {
         a.seed = seed;
     }
+    let queries = |raw: &str| checks::count_from(raw, "queries", 2, MAX_QUERIES);
+    if let Some(n) = query.checked("queries", queries, warn) {
+        a.queries = n;
+    }
+    if a.method == AttackMethod::Hsj && a.target.take().is_some() {
+        warn("ignored target: hsj is untargeted".into());
+    }
     a
 }
 
@@ -105,5 +117,8 @@ pub fn write(a: &AttackSettings, out: &mut String) {
     }
     if let Some(target) = a.target {
         out.push_str(&format!("&target={target}"));
+    }
+    if a.method.is_query_only() {
+        out.push_str(&format!("&queries={}", a.queries));
     }
 }

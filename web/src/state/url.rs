@@ -307,6 +307,26 @@ mod tests {
     }
 
     #[test]
+    fn query_only_attacks_carry_their_budget() {
+        let s = UrlSettings::parse("?attack=square&eps=0.3&queries=300&target=2", 1000);
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+        assert_eq!(
+            (s.attack.method, s.attack.queries, s.attack.target),
+            (AttackMethod::Square, 300, Some(2))
+        );
+        assert_eq!(UrlSettings::parse(&s.to_query(), 1000), s);
+        // HopSkipJump is untargeted; a budget under 2 queries is refused.
+        let s = UrlSettings::parse("?attack=hsj&target=2&queries=1", 1000);
+        assert_eq!(s.attack.method, AttackMethod::Hsj);
+        assert_eq!(s.attack.target, None);
+        assert_eq!(s.attack.queries, crate::state::attack::PAGE_QUERIES);
+        assert_eq!(s.warnings.len(), 2, "{:?}", s.warnings);
+        // Gradient attacks leave the budget out of their links.
+        let pgd = UrlSettings::parse("?attack=pgd", 1000);
+        assert!(!pgd.to_query().contains("queries"));
+    }
+
+    #[test]
     fn links_from_earlier_versions_keep_working() {
         // A share link as the page wrote it before the defences joined the URL.
         let s = UrlSettings::parse(

@@ -1,5 +1,6 @@
-//! `perturb attack`: FGSM, PGD (with EOT or BPDA against a defence) or C&W over a model, a data
-//! slice and one or more budgets, with a progress bar and a JSON report.
+//! `perturb attack`: FGSM, PGD or APGD (with EOT or BPDA against a defence), C&W, or the
+//! query-only Square and HopSkipJump, over a model, a data slice and one or more budgets, with a
+//! progress bar and a JSON report.
 
 use clap::Args;
 use perturb::attack::{
@@ -30,9 +31,12 @@ pub struct AttackArgs {
     /// The norm of the budget.
     #[arg(long, value_enum, default_value = "linf")]
     norm: Norm,
-    /// PGD steps, or C&W Adam steps per search round (default 40).
+    /// PGD or APGD steps, C&W Adam steps per search round, or HopSkipJump iterations (default 40).
     #[arg(long)]
     steps: Option<usize>,
+    /// Square and HopSkipJump: queries each image may cost at most (default 5000).
+    #[arg(long)]
+    queries: Option<usize>,
     /// PGD step size; default 2.5·ε/steps.
     #[arg(long)]
     step_size: Option<f32>,
@@ -42,7 +46,7 @@ pub struct AttackArgs {
     /// Start PGD at the clean image (BIM) instead of a random point of the ball.
     #[arg(long)]
     no_random_start: bool,
-    /// The loss FGSM and PGD climb.
+    /// The loss FGSM, PGD and APGD climb.
     #[arg(long, value_enum, default_value = "ce")]
     loss: AttackLoss,
     /// Seed of the random starts and of a randomized defence's draws.
@@ -104,8 +108,19 @@ impl AttackArgs {
     fn settings(&self) -> Result<AttackSettings> {
         if self.attack == AttackMethod::Fgsm && self.steps.is_some() {
             return Err(Error::InvalidArgument(
-                "fgsm takes exactly one step: --steps applies to pgd and cw".into(),
+                "fgsm takes exactly one step: --steps applies to pgd, apgd, cw and hsj".into(),
             ));
+        }
+        if self.attack == AttackMethod::Square && self.steps.is_some() {
+            return Err(Error::InvalidArgument(
+                "square spends queries, not steps: use --queries".into(),
+            ));
+        }
+        if self.bpda && self.attack.is_query_only() {
+            return Err(Error::InvalidArgument(format!(
+                "{} uses no gradients, so BPDA's straight-through gradients do not apply",
+                self.attack
+            )));
         }
         let any_cw = self.cw_kappa.is_some()
             || self.cw_c.is_some()
@@ -131,7 +146,14 @@ impl AttackArgs {
                 learning_rate: self.cw_lr.unwrap_or(d.learning_rate),
             }),
             trace: false,
+            queries: self.queries.unwrap_or(AttackSettings::default().queries),
         };
+        if self.queries.is_some() && !self.attack.is_query_only() {
+            return Err(Error::InvalidArgument(format!(
+                "{} is a gradient attack: --queries applies to square and hsj",
+                self.attack
+            )));
+        }
         if let Some(bad) = self.eps.iter().find(|e| !(e.is_finite() && **e > 0.0)) {
             return Err(Error::InvalidArgument(format!(
                 "--eps values must be numbers > 0, got {bad}"
@@ -220,18 +242,33 @@ fn print_table(report: &Report) {
         report.dataset,
         report.clean_accuracy * 100.0
     );
+    let queries = report.attack.is_query_only();
     println!(
-        "{:>8} {:>10} {:>10} {:>10} {:>10}",
-        "eps", "robust%", "success%", "med Linf", "med L2"
+        "{:>8} {:>10} {:>10} {:>10} {:>10}{}",
+        "eps",
+        "robust%",
+        "success%",
+        "med Linf",
+        "med L2",
+        if queries {
+            "  med queries  mean queries"
+        } else {
+            ""
+        }
     );
     for r in &report.per_epsilon {
+        let s = &r.summary;
+        let spent = match (s.median_queries, s.mean_queries) {
+            (Some(med), Some(mean)) => format!(" {med:>12} {mean:>13.1}"),
+            _ => String::new(),
+        };
         println!(
-            "{:>8} {:>10.2} {:>10.2} {:>10.4} {:>10.4}",
+            "{:>8} {:>10.2} {:>10.2} {:>10.4} {:>10.4}{spent}",
             r.epsilon,
-            r.summary.robust_accuracy * 100.0,
-            r.summary.attack_success_rate * 100.0,
-            r.summary.median_linf,
-            r.summary.median_l2
+            s.robust_accuracy * 100.0,
+            s.attack_success_rate * 100.0,
+            s.median_linf,
+            s.median_l2
         );
     }
 }

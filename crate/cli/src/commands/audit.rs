@@ -1,5 +1,6 @@
 //! `perturb audit`: the gradient-masking sanity checks against a model behind an optional
-//! defence, with the undefended model as transfer surrogate and BPDA/EOT as the adaptive attack.
+//! defence, with the undefended model as transfer surrogate, Square and AutoAttack set against
+//! PGD, and BPDA/EOT as the adaptive attack.
 
 use clap::Args;
 use perturb::attack::{AuditConfig, AuditTarget, Verdict, audit};
@@ -28,6 +29,12 @@ pub struct AuditArgs {
     /// EOT draws per gradient for the adaptive attack on a randomized defence (default 16).
     #[arg(long)]
     eot: Option<usize>,
+    /// Square's queries per image in the black-box check (0 skips the check).
+    #[arg(long, default_value_t = 1000)]
+    queries: usize,
+    /// Skip the AutoAttack check.
+    #[arg(long)]
+    no_autoattack: bool,
     /// The model behind a defence: none, quantize:LEVELS or noise:SIGMA[:SHIFT].
     #[arg(long, default_value = "none")]
     defense: DefenseSpec,
@@ -52,6 +59,11 @@ pub fn run(args: AuditArgs) -> Result<()> {
     if args.count == 0 || args.steps == 0 || args.restarts == 0 || args.eot == Some(0) {
         return Err(Error::InvalidArgument(
             "--count, --steps, --restarts and --eot must be positive".into(),
+        ));
+    }
+    if args.queries == 1 {
+        return Err(Error::InvalidArgument(
+            "--queries must be 0 (skip the black-box check) or at least 2".into(),
         ));
     }
     if args.eot.is_some() && !args.defense.randomized() {
@@ -79,6 +91,8 @@ pub fn run(args: AuditArgs) -> Result<()> {
         steps: args.steps,
         restarts: args.restarts,
         seed: args.seed,
+        black_box_queries: args.queries,
+        autoattack: !args.no_autoattack,
     };
     let report = perturb::blocking::block_on(audit(target, images, &labels, &config, |stage| {
         if !args.json {

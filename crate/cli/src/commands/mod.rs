@@ -2,6 +2,7 @@
 
 pub mod attack;
 pub mod audit;
+pub mod autoattack;
 pub mod certify;
 pub mod convert;
 pub mod data;

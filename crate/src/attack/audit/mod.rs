@@ -1,5 +1,5 @@
 //! A gradient-masking audit: the sanity checks of Carlini et al., "On Evaluating Adversarial
-//! Robustness" (2019), and AutoAttack's flags, run against a model (and its defence), each
+//! Robustness" (2019), a query-only attack and AutoAttack set against PGD, run against a model (and its defence), each
 //! returned as pass/flag with the figures behind it.
 //!
 //! A flag does not prove the defence broken; it says the reported robustness cannot be trusted
@@ -12,9 +12,11 @@ pub use rules::{Check, Verdict};
 use burn::tensor::{Bool, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
+use super::autoattack::{AutoAttackConfig, AutoAttackVersion, autoattack_batch, summarize};
 use super::objective::{AttackLoss, int_tensor, objective};
 use super::pgd::{PgdConfig, pgd};
 use super::project::l2_norm;
+use super::square::SquareConfig;
 use super::threat::{Norm, ThreatModel};
 use crate::defense::AdaptiveView;
 use crate::error::{Error, Result};
@@ -50,6 +52,20 @@ pub struct AuditConfig {
     pub restarts: usize,
     /// Seed of every random choice.
     pub seed: u64,
+    /// Square's queries per image in the black-box check (0 skips it).
+    #[serde(default = "default_queries")]
+    pub black_box_queries: usize,
+    /// Run AutoAttack (APGD steps as PGD's; Square with the black-box budget) against PGD.
+    #[serde(default = "yes")]
+    pub autoattack: bool,
+}
+
+fn default_queries() -> usize {
+    1000
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for AuditConfig {
@@ -59,6 +75,8 @@ impl Default for AuditConfig {
             steps: 40,
             restarts: 1,
             seed: 0,
+            black_box_queries: default_queries(),
+            autoattack: true,
         }
     }
 }
@@ -331,6 +349,53 @@ pub async fn audit(
             .robust(surrogate, threat.clone(), pgd_config.clone())
             .await?;
         checks.push(rules::white_box_beats_transfer(transfer, main));
+    }
+
+    if config.black_box_queries >= 2 {
+        on_progress("black-box attack");
+        let square = SquareConfig {
+            queries: config.black_box_queries,
+            seed: config.seed,
+            ..SquareConfig::default()
+        };
+        let out = super::square::square(&model, images.clone(), labels, &threat, &square, |_| true)
+            .await?;
+        let black_box = judge.accuracy(out.adversarial).await?;
+        checks.push(rules::white_box_beats_black_box(
+            config.black_box_queries,
+            black_box,
+            main,
+        ));
+    }
+
+    if config.autoattack {
+        on_progress("AutoAttack");
+        let version = if draws > 1 {
+            AutoAttackVersion::Rand
+        } else {
+            AutoAttackVersion::Standard
+        };
+        let aa = AutoAttackConfig {
+            version,
+            steps: config.steps,
+            square_queries: config.black_box_queries.max(2),
+            seed: config.seed,
+            ..AutoAttackConfig::default()
+        };
+        let (samples, members) =
+            autoattack_batch(&model, images.clone(), labels, &threat, &aa, |_| true)
+                .await?
+                .expect("never cancelled");
+        let report = summarize(&aa, samples, members, false);
+        let name = match version {
+            AutoAttackVersion::Standard => "standard",
+            AutoAttackVersion::Rand => "rand, with EOT",
+        };
+        checks.push(rules::autoattack_adds_nothing(
+            name,
+            report.robust_accuracy,
+            main,
+        ));
     }
 
     if let Some(adaptive) = target.adaptive {

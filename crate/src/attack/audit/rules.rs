@@ -217,6 +217,53 @@ pub fn adaptive_attack_adds_nothing(name: &str, adaptive: f64, pgd: f64) -> Chec
     )
 }
 
+/// The white-box attack must leave no more accuracy than a query-only attack that never sees a
+/// gradient (Square, with `queries` per image).
+pub fn white_box_beats_black_box(queries: usize, black_box: f64, pgd: f64) -> Check {
+    let pass = pgd <= black_box + SLACK;
+    check(
+        "white-box-beats-black-box",
+        pass,
+        format!(
+            "Square ({queries} queries per image, no gradients) leaves {} accuracy, white-box PGD {}{}",
+            percent(black_box),
+            percent(pgd),
+            if pass {
+                ""
+            } else {
+                ": an attack without gradients beats the one with them, so the gradients mislead"
+            }
+        ),
+        &[
+            ("black_box_accuracy", black_box),
+            ("pgd_robust_accuracy", pgd),
+        ],
+    )
+}
+
+/// AutoAttack (`version`) must not break what PGD reported as robust.
+pub fn autoattack_adds_nothing(version: &str, autoattack: f64, pgd: f64) -> Check {
+    let stronger = autoattack + SLACK < pgd;
+    check(
+        "autoattack-adds-nothing",
+        !stronger,
+        format!(
+            "AutoAttack ({version}) leaves {} accuracy against PGD's {}{}",
+            percent(autoattack),
+            percent(pgd),
+            if stronger {
+                ": AutoAttack finds what PGD missed, so PGD's figure overstates the robustness"
+            } else {
+                ""
+            }
+        ),
+        &[
+            ("autoattack_accuracy", autoattack),
+            ("pgd_robust_accuracy", pgd),
+        ],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,6 +281,8 @@ mod tests {
             white_box_beats_random_noise(0.95, 0.0),
             white_box_beats_transfer(0.3, 0.0),
             adaptive_attack_adds_nothing("BPDA", 0.0, 0.0),
+            white_box_beats_black_box(1000, 0.4, 0.0),
+            autoattack_adds_nothing("standard", 0.0, 0.01),
         ];
         for c in &checks {
             assert_eq!(c.verdict, Verdict::Pass, "{c:?}");
@@ -254,6 +303,8 @@ mod tests {
             white_box_beats_random_noise(0.9, 0.97),
             white_box_beats_transfer(0.1, 0.97),
             adaptive_attack_adds_nothing("BPDA", 0.02, 0.97),
+            white_box_beats_black_box(1000, 0.3, 0.97),
+            autoattack_adds_nothing("standard", 0.3, 0.97),
         ];
         for c in &checks {
             assert_eq!(c.verdict, Verdict::Flag, "{c:?}");
