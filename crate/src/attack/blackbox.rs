@@ -7,6 +7,7 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 
+use super::threat::ThreatModel;
 use crate::error::{Error, Result};
 use crate::model::Classifier;
 use crate::runtime::readback::read_f32;
@@ -28,6 +29,28 @@ impl<'m, M: Classifier> BlackBox<'m, M> {
             shape,
             queries: 0,
         }
+    }
+
+    /// Read `images` (`[n, c, h, w]`) to the host, classify them once (the first query of each)
+    /// and check them and `labels` against `threat`: where every query-only attack starts.
+    pub(crate) async fn open(
+        model: &'m M,
+        images: Tensor<4>,
+        labels: &[usize],
+        threat: &ThreatModel,
+    ) -> Result<Opened<'m, M>> {
+        let dims = images.dims();
+        let device = images.device();
+        let clean = read_f32(images.without_autodiff()).await?;
+        let mut oracle = Self::new(model, device, [dims[1], dims[2], dims[3]]);
+        let (scores, classes) = oracle.scores(&clean).await?;
+        threat.check_batch(dims, labels, classes)?;
+        Ok(Opened {
+            clean,
+            oracle,
+            scores,
+            classes,
+        })
     }
 
     /// Images queried so far (one per image, however they were batched).
@@ -72,6 +95,15 @@ impl<'m, M: Classifier> BlackBox<'m, M> {
         let (scores, classes) = self.scores(images).await?;
         Ok(scores.chunks(classes).map(argmax).collect())
     }
+}
+
+/// A batch opened for query-only attack: the clean pixels, the oracle (one query per image
+/// spent), the clean scores and the class count.
+pub(crate) struct Opened<'m, M: Classifier> {
+    pub clean: Vec<f32>,
+    pub oracle: BlackBox<'m, M>,
+    pub scores: Vec<f32>,
+    pub classes: usize,
 }
 
 /// Index of the largest value (the first of equals).

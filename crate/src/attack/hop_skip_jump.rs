@@ -11,7 +11,7 @@
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
-use super::blackbox::{BlackBox, argmax};
+use super::blackbox::{BlackBox, Opened, argmax};
 use super::result::{AttackOutcome, AttackProgress, SampleResult, TraceStep};
 use super::square::{host_batch, l2, norms};
 use super::threat::{Goal, Norm, ThreatModel};
@@ -173,10 +173,12 @@ pub async fn hop_skip_jump(
     let dims = images.dims();
     let [n, c, h, w] = dims;
     let device = images.device();
-    let clean = read_f32(images.without_autodiff()).await?;
-    let mut oracle = BlackBox::new(model, device.clone(), [c, h, w]);
-    let (scores, classes) = oracle.scores(&clean).await?;
-    threat.check_batch(dims, labels, classes)?;
+    let Opened {
+        clean,
+        mut oracle,
+        scores,
+        classes,
+    } = BlackBox::open(model, images, labels, threat).await?;
     let clean_labels: Vec<usize> = scores.chunks(classes).map(argmax).collect();
     let size = c * h * w;
     let d = size as f32;

@@ -14,12 +14,11 @@
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use super::blackbox::{BlackBox, argmax, margin};
+use super::blackbox::{BlackBox, Opened, argmax, margin};
 use super::result::{AttackOutcome, AttackProgress, SampleResult, TraceStep};
 use super::threat::{Goal, Norm, ThreatModel};
 use crate::error::{Error, Result};
 use crate::model::Classifier;
-use crate::runtime::readback::read_f32;
 use crate::runtime::rng::SplitMix64;
 
 /// Settings of a Square Attack run.
@@ -105,10 +104,12 @@ pub async fn square(
     let dims = images.dims();
     let [n, c, h, w] = dims;
     let device = images.device();
-    let clean = read_f32(images.without_autodiff()).await?;
-    let mut oracle = BlackBox::new(model, device.clone(), [c, h, w]);
-    let (scores, classes) = oracle.scores(&clean).await?;
-    threat.check_batch(dims, labels, classes)?;
+    let Opened {
+        clean,
+        mut oracle,
+        scores,
+        classes,
+    } = BlackBox::open(model, images, labels, threat).await?;
     let (targeted, aim): (bool, Vec<usize>) = match threat.goal() {
         Goal::Untargeted => (false, labels.to_vec()),
         Goal::Targeted(t) => (true, t.clone()),
@@ -321,12 +322,7 @@ fn first_points(
                         }
                     }
                 }
-                let scale = eps / (l2(&delta) + 1e-12);
-                out.extend(
-                    x.iter()
-                        .zip(&delta)
-                        .map(|(x, d)| (x + d * scale).clamp(low, high)),
-                );
+                out.extend(at_radius(x, &delta, eps, (low, high)));
             }
         }
     }
@@ -352,6 +348,19 @@ fn add_window(
 
 pub(crate) fn l2(values: &[f32]) -> f32 {
     values.iter().map(|v| v * v).sum::<f32>().sqrt()
+}
+
+/// `x` plus `delta` rescaled to L2 length `eps`, clamped to the pixel range.
+fn at_radius<'a>(
+    x: &'a [f32],
+    delta: &'a [f32],
+    eps: f32,
+    (low, high): (f32, f32),
+) -> impl Iterator<Item = f32> + 'a {
+    let scale = eps / (l2(delta) + 1e-12);
+    x.iter()
+        .zip(delta)
+        .map(move |(x, d)| (x + d * scale).clamp(low, high))
 }
 
 /// A random top-left corner for a window of `side` (AutoAttack draws from `0..h − side`).
@@ -513,12 +522,7 @@ fn l2_step(
                 }
             }
         }
-        let scale = eps / (l2(&delta) + 1e-12);
-        out.extend(
-            x.iter()
-                .zip(&delta)
-                .map(|(x, d)| (x + d * scale).clamp(low, high)),
-        );
+        out.extend(at_radius(x, &delta, eps, (low, high)));
     }
     out
 }
