@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::finish::{Final, sample_results};
 use super::objective::{AttackLoss, Setup, class_logit, int_tensor, objective, ranked, succeeded};
-use super::project::{Feasible, TINY, l2_norm};
+use super::project::{Feasible, TINY, l2_norm, linf_norm};
 use super::result::{AttackOutcome, AttackProgress, TraceStep};
 use super::threat::{Norm, ThreatModel};
 use crate::error::{Error, Result};
@@ -206,8 +206,6 @@ async fn run(
     config.validate(threat, classes)?;
     let device = clean.device();
     let label_tensor = int_tensor(labels, &device);
-    // What counts as a success: the threat model's target, or any wrong class.
-    let (goal_class, goal_targeted) = (class.clone(), targeted);
     let loss = Loss {
         kind: config.loss,
         labels: label_tensor,
@@ -245,7 +243,7 @@ async fn run(
             threat,
             config,
             &loss,
-            (&goal_class, goal_targeted),
+            (&class, targeted),
             restart,
             &mut trace,
             &mut |p| on_progress(AttackProgress { total, ..p }),
@@ -263,7 +261,7 @@ async fn run(
     let best = best.expect("at least one restart ran");
     let adversarial = best.output();
     let logits = model.logits(adversarial.clone()).without_autodiff();
-    let success = succeeded(logits.clone(), goal_class, goal_targeted);
+    let success = succeeded(logits.clone(), class, targeted);
     let value = loss.value(logits);
     let samples = sample_results(
         model,
@@ -303,14 +301,7 @@ fn random_start(clean: &Tensor<4>, threat: &ThreatModel, streams: &mut [SplitMix
         .collect();
     let t = Tensor::<4>::from_data(TensorData::new(values, dims), &clean.device());
     let size = match threat.norm() {
-        Norm::Linf => {
-            let [n, ..] = dims;
-            t.clone()
-                .abs()
-                .reshape([n as i64, -1])
-                .max_dim(1)
-                .reshape([n, 1, 1, 1])
-        }
+        Norm::Linf => linf_norm(t.clone()).reshape([dims[0], 1, 1, 1]),
         Norm::L2 => l2_norm(t.clone()),
     };
     let (low, high) = threat.pixel_range();
