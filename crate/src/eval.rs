@@ -52,7 +52,7 @@ pub struct Evaluation {
 }
 
 /// What [`evaluate`] measures.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EvalSettings {
     /// Images per batch.
     pub batch_size: usize,
@@ -64,6 +64,93 @@ pub struct EvalSettings {
     pub restarts: usize,
 }
 
+/// One batch's evaluation, per image: the records a sharded `eval` writes.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EvalRecord {
+    /// Classified correctly.
+    pub clean: Vec<bool>,
+    /// Proved robust by IBP at ε (when an ε is set).
+    pub verified: Option<Vec<bool>>,
+    /// Still correct under PGD at ε (when an ε is set).
+    pub robust: Option<Vec<bool>>,
+}
+
+/// Evaluate images `indices` of `data` as one batch.
+pub async fn evaluate_batch(
+    model: &crate::model::Sequential,
+    data: &dyn ImageSource,
+    device: &Device,
+    indices: &[usize],
+    settings: &EvalSettings,
+) -> Result<EvalRecord> {
+    use crate::attack::{Attack, Norm, PgdConfig, ThreatModel, attack_batch};
+    use crate::certify::{input_box, verified};
+    use crate::runtime::readback::read_f32;
+
+    let mask = |values: Vec<f32>| values.into_iter().map(|v| v > 0.5).collect::<Vec<bool>>();
+    let (images, labels) = data.batch(indices, device)?;
+    let hits = model
+        .logits(images.clone())
+        .argmax(1)
+        .flatten::<1>(0, 1)
+        .equal(labels.clone())
+        .float();
+    let clean = mask(read_f32(hits).await?);
+    let Some(eps) = settings.epsilon else {
+        return Ok(EvalRecord {
+            clean,
+            verified: None,
+            robust: None,
+        });
+    };
+    let input = input_box(images, eps, (0.0, 1.0))?;
+    let proved = mask(read_f32(verified(model, input, labels).float()).await?);
+    let threat = ThreatModel::new(Norm::Linf, eps)?;
+    let attack = Attack::Pgd(PgdConfig {
+        restarts: settings.restarts.max(1),
+        seed: 1,
+        ..PgdConfig::pgd(&threat, settings.pgd_steps)
+    });
+    let outcome = attack_batch(model, data, device, indices, &threat, &attack).await?;
+    let truth = data.class_labels();
+    let robust = outcome
+        .samples
+        .iter()
+        .zip(indices)
+        .map(|(s, &i)| s.clean_correct && s.predicted == truth[i])
+        .collect();
+    Ok(EvalRecord {
+        clean,
+        verified: Some(proved),
+        robust: Some(robust),
+    })
+}
+
+impl Evaluation {
+    /// The evaluation of every image in `records` (batches in order) under `settings`.
+    pub fn from_records(settings: &EvalSettings, records: &[EvalRecord]) -> Evaluation {
+        let images: usize = records.iter().map(|r| r.clean.len()).sum();
+        let n = images.max(1) as f64;
+        let fraction = |pick: &dyn Fn(&EvalRecord) -> Option<&Vec<bool>>| -> Option<f64> {
+            let mut hits = 0;
+            for r in records {
+                hits += pick(r)?.iter().filter(|&&b| b).count();
+            }
+            Some(hits as f64 / n)
+        };
+        let with_eps = settings.epsilon.is_some();
+        Evaluation {
+            images,
+            clean_accuracy: fraction(&|r| Some(&r.clean)).unwrap_or(0.0),
+            epsilon: settings.epsilon,
+            pgd_steps: settings.pgd_steps,
+            restarts: settings.restarts,
+            robust_accuracy: fraction(&|r| r.robust.as_ref()).filter(|_| with_eps),
+            verified_accuracy: fraction(&|r| r.verified.as_ref()).filter(|_| with_eps),
+        }
+    }
+}
+
 /// Evaluate `model` on `data`: clean accuracy and, at ε, PGD-robust accuracy (Madry's PGD with
 /// random restarts) and IBP-verified accuracy. `on_batch(done, total)` follows the images attacked.
 pub async fn evaluate(
@@ -73,69 +160,19 @@ pub async fn evaluate(
     settings: &EvalSettings,
     mut on_batch: impl FnMut(usize, usize),
 ) -> Result<Evaluation> {
-    let EvalSettings {
-        batch_size,
-        epsilon,
-        pgd_steps,
-        restarts,
-    } = *settings;
-    use crate::attack::{Attack, AttackSummary, Norm, PgdConfig, ThreatModel, attack_dataset};
-    use crate::certify::{input_box, verified};
-    use crate::runtime::readback::read_f32;
-
-    if data.is_empty() || batch_size == 0 {
+    if data.is_empty() || settings.batch_size == 0 {
         return Err(Error::InvalidArgument(
             "evaluation needs data and a positive batch size".into(),
         ));
     }
     let indices: Vec<usize> = (0..data.len()).collect();
-    let mut clean = 0.0;
-    let mut proved = 0.0;
-    for batch in indices.chunks(batch_size) {
+    let mut records = Vec::new();
+    let mut done = 0;
+    for batch in indices.chunks(settings.batch_size) {
         crate::runtime::pace::pause().await;
-        let (images, labels) = data.batch(batch, device)?;
-        let hits = model
-            .logits(images.clone())
-            .argmax(1)
-            .flatten::<1>(0, 1)
-            .equal(labels.clone())
-            .float()
-            .sum();
-        clean += read_f32(hits).await?[0];
-        if let Some(eps) = epsilon {
-            let input = input_box(images, eps, (0.0, 1.0))?;
-            proved += read_f32(verified(model, input, labels).float().sum()).await?[0];
-        }
+        records.push(evaluate_batch(model, data, device, batch, settings).await?);
+        done += batch.len();
+        on_batch(done, data.len());
     }
-    let n = data.len() as f64;
-    let (robust_accuracy, verified_accuracy) = match epsilon {
-        Some(eps) => {
-            let threat = ThreatModel::new(Norm::Linf, eps)?;
-            let attack = Attack::Pgd(PgdConfig {
-                restarts: restarts.max(1),
-                seed: 1,
-                ..PgdConfig::pgd(&threat, pgd_steps)
-            });
-            let mut done = 0;
-            let samples =
-                attack_dataset(model, data, device, batch_size, &threat, &attack, |b, _| {
-                    done += b.len();
-                    on_batch(done, data.len());
-                    true
-                })
-                .await?;
-            let summary = AttackSummary::from_samples(&samples, &data.class_labels());
-            (Some(summary.robust_accuracy), Some(f64::from(proved) / n))
-        }
-        None => (None, None),
-    };
-    Ok(Evaluation {
-        images: data.len(),
-        clean_accuracy: f64::from(clean) / n,
-        epsilon,
-        pgd_steps,
-        restarts,
-        robust_accuracy,
-        verified_accuracy,
-    })
+    Ok(Evaluation::from_records(settings, &records))
 }

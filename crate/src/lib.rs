@@ -57,6 +57,8 @@ mod names;
 #[cfg(feature = "reference")]
 pub mod reference;
 pub mod runtime;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod shard;
 pub mod train;
 pub mod zoo;
 

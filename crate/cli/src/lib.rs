@@ -7,6 +7,7 @@ pub mod device;
 pub mod model_args;
 pub mod plot;
 pub mod progress;
+pub mod shard_args;
 
 use std::path::Path;
 
@@ -42,9 +43,11 @@ enum Command {
     /// Train a zoo architecture (standard, PGD, IBP or noise objective); weights, model card, curves.
     Train(commands::train::TrainArgs),
     /// Clean, PGD-robust and IBP-verified accuracy of a model on a test set, as JSON.
-    Eval(commands::train::EvalArgs),
+    Eval(commands::eval::EvalArgs),
     /// Check a weights file (.pth or SafeTensors) against an architecture; write SafeTensors (f32/f16).
     Convert(commands::convert::ConvertArgs),
+    /// Put the partial reports of a sharded run (--shard I/N --out FILE) together into its report.
+    Merge(commands::merge::MergeArgs),
 }
 
 /// Run the parsed command.
@@ -57,9 +60,24 @@ pub fn run(cli: Cli) -> perturb::Result<()> {
         Command::Data { command } => commands::data::run(command),
         Command::Train(args) => commands::train::train(args),
         Command::Transfer(args) => commands::transfer::run(args),
-        Command::Eval(args) => commands::train::eval(args),
+        Command::Eval(args) => commands::eval::run(args),
         Command::Convert(args) => commands::convert::run(args),
+        Command::Merge(args) => commands::merge::run(args),
     }
+}
+
+/// The settings a run's partial reports carry, as the command that wrote them reads them.
+pub fn plan_of<T: serde::de::DeserializeOwned>(
+    journal: &perturb::shard::Journal,
+) -> perturb::Result<T> {
+    let header = journal.header();
+    serde_json::from_value(header.settings.clone()).map_err(|e| perturb::Error::Format {
+        what: "partial report",
+        detail: format!(
+            "the settings of this {} run do not parse: {e}",
+            header.command
+        ),
+    })
 }
 
 /// Print a report as pretty JSON on standard output.

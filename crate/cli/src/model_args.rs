@@ -106,6 +106,26 @@ impl ModelArgs {
         Ok(images.take(count))
     }
 
+    /// SHA-256 of the weights file.
+    pub fn weights_sha256(&self) -> Result<String> {
+        use perturb::shard::{bytes_sha256, file_sha256};
+        match self.chosen()? {
+            Chosen::Zoo(entry) => match entry.embedded_weights() {
+                Some(bytes) => Ok(bytes_sha256(bytes)),
+                None => file_sha256(&self.models_dir.join(entry.weights_file())),
+            },
+            Chosen::File(_, weights) => file_sha256(&weights),
+        }
+    }
+
+    /// The checksums a partial report carries: the weights' SHA-256 and the data's fingerprint.
+    pub fn checksums(&self, data: &TestImages, device: &Device) -> Result<(String, String)> {
+        Ok((
+            self.weights_sha256()?,
+            perturb::shard::data_fingerprint(data, device)?,
+        ))
+    }
+
     /// The device and the model loaded onto it.
     pub fn model(&self) -> Result<(Device, Sequential)> {
         let device = self.device.init()?;

@@ -28,7 +28,9 @@ mod transfer;
 
 pub use apgd::{ApgdConfig, apgd, apgd_from};
 pub use audit::rules as audit_rules;
-pub use audit::{AuditConfig, AuditReport, AuditTarget, Check, Verdict, audit};
+pub use audit::{
+    AuditConfig, AuditRecord, AuditReport, AuditTarget, Check, Verdict, audit, audit_batch,
+};
 pub use autoattack::{
     AutoAttackConfig, AutoAttackReport, AutoAttackVersion, EnsembleProgress, EnsembleSample,
     MemberResult, autoattack, autoattack_batch, summarize as summarize_autoattack,
@@ -43,6 +45,8 @@ pub use project::project;
 pub use result::{AttackOutcome, AttackProgress, AttackSummary, SampleResult, TraceStep};
 pub use settings::{AttackMethod, AttackSettings, CwSettings};
 pub use square::{SquareConfig, square};
-pub use sweep::{BatchProgress, CurvePoint, attack_dataset, robustness_curve};
+pub use sweep::{
+    BatchProgress, CurvePoint, attack_batch, attack_dataset, curve_from_samples, robustness_curve,
+};
 pub use threat::{Goal, Norm, ThreatModel};
-pub use transfer::{TransferMatrix, transfer_matrix};
+pub use transfer::{TransferMatrix, TransferRecord, transfer_batch, transfer_matrix};

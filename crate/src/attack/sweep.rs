@@ -51,16 +51,11 @@ pub async fn attack_dataset(
             "need a batch size ≥ 1 and at least one image".into(),
         ));
     }
-    let labels = data.class_labels();
-    let indices: Vec<usize> = (0..data.len()).collect();
     let mut samples = Vec::with_capacity(data.len());
+    let indices: Vec<usize> = (0..data.len()).collect();
     for batch in indices.chunks(batch_size) {
         crate::runtime::pace::pause().await;
-        let (images, _) = data.batch(batch, device)?;
-        let batch_labels: Vec<usize> = batch.iter().map(|&i| labels[i]).collect();
-        let outcome = attack
-            .run(model, images, &batch_labels, threat, |_| true)
-            .await?;
+        let outcome = attack_batch(model, data, device, batch, threat, attack).await?;
         let go_on = on_batch(batch, &outcome);
         samples.extend(outcome.samples);
         if !go_on {
@@ -68,6 +63,64 @@ pub async fn attack_dataset(
         }
     }
     Ok(samples)
+}
+
+/// Attack images `indices` of `data` as one batch.
+pub async fn attack_batch(
+    model: &impl Classifier,
+    data: &dyn ImageSource,
+    device: &Device,
+    indices: &[usize],
+    threat: &ThreatModel,
+    attack: &Attack,
+) -> Result<AttackOutcome> {
+    let labels = data.class_labels();
+    let (images, _) = data.batch(indices, device)?;
+    let batch_labels: Vec<usize> = indices.iter().map(|&i| labels[i]).collect();
+    attack
+        .run(model, images, &batch_labels, threat, |_| true)
+        .await
+}
+
+/// The curve from each budget's per-image results (`per_epsilon[k]` for `epsilons[k]`, every
+/// image of `labels` in order): the figures at each budget, and the cumulative robust accuracy.
+pub fn curve_from_samples(
+    epsilons: &[f32],
+    per_epsilon: &[Vec<SampleResult>],
+    labels: &[usize],
+) -> Vec<CurvePoint> {
+    let broken: Vec<Vec<bool>> = per_epsilon
+        .iter()
+        .map(|samples| {
+            samples
+                .iter()
+                .zip(labels)
+                .map(|(s, l)| !s.clean_correct || s.predicted != *l)
+                .collect()
+        })
+        .collect();
+    let mut curve: Vec<CurvePoint> = epsilons
+        .iter()
+        .zip(per_epsilon)
+        .map(|(&epsilon, samples)| CurvePoint {
+            epsilon,
+            summary: AttackSummary::from_samples(samples, labels),
+            cumulative_robust_accuracy: 0.0,
+        })
+        .collect();
+    let n = labels.len().max(1) as f64;
+    for i in 0..curve.len() {
+        let eps = curve[i].epsilon;
+        let survivors = (0..labels.len())
+            .filter(|&k| {
+                (0..curve.len())
+                    .filter(|&j| curve[j].epsilon <= eps)
+                    .all(|j| !broken[j][k])
+            })
+            .count();
+        curve[i].cumulative_robust_accuracy = survivors as f64 / n;
+    }
+    curve
 }
 
 /// Robust accuracy (and the other summary figures) at each budget in `epsilons`, with the attack
@@ -91,8 +144,8 @@ pub async fn robustness_curve(
     let total = per_eps * epsilons.len();
     let (mut done, mut images) = (0, 0);
     let mut cancelled = false;
-    let mut curve = Vec::with_capacity(epsilons.len());
-    let mut broken: Vec<Vec<bool>> = Vec::with_capacity(epsilons.len());
+    let mut per_epsilon = Vec::with_capacity(epsilons.len());
+    let mut swept = Vec::with_capacity(epsilons.len());
     for &epsilon in epsilons {
         let threat = ThreatModel::new(norm, epsilon)?;
         let attack = configure(&threat);
@@ -118,30 +171,9 @@ pub async fn robustness_curve(
         if cancelled {
             break;
         }
-        broken.push(
-            samples
-                .iter()
-                .zip(&labels)
-                .map(|(s, l)| !s.clean_correct || s.predicted != *l)
-                .collect(),
-        );
-        curve.push(CurvePoint {
-            epsilon,
-            summary: AttackSummary::from_samples(&samples, &labels),
-            cumulative_robust_accuracy: 0.0,
-        });
+        per_epsilon.push(samples);
+        swept.push(epsilon);
     }
-    let n = labels.len().max(1) as f64;
-    for i in 0..curve.len() {
-        let eps = curve[i].epsilon;
-        let survivors = (0..labels.len())
-            .filter(|&k| {
-                (0..curve.len())
-                    .filter(|&j| curve[j].epsilon <= eps)
-                    .all(|j| !broken[j][k])
-            })
-            .count();
-        curve[i].cumulative_robust_accuracy = survivors as f64 / n;
-    }
+    let curve = curve_from_samples(&swept, &per_epsilon, &labels);
     Ok(curve)
 }

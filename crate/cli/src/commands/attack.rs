@@ -4,15 +4,17 @@
 
 use clap::Args;
 use perturb::attack::{
-    Attack, AttackLoss, AttackMethod, AttackSettings, BatchProgress, CurvePoint, CwSettings, Norm,
-    robustness_curve,
+    Attack, AttackLoss, AttackMethod, AttackSettings, CurvePoint, CwSettings, Norm, SampleResult,
+    ThreatModel, attack_batch, curve_from_samples,
 };
 use perturb::data::ImageSource;
 use perturb::defense::DefenseSpec;
+use perturb::shard::{Journal, units_of};
 use perturb::{Error, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model_args::ModelArgs;
+use crate::shard_args::ShardArgs;
 
 /// Arguments of `perturb attack`.
 #[derive(Debug, Args)]
@@ -84,6 +86,32 @@ pub struct AttackArgs {
     /// Print the report as JSON (otherwise a table).
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    shards: ShardArgs,
+}
+
+/// What a run is, as its partial reports record it: everything the report needs besides the
+/// per-image records.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Plan {
+    attack: AttackMethod,
+    norm: Norm,
+    eps: Vec<f32>,
+    arch: String,
+    weights: String,
+    defense: String,
+    gradients: String,
+    dataset: String,
+    images: usize,
+    batch_size: usize,
+    config: Attack,
+}
+
+/// One batch at one budget: its images' labels and results.
+#[derive(Debug, Serialize, Deserialize)]
+struct Record {
+    labels: Vec<usize>,
+    samples: Vec<SampleResult>,
 }
 
 #[derive(Debug, Serialize)]
@@ -93,7 +121,7 @@ struct Report {
     arch: String,
     weights: String,
     defense: String,
-    gradients: &'static str,
+    gradients: String,
     dataset: String,
     images: usize,
     config: Attack,
@@ -179,53 +207,100 @@ pub fn run(args: AttackArgs) -> Result<()> {
     }
     let (device, base) = args.model.model()?;
     let data = args.model.test_set(&base, args.count)?;
-    let (gradients, attacker) = if args.bpda {
-        match args.defense.adaptive(&base, args.seed)? {
-            Some(view) if view.attack == perturb::defense::AdaptiveAttack::Bpda => {
-                ("bpda", view.model)
-            }
-            _ => {
-                return Err(Error::InvalidArgument(
-                    "--bpda needs a non-differentiable defence (--defense quantize:N)".into(),
-                ));
-            }
-        }
-    } else {
-        ("true", args.defense.deploy(&base, args.seed)?)
-    };
-    let bar = crate::progress::bar(data.len() * args.eps.len(), "images");
-    let per_epsilon = perturb::blocking::block_on(robustness_curve(
-        &attacker,
-        &data,
-        &device,
-        args.batch_size,
-        settings.norm,
-        &args.eps,
-        |threat| settings.attack(threat),
-        |p: BatchProgress| {
-            bar.set_position(p.images as u64);
-            true
-        },
-    ))?;
-    bar.finish_and_clear();
-    let first = &per_epsilon[0].summary;
+    let bpda = args.bpda;
+    if bpda && args.defense.adaptive_attack() != Some(perturb::defense::AdaptiveAttack::Bpda) {
+        return Err(Error::InvalidArgument(
+            "--bpda needs a non-differentiable defence (--defense quantize:N)".into(),
+        ));
+    }
     let (arch, weights) = args.model.describe()?;
-    let report = Report {
+    let plan = Plan {
         attack: settings.method,
         norm: settings.norm,
+        eps: args.eps.clone(),
         arch,
         weights,
         defense: args.defense.to_string(),
-        gradients,
+        gradients: if bpda { "bpda" } else { "true" }.into(),
         dataset: data.kind().to_string(),
         images: data.len(),
+        batch_size: args.batch_size,
         config: settings.attack(&settings.threat(args.eps[0], 1)?),
+    };
+    let batches = units_of(data.len(), args.batch_size);
+    let labels = data.class_labels();
+    let checksums = args.model.checksums(&data, &device)?;
+    let journal = args.shards.run(
+        "attack",
+        &plan,
+        checksums,
+        batches.len() * args.eps.len(),
+        |unit| {
+            let (e, b) = (unit / batches.len(), unit % batches.len());
+            let indices: Vec<usize> = batches[b].clone().collect();
+            // A randomized defence draws from a seed of its own batch, so every batch is the
+            // same whichever shard runs it.
+            let seed = args.seed.wrapping_add(batches[b].start as u64);
+            let attacker = if bpda {
+                args.defense
+                    .adaptive(&base, seed)?
+                    .expect("checked above")
+                    .model
+            } else {
+                args.defense.deploy(&base, seed)?
+            };
+            let threat = ThreatModel::new(settings.norm, args.eps[e])?;
+            let outcome = perturb::blocking::block_on(attack_batch(
+                &attacker,
+                &data,
+                &device,
+                &indices,
+                &threat,
+                &settings.attack(&threat),
+            ))?;
+            Ok(Record {
+                labels: indices.iter().map(|&i| labels[i]).collect(),
+                samples: outcome.samples,
+            })
+        },
+    )?;
+    match journal {
+        Some(journal) => finish(&journal, args.json),
+        None => Ok(()),
+    }
+}
+
+/// The report of a whole run's records (from this process or merged shards), printed.
+pub fn finish(journal: &Journal, json: bool) -> Result<()> {
+    let plan: Plan = crate::plan_of(journal)?;
+    let records: Vec<Record> = journal.records()?;
+    let per_eps = records.len() / plan.eps.len().max(1);
+    let labels: Vec<usize> = records[..per_eps]
+        .iter()
+        .flat_map(|r| r.labels.iter().copied())
+        .collect();
+    let per_epsilon: Vec<Vec<SampleResult>> = records
+        .chunks(per_eps.max(1))
+        .map(|chunk| chunk.iter().flat_map(|r| r.samples.clone()).collect())
+        .collect();
+    let per_epsilon = curve_from_samples(&plan.eps, &per_epsilon, &labels);
+    let first = &per_epsilon[0].summary;
+    let report = Report {
+        attack: plan.attack,
+        norm: plan.norm,
+        arch: plan.arch,
+        weights: plan.weights,
+        defense: plan.defense,
+        gradients: plan.gradients,
+        dataset: plan.dataset,
+        images: plan.images,
+        config: plan.config,
         clean_accuracy: first.clean_accuracy,
         robust_accuracy: first.robust_accuracy,
         attack_success_rate: first.attack_success_rate,
         per_epsilon,
     };
-    if args.json {
+    if json {
         crate::print_json(&report);
     } else {
         print_table(&report);

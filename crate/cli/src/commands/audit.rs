@@ -3,13 +3,16 @@
 //! PGD, and BPDA/EOT as the adaptive attack.
 
 use clap::Args;
-use perturb::attack::{AuditConfig, AuditTarget, Verdict, audit};
+use perturb::attack::{AuditConfig, AuditRecord, AuditReport, AuditTarget, Verdict, audit_batch};
 use perturb::data::ImageSource;
 use perturb::defense::DefenseSpec;
 use perturb::model::Classifier;
+use perturb::shard::{Journal, units_of};
 use perturb::{Error, Result};
+use serde::{Deserialize, Serialize};
 
 use crate::model_args::ModelArgs;
+use crate::shard_args::ShardArgs;
 
 /// Arguments of `perturb audit`.
 #[derive(Debug, Args)]
@@ -40,12 +43,27 @@ pub struct AuditArgs {
     defense: DefenseSpec,
     #[command(flatten)]
     model: ModelArgs,
-    /// Audit the first N test images (one batch).
+    /// Audit the first N test images.
     #[arg(long, default_value_t = 200)]
     count: usize,
+    /// Images per batch (one batch of all of them by default).
+    #[arg(long)]
+    batch_size: Option<usize>,
     /// Print the report as JSON (otherwise a table).
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    shards: ShardArgs,
+}
+
+/// What an audit is, as its partial reports record it.
+#[derive(Debug, Serialize, Deserialize)]
+struct Plan {
+    arch: String,
+    defense: String,
+    dataset: String,
+    batch_size: usize,
+    config: AuditConfig,
 }
 
 /// Run `perturb audit`.
@@ -71,21 +89,14 @@ pub fn run(args: AuditArgs) -> Result<()> {
             "--eot applies to a randomized defence (--defense noise:SIGMA)".into(),
         ));
     }
+    if args.batch_size == Some(0) {
+        return Err(Error::InvalidArgument(
+            "--batch-size must be positive".into(),
+        ));
+    }
     let (device, base) = args.model.model()?;
     let data = args.model.test_set(&base, args.count)?;
-    let deployed = args.defense.deploy(&base, args.seed)?;
-    let mut adaptive = args.defense.adaptive(&base, args.seed)?;
-    if let (Some(view), Some(eot)) = (adaptive.as_mut(), args.eot) {
-        view.eot_samples = eot;
-    }
-    let indices: Vec<usize> = (0..data.len()).collect();
-    let (images, _) = data.batch(&indices, &device)?;
     let labels = data.class_labels();
-    let target = AuditTarget {
-        model: &deployed,
-        surrogate: (args.defense != DefenseSpec::None).then_some(&base as &dyn Classifier),
-        adaptive,
-    };
     let config = AuditConfig {
         epsilon: args.eps,
         steps: args.steps,
@@ -94,21 +105,67 @@ pub fn run(args: AuditArgs) -> Result<()> {
         black_box_queries: args.queries,
         autoattack: !args.no_autoattack,
     };
-    let report = perturb::blocking::block_on(audit(target, images, &labels, &config, |stage| {
-        if !args.json {
-            eprintln!("… {stage}");
-        }
-    }))?;
-    if args.json {
+    let batch_size = args.batch_size.unwrap_or(data.len());
+    let plan = Plan {
+        arch: args.model.describe()?.0,
+        defense: args.defense.to_string(),
+        dataset: data.kind().to_string(),
+        batch_size,
+        config: config.clone(),
+    };
+    let batches = units_of(data.len(), batch_size);
+    let checksums = args.model.checksums(&data, &device)?;
+    let journal = args
+        .shards
+        .run("audit", &plan, checksums, batches.len(), |unit| {
+            let indices: Vec<usize> = batches[unit].clone().collect();
+            // A randomized defence draws from a seed of its own batch (the same in any shard).
+            let seed = args.seed.wrapping_add(batches[unit].start as u64);
+            let deployed = args.defense.deploy(&base, seed)?;
+            let mut adaptive = args.defense.adaptive(&base, seed)?;
+            if let (Some(view), Some(eot)) = (adaptive.as_mut(), args.eot) {
+                view.eot_samples = eot;
+            }
+            let (images, _) = data.batch(&indices, &device)?;
+            let batch_labels: Vec<usize> = indices.iter().map(|&i| labels[i]).collect();
+            let target = AuditTarget {
+                model: &deployed,
+                surrogate: (args.defense != DefenseSpec::None).then_some(&base as &dyn Classifier),
+                adaptive,
+            };
+            perturb::blocking::block_on(audit_batch(
+                target,
+                images,
+                &batch_labels,
+                &config,
+                |stage| {
+                    if !args.json {
+                        eprintln!("… {stage}");
+                    }
+                },
+            ))
+        })?;
+    match journal {
+        Some(journal) => finish(&journal, args.json),
+        None => Ok(()),
+    }
+}
+
+/// The audit of a whole run's records, printed as a table or JSON.
+pub fn finish(journal: &Journal, json: bool) -> Result<()> {
+    let plan: Plan = crate::plan_of(journal)?;
+    let records: Vec<AuditRecord> = journal.records()?;
+    let report = AuditReport::from_records(&plan.config, &records)?;
+    if json {
         crate::print_json(&report);
         return Ok(());
     }
-    let (arch, _) = args.model.describe()?;
     println!(
-        "audit of {arch} ({}) on {} {} images at L∞ ε = {}: clean accuracy {:.1}%, {} of {} checks flagged",
-        args.defense,
+        "audit of {} ({}) on {} {} images at L∞ ε = {}: clean accuracy {:.1}%, {} of {} checks flagged",
+        plan.arch,
+        plan.defense,
         report.samples,
-        data.kind(),
+        plan.dataset,
         report.epsilon,
         report.clean_accuracy * 100.0,
         report.flagged,

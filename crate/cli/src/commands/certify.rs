@@ -5,26 +5,31 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use std::path::Path;
+
 use burn::tensor::{Int, Tensor};
 use clap::{Args, ValueEnum};
 use perturb::attack::{Norm, ThreatModel};
 use perturb::blocking::block_on;
 use perturb::certify::{
-    BoundMethod, ExactConfig, ExactOutcome, SmoothingConfig, TinyNet, bound_margins,
-    certified_accuracy_curve, certify_all, verify_exact,
+    BoundMethod, ExactConfig, ExactOutcome, SmoothedCertificate, SmoothingConfig, TinyNet,
+    bound_margins, certified_accuracy_curve, certify_all, verify_exact,
 };
 use perturb::data::ImageSource;
 use perturb::model::Sequential;
 use perturb::runtime::readback::read_f32;
+use perturb::shard::{Journal, units_of};
 use perturb::{Error, Result};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::model_args::ModelArgs;
 use crate::plot::{Chart, Series};
-use crate::progress::bar as progress;
+use crate::shard_args::ShardArgs;
 
 /// What `perturb certify` computes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 enum Method {
     /// Interval bound propagation (Eq. 13).
     Ibp,
@@ -84,6 +89,59 @@ pub struct CertifyArgs {
     /// Write the curve as SVG here.
     #[arg(long)]
     plot: Option<PathBuf>,
+    #[command(flatten)]
+    shards: ShardArgs,
+}
+
+/// What a certification run is, as its partial reports record it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Plan {
+    method: Method,
+    eps: Vec<f32>,
+    arch: String,
+    weights: String,
+    dataset: String,
+    images: usize,
+    batch_size: usize,
+    smoothing: Option<SmoothingConfig>,
+    max_nodes: usize,
+    timeout_s: f64,
+    hidden_widths: Option<Vec<usize>>,
+}
+
+/// One bound method on one batch at one budget.
+#[derive(Debug, Serialize, Deserialize)]
+struct BoundsRecord {
+    verified: Vec<bool>,
+    margins: Vec<f32>,
+    ms: f64,
+}
+
+/// Smoothing's certificate for one image.
+#[derive(Debug, Serialize, Deserialize)]
+struct SmoothingRecord {
+    certificate: SmoothedCertificate,
+    label: usize,
+    ms: f64,
+}
+
+/// One unit's records, whichever the method.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum Unit {
+    Bounds(Vec<Vec<BoundsRecord>>),
+    Smoothing(SmoothingRecord),
+    Exact(Vec<ExactRecord>),
+}
+
+/// The exact verdict for one image at one budget, beside CROWN's and IBP's.
+#[derive(Debug, Serialize, Deserialize)]
+struct ExactRecord {
+    outcome: String,
+    nodes: usize,
+    ms: f64,
+    crown: bool,
+    ibp: bool,
 }
 
 fn validate(args: &CertifyArgs) -> Result<()> {
@@ -109,12 +167,145 @@ fn validate(args: &CertifyArgs) -> Result<()> {
 /// Run `perturb certify`.
 pub fn run(args: CertifyArgs) -> Result<()> {
     validate(&args)?;
-    let (report, chart) = match args.method {
-        Method::Smoothing => smoothing(&args)?,
-        Method::Exact => exact(&args)?,
-        _ => bounds(&args)?,
+    let smoothing = (args.method == Method::Smoothing)
+        .then(|| SmoothingConfig {
+            sigma: args.sigma,
+            selection_samples: args.selection_samples,
+            samples: args.samples,
+            alpha: args.alpha,
+            batch_size: args.batch_size.max(1),
+            seed: args.seed,
+        })
+        .map(|c| c.validate().map(|_| c))
+        .transpose()?;
+    let (device, model) = args.model.model()?;
+    let data = args.model.test_set(&model, args.count)?;
+    let net = match args.method {
+        Method::Exact => Some(block_on(TinyNet::from_sequential(&model))?),
+        _ => None,
     };
-    if let (Some(path), Some(chart)) = (&args.plot, chart) {
+    let (arch, weights) = args.model.describe()?;
+    let plan = Plan {
+        method: args.method,
+        eps: args.eps.clone(),
+        arch,
+        weights,
+        dataset: data.kind().to_string(),
+        images: data.len(),
+        batch_size: args.batch_size,
+        smoothing: smoothing.clone(),
+        max_nodes: args.max_nodes,
+        timeout_s: args.timeout_s,
+        hidden_widths: net.as_ref().map(|n| n.hidden_widths()),
+    };
+    // Bounds go a batch at a time; smoothing and exact search an image at a time.
+    let size = match args.method {
+        Method::Smoothing | Method::Exact => 1,
+        _ => args.batch_size,
+    };
+    let units = units_of(data.len(), size);
+    let labels = data.class_labels();
+    let checksums = args.model.checksums(&data, &device)?;
+    let journal = args
+        .shards
+        .run("certify", &plan, checksums, units.len(), |unit| {
+            let indices: Vec<usize> = units[unit].clone().collect();
+            let (images, labels_t) = data.batch(&indices, &device)?;
+            Ok(match args.method {
+                Method::Smoothing => {
+                    let i = indices[0];
+                    let config = smoothing.clone().expect("smoothing settings");
+                    let config = SmoothingConfig {
+                        seed: config.seed.wrapping_add(i as u64),
+                        ..config
+                    };
+                    let started = Instant::now();
+                    let certificate = block_on(certify_all(&model, images, &config, |_| true))?
+                        .pop()
+                        .expect("one image");
+                    Unit::Smoothing(SmoothingRecord {
+                        certificate,
+                        label: labels[i],
+                        ms: started.elapsed().as_secs_f64() * 1e3,
+                    })
+                }
+                Method::Exact => {
+                    let net = net.as_ref().expect("exact network");
+                    let x: Vec<f64> = block_on(read_f32(images.clone()))?
+                        .into_iter()
+                        .map(f64::from)
+                        .collect();
+                    let mut per_eps = Vec::new();
+                    for &eps in &args.eps {
+                        let started = Instant::now();
+                        let (outcome, stats) = verify_exact(
+                            net,
+                            &x,
+                            labels[indices[0]],
+                            f64::from(eps),
+                            (0.0, 1.0),
+                            &ExactConfig {
+                                max_nodes: args.max_nodes,
+                            },
+                            |_| started.elapsed().as_secs_f64() < args.timeout_s,
+                        )?;
+                        let ms = started.elapsed().as_secs_f64() * 1e3;
+                        let mut sound = [false; 2];
+                        for (k, method) in [Method::Crown, Method::Ibp].into_iter().enumerate() {
+                            let bounds =
+                                margins(method, &model, images.clone(), labels_t.clone(), eps)?;
+                            sound[k] = block_on(verdicts(bounds))?.0[0];
+                        }
+                        per_eps.push(ExactRecord {
+                            outcome: match outcome {
+                                ExactOutcome::Verified => "verified",
+                                ExactOutcome::Counterexample { .. } => "counterexample",
+                                ExactOutcome::Timeout => "timeout",
+                            }
+                            .into(),
+                            nodes: stats.nodes,
+                            ms,
+                            crown: sound[0],
+                            ibp: sound[1],
+                        });
+                    }
+                    Unit::Exact(per_eps)
+                }
+                method => {
+                    let mut per_eps = Vec::new();
+                    for &eps in &args.eps {
+                        let mut per_method = Vec::new();
+                        for m in methods(method) {
+                            let started = Instant::now();
+                            let bounds = margins(m, &model, images.clone(), labels_t.clone(), eps)?;
+                            let (verified, margins) = block_on(verdicts(bounds))?;
+                            per_method.push(BoundsRecord {
+                                verified,
+                                margins,
+                                ms: started.elapsed().as_secs_f64() * 1e3,
+                            });
+                        }
+                        per_eps.push(per_method);
+                    }
+                    Unit::Bounds(per_eps)
+                }
+            })
+        })?;
+    match journal {
+        Some(journal) => finish(&journal, args.plot.as_deref()),
+        None => Ok(()),
+    }
+}
+
+/// The report of a whole run's records, printed as JSON; the chart written to `plot` if given.
+pub fn finish(journal: &Journal, plot: Option<&Path>) -> Result<()> {
+    let plan: Plan = crate::plan_of(journal)?;
+    let (report, chart) = match plan.method {
+        Method::Smoothing => smoothing(&plan, journal.records()?)?,
+        Method::Exact => exact(&plan, journal.records()?),
+        _ => bounds(&plan, journal.records()?),
+    };
+    if let Some(path) = plot {
         crate::write_file(path, chart.to_svg().as_bytes())?;
     }
     crate::print_json(&report);
@@ -125,22 +316,13 @@ fn round6(v: f64) -> f64 {
     (v * 1e6).round() / 1e6
 }
 
-fn header(args: &CertifyArgs, method: &str, images: usize) -> serde_json::Map<String, Value> {
+fn header(plan: &Plan, method: &str) -> serde_json::Map<String, Value> {
     let mut map = serde_json::Map::new();
     map.insert("method".into(), json!(method));
-    let (arch, weights) = args.model.describe().unwrap_or_default();
-    map.insert("arch".into(), json!(arch));
-    map.insert("weights".into(), json!(weights));
-    map.insert(
-        "dataset".into(),
-        json!(
-            args.model
-                .dataset()
-                .map(|d| d.to_string())
-                .unwrap_or_default()
-        ),
-    );
-    map.insert("images".into(), json!(images));
+    map.insert("arch".into(), json!(plan.arch));
+    map.insert("weights".into(), json!(plan.weights));
+    map.insert("dataset".into(), json!(plan.dataset));
+    map.insert("images".into(), json!(plan.images));
     map
 }
 
@@ -167,6 +349,14 @@ fn bound_method(method: Method) -> BoundMethod {
     }
 }
 
+/// The bound methods a CLI method runs.
+fn methods(method: Method) -> Vec<Method> {
+    match method {
+        Method::Compare => vec![Method::Ibp, Method::Crown],
+        m => vec![m],
+    }
+}
+
 fn margins(
     method: Method,
     model: &Sequential,
@@ -178,17 +368,11 @@ fn margins(
     bound_margins(model, images, labels, &threat, bound_method(method))
 }
 
-/// IBP, CROWN, CROWN-IBP, or IBP against CROWN.
-fn bounds(args: &CertifyArgs) -> Result<(Value, Option<Chart>)> {
-    let (device, model) = args.model.model()?;
-    let data = args.model.test_set(&model, args.count)?;
-    let indices: Vec<usize> = (0..data.len()).collect();
-    let methods = match args.method {
-        Method::Compare => vec![Method::Ibp, Method::Crown],
-        m => vec![m],
-    };
+/// IBP, CROWN, CROWN-IBP, or IBP against CROWN: `records[batch][eps][method]`.
+fn bounds(plan: &Plan, records: Vec<Vec<Vec<BoundsRecord>>>) -> (Value, Chart) {
+    let methods = methods(plan.method);
     let name = |m: Method| bound_method(m).id();
-    let batches = indices.len().div_ceil(args.batch_size);
+    let batches = records.len().max(1);
     let mut per_epsilon = Vec::new();
     let mut curves: Vec<Series> = methods
         .iter()
@@ -197,22 +381,19 @@ fn bounds(args: &CertifyArgs) -> Result<(Value, Option<Chart>)> {
             points: Vec::new(),
         })
         .collect();
-    for &eps in &args.eps {
+    for (e, &eps) in plan.eps.iter().enumerate() {
         let mut entry = serde_json::Map::new();
         entry.insert("epsilon".into(), json!(round6(f64::from(eps))));
         let mut all_margins = Vec::new();
         for (m, &method) in methods.iter().enumerate() {
-            let started = Instant::now();
-            let (mut verified, mut margins_seen) = (0usize, Vec::new());
-            for batch in indices.chunks(args.batch_size) {
-                let (images, labels) = data.batch(batch, &device)?;
-                let bounds = margins(method, &model, images, labels, eps)?;
-                let (ok, values) = block_on(verdicts(bounds))?;
-                verified += ok.iter().filter(|&&v| v).count();
-                margins_seen.extend(values);
-            }
-            let accuracy = verified as f64 / data.len() as f64;
-            let ms = started.elapsed().as_secs_f64() * 1e3 / batches as f64;
+            let parts = records.iter().map(|r| &r[e][m]);
+            let verified: usize = parts
+                .clone()
+                .map(|p| p.verified.iter().filter(|&&v| v).count())
+                .sum();
+            let ms: f64 = parts.clone().map(|p| p.ms).sum::<f64>() / batches as f64;
+            let margins_seen: Vec<f32> = parts.flat_map(|p| p.margins.iter().copied()).collect();
+            let accuracy = verified as f64 / plan.images as f64;
             entry.insert(
                 name(method).into(),
                 json!({"verified_accuracy": accuracy, "ms_per_batch": round6(ms)}),
@@ -235,51 +416,37 @@ fn bounds(args: &CertifyArgs) -> Result<(Value, Option<Chart>)> {
         }
         per_epsilon.push(Value::Object(entry));
     }
-    let method = match args.method {
+    let method = match plan.method {
         Method::Compare => "compare",
         m => name(m),
     };
-    let mut report = header(args, method, data.len());
-    report.insert("batch_size".into(), json!(args.batch_size));
+    let mut report = header(plan, method);
+    report.insert("batch_size".into(), json!(plan.batch_size));
     report.insert("per_epsilon".into(), json!(per_epsilon));
     let chart = Chart {
         title: format!(
             "Verified accuracy, {} ({} images)",
-            args.model.describe()?.1,
-            data.len()
+            plan.weights, plan.images
         ),
         x_label: "L∞ budget ε".into(),
         y_label: "verified accuracy".into(),
         series: curves,
         log_y: false,
     };
-    Ok((Value::Object(report), Some(chart)))
+    (Value::Object(report), chart)
 }
 
 /// Randomized smoothing CERTIFY over the slice.
-fn smoothing(args: &CertifyArgs) -> Result<(Value, Option<Chart>)> {
-    let config = SmoothingConfig {
-        sigma: args.sigma,
-        selection_samples: args.selection_samples,
-        samples: args.samples,
-        alpha: args.alpha,
-        batch_size: args.batch_size.max(1),
-        seed: args.seed,
-    };
-    config.validate()?;
-    let (device, model) = args.model.model()?;
-    let data = args.model.test_set(&model, args.count)?;
-    let indices: Vec<usize> = (0..data.len()).collect();
-    let (images, _) = data.batch(&indices, &device)?;
-    let labels = data.class_labels();
-    let bar = progress(data.len(), "images");
-    let started = Instant::now();
-    let certificates = block_on(certify_all(&model, images, &config, |p| {
-        bar.set_position(p.done as u64);
-        true
-    }))?;
-    bar.finish_and_clear();
-    let ms_per_image = started.elapsed().as_secs_f64() * 1e3 / data.len() as f64;
+fn smoothing(plan: &Plan, records: Vec<SmoothingRecord>) -> Result<(Value, Chart)> {
+    let config = plan.smoothing.clone().ok_or_else(|| Error::Format {
+        what: "partial report",
+        detail: "a smoothing run without its smoothing settings".into(),
+    })?;
+    let n = records.len().max(1);
+    let ms_per_image = records.iter().map(|r| r.ms).sum::<f64>() / n as f64;
+    let labels: Vec<usize> = records.iter().map(|r| r.label).collect();
+    let certificates: Vec<SmoothedCertificate> =
+        records.into_iter().map(|r| r.certificate).collect();
     let largest = certificates.iter().map(|c| c.radius).fold(0.0, f64::max);
     let steps = 20;
     let radii: Vec<f64> = (0..=steps)
@@ -294,12 +461,12 @@ fn smoothing(args: &CertifyArgs) -> Result<(Value, Option<Chart>)> {
         .collect::<Vec<_>>();
     let mut radii_sorted: Vec<f64> = correct.iter().map(|(c, _)| c.radius).collect();
     radii_sorted.sort_by(f64::total_cmp);
-    let mut report = header(args, "smoothing", data.len());
+    let mut report = header(plan, "smoothing");
     report.insert("config".into(), json!(config));
     report.insert("abstained".into(), json!(abstained));
     report.insert(
         "certified_clean_accuracy".into(),
-        json!(correct.len() as f64 / data.len() as f64),
+        json!(correct.len() as f64 / plan.images as f64),
     );
     report.insert(
         "median_radius_of_correct".into(),
@@ -318,35 +485,21 @@ fn smoothing(args: &CertifyArgs) -> Result<(Value, Option<Chart>)> {
     let chart = Chart {
         title: format!(
             "Randomized smoothing σ={}, n={}, α={} ({} images)",
-            args.sigma,
-            args.samples,
-            args.alpha,
-            data.len()
+            config.sigma, config.samples, config.alpha, plan.images
         ),
         x_label: "L2 radius".into(),
         y_label: "certified accuracy".into(),
         series: vec![Series {
-            name: format!("σ = {}", args.sigma),
+            name: format!("σ = {}", config.sigma),
             points: curve,
         }],
         log_y: false,
     };
-    Ok((Value::Object(report), Some(chart)))
+    Ok((Value::Object(report), chart))
 }
 
-/// Exact verdicts per image, beside IBP's and CROWN's.
-fn exact(args: &CertifyArgs) -> Result<(Value, Option<Chart>)> {
-    let (device, model) = args.model.model()?;
-    let data = args.model.test_set(&model, args.count)?;
-    let net = block_on(TinyNet::from_sequential(&model))?;
-    let indices: Vec<usize> = (0..data.len()).collect();
-    let (images, labels_t) = data.batch(&indices, &device)?;
-    let pixels = block_on(read_f32(images.clone()))?;
-    let labels = data.class_labels();
-    let per = pixels.len() / data.len();
-    let config = ExactConfig {
-        max_nodes: args.max_nodes,
-    };
+/// Exact verdicts per image, beside IBP's and CROWN's: `records[image][eps]`.
+fn exact(plan: &Plan, records: Vec<Vec<ExactRecord>>) -> (Value, Chart) {
     let mut per_epsilon = Vec::new();
     let mut series: Vec<Series> = ["exact", "CROWN", "IBP"]
         .iter()
@@ -355,63 +508,42 @@ fn exact(args: &CertifyArgs) -> Result<(Value, Option<Chart>)> {
             points: Vec::new(),
         })
         .collect();
-    let bar = progress(data.len() * args.eps.len(), "images");
-    for &eps in &args.eps {
-        let (mut verified, mut refuted, mut timeouts, mut nodes) = (0, 0, 0, 0usize);
-        let started = Instant::now();
-        for (i, &label) in labels.iter().enumerate() {
-            let x: Vec<f64> = pixels[i * per..(i + 1) * per]
-                .iter()
-                .map(|&v| f64::from(v))
-                .collect();
-            let image_started = Instant::now();
-            let (outcome, stats) =
-                verify_exact(&net, &x, label, f64::from(eps), (0.0, 1.0), &config, |_| {
-                    image_started.elapsed().as_secs_f64() < args.timeout_s
-                })?;
-            nodes += stats.nodes;
-            match outcome {
-                ExactOutcome::Verified => verified += 1,
-                ExactOutcome::Counterexample { .. } => refuted += 1,
-                ExactOutcome::Timeout => timeouts += 1,
-            }
-            bar.inc(1);
-        }
-        let ms = started.elapsed().as_secs_f64() * 1e3 / data.len() as f64;
-        let mut sound = Vec::new();
-        for method in [Method::Crown, Method::Ibp] {
-            let bounds = margins(method, &model, images.clone(), labels_t.clone(), eps)?;
-            let (ok, _) = block_on(verdicts(bounds))?;
-            sound.push(ok.iter().filter(|&&v| v).count() as f64 / data.len() as f64);
-        }
-        let n = data.len() as f64;
+    let n = plan.images as f64;
+    for (k, &eps) in plan.eps.iter().enumerate() {
+        let at: Vec<&ExactRecord> = records.iter().map(|r| &r[k]).collect();
+        let count = |outcome: &str| at.iter().filter(|r| r.outcome == outcome).count();
+        let share =
+            |pick: fn(&ExactRecord) -> bool| at.iter().filter(|r| pick(r)).count() as f64 / n;
+        let verified = count("verified") as f64 / n;
+        let (crown, ibp) = (share(|r| r.crown), share(|r| r.ibp));
+        let nodes: usize = at.iter().map(|r| r.nodes).sum();
+        let ms: f64 = at.iter().map(|r| r.ms).sum::<f64>() / n;
         let e = f64::from(eps);
-        series[0].points.push((e, verified as f64 / n));
-        series[1].points.push((e, sound[0]));
-        series[2].points.push((e, sound[1]));
+        series[0].points.push((e, verified));
+        series[1].points.push((e, crown));
+        series[2].points.push((e, ibp));
         per_epsilon.push(json!({
             "epsilon": round6(e),
-            "verified_accuracy": verified as f64 / n,
-            "counterexamples": refuted,
-            "timeouts": timeouts,
+            "verified_accuracy": verified,
+            "counterexamples": count("counterexample"),
+            "timeouts": count("timeout"),
             "mean_nodes": round6(nodes as f64 / n),
             "ms_per_image": round6(ms),
-            "crown_verified_accuracy": sound[0],
-            "ibp_verified_accuracy": sound[1],
+            "crown_verified_accuracy": crown,
+            "ibp_verified_accuracy": ibp,
         }));
     }
-    bar.finish_and_clear();
-    let mut report = header(args, "exact", data.len());
-    report.insert("hidden_widths".into(), json!(net.hidden_widths()));
-    report.insert("max_nodes".into(), json!(args.max_nodes));
-    report.insert("timeout_s".into(), json!(args.timeout_s));
+    let mut report = header(plan, "exact");
+    report.insert("hidden_widths".into(), json!(plan.hidden_widths));
+    report.insert("max_nodes".into(), json!(plan.max_nodes));
+    report.insert("timeout_s".into(), json!(plan.timeout_s));
     report.insert("per_epsilon".into(), json!(per_epsilon));
     let chart = Chart {
-        title: format!("Exact vs sound bounds ({} images)", data.len()),
+        title: format!("Exact vs sound bounds ({} images)", plan.images),
         x_label: "L∞ budget ε".into(),
         y_label: "verified accuracy".into(),
         series,
         log_y: false,
     };
-    Ok((Value::Object(report), Some(chart)))
+    (Value::Object(report), chart)
 }

@@ -6,5 +6,7 @@ pub mod autoattack;
 pub mod certify;
 pub mod convert;
 pub mod data;
+pub mod eval;
+pub mod merge;
 pub mod train;
 pub mod transfer;

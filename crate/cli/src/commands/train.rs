@@ -7,7 +7,6 @@ use std::time::Instant;
 use burn::module::Module;
 use clap::Args;
 use perturb::blocking::block_on;
-use perturb::data::ImageSource;
 use perturb::data::{Dataset, DatasetKind, Split, shipped_test_subset};
 use perturb::eval::{EvalSettings, Evaluation, evaluate};
 use perturb::model::{
@@ -22,7 +21,6 @@ use perturb::{Error, Result};
 use sha2::Digest;
 
 use crate::DeviceArg;
-use crate::model_args::ModelArgs;
 use crate::plot::{Chart, Series};
 use crate::progress::bar;
 
@@ -124,25 +122,6 @@ pub struct TrainArgs {
     /// Write clean/robust/verified accuracy per epoch as an SVG chart here.
     #[arg(long)]
     plot: Option<PathBuf>,
-}
-
-/// Arguments of `perturb eval`.
-#[derive(Debug, Args)]
-pub struct EvalArgs {
-    #[command(flatten)]
-    model: ModelArgs,
-    /// L∞ radius for PGD-robust and IBP-verified accuracy (clean only without it).
-    #[arg(long)]
-    eps: Option<f32>,
-    /// PGD steps per restart.
-    #[arg(long, default_value_t = 40)]
-    pgd_steps: usize,
-    /// PGD restarts.
-    #[arg(long, default_value_t = 1)]
-    restarts: usize,
-    /// Images per batch.
-    #[arg(long, default_value_t = 250)]
-    batch_size: usize,
 }
 
 /// A card's model name: the weights file's stem.
@@ -431,34 +410,5 @@ pub fn train(args: TrainArgs) -> Result<()> {
     let text = card.to_json();
     crate::write_file(&args.out.with_extension("json"), text.as_bytes())?;
     print!("{text}");
-    Ok(())
-}
-
-/// Run `perturb eval`.
-pub fn eval(args: EvalArgs) -> Result<()> {
-    let (device, model) = args.model.model()?;
-    let data = args.model.test_set(&model, usize::MAX)?;
-    let progress = bar(data.len(), "images attacked");
-    let evaluation = block_on(evaluate(
-        &model,
-        &data,
-        &device,
-        &EvalSettings {
-            batch_size: args.batch_size,
-            epsilon: args.eps,
-            pgd_steps: args.pgd_steps,
-            restarts: args.restarts,
-        },
-        |done, _| progress.set_position(done as u64),
-    ))?;
-    progress.finish_and_clear();
-    let (architecture, weights) = args.model.describe()?;
-    let report = serde_json::json!({
-        "weights": weights,
-        "architecture": architecture,
-        "dataset": data.kind().to_string(),
-        "evaluation": evaluation,
-    });
-    crate::print_json(&report);
     Ok(())
 }

@@ -5,12 +5,17 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use perturb::Result;
-use perturb::attack::{Attack, Norm, PgdConfig, ThreatModel, transfer_matrix};
+use perturb::attack::{
+    Attack, Norm, PgdConfig, ThreatModel, TransferMatrix, TransferRecord, transfer_batch,
+};
 use perturb::data::{BadImages, DatasetKind, ImageSource, TestImages};
 use perturb::model::{Classifier, ModelSpec, Sequential};
+use perturb::shard::{Journal, bytes_sha256, data_fingerprint, file_sha256, units_of};
 use perturb::zoo::{self, ModelCard};
+use serde::{Deserialize, Serialize};
 
 use crate::DeviceArg;
+use crate::shard_args::ShardArgs;
 
 /// Arguments of `perturb transfer`.
 #[derive(Debug, Args)]
@@ -53,6 +58,31 @@ pub struct TransferArgs {
     /// Where the models run.
     #[arg(long, value_enum, default_value = "cpu")]
     device: DeviceArg,
+    #[command(flatten)]
+    shards: ShardArgs,
+}
+
+/// What a transfer run is, as its partial reports record it.
+#[derive(Debug, Serialize, Deserialize)]
+struct Plan {
+    models: Vec<String>,
+    dataset: String,
+    images: usize,
+    epsilon: f32,
+    batch_size: usize,
+    attack: Attack,
+}
+
+/// SHA-256 of a model's weights file, as `load` finds it.
+fn weights_sha256(entry: &str, dir: &Path) -> Result<String> {
+    if let Some(model) = zoo::find(entry) {
+        return match model.embedded_weights() {
+            Some(bytes) => Ok(bytes_sha256(bytes)),
+            None => file_sha256(&dir.join(model.weights_file())),
+        };
+    }
+    let path = entry.split_once('=').map_or(entry, |(path, _)| path);
+    file_sha256(Path::new(path))
 }
 
 /// A model named on the command line, and the name its row and column get.
@@ -117,21 +147,43 @@ pub fn run(args: TransferArgs) -> Result<()> {
         .iter()
         .map(|(n, m)| (n.as_str(), m as &dyn Classifier))
         .collect();
-    let bar = crate::progress::bar(models.len(), "surrogates attacked");
-    let matrix = perturb::blocking::block_on(transfer_matrix(
-        &named,
-        &named,
-        &data,
-        &device,
-        args.batch_size,
-        &threat,
-        &attack,
-        |done, _| {
-            bar.set_position(done as u64);
-            true
-        },
-    ))?;
-    bar.finish_and_clear();
+    let plan = Plan {
+        models: models.iter().map(|(n, _)| n.clone()).collect(),
+        dataset: kind.to_string(),
+        images: data.len(),
+        epsilon: args.eps,
+        batch_size: args.batch_size,
+        attack: attack.clone(),
+    };
+    let weights = args
+        .models
+        .iter()
+        .map(|m| weights_sha256(m, &args.models_dir))
+        .collect::<Result<Vec<_>>>()?;
+    let checksums = (
+        bytes_sha256(weights.join(",").as_bytes()),
+        data_fingerprint(&data, &device)?,
+    );
+    let batches = units_of(data.len(), args.batch_size);
+    let journal = args
+        .shards
+        .run("transfer", &plan, checksums, batches.len(), |unit| {
+            let indices: Vec<usize> = batches[unit].clone().collect();
+            perturb::blocking::block_on(transfer_batch(
+                &named, &named, &data, &device, &indices, &threat, &attack,
+            ))
+        })?;
+    match journal {
+        Some(journal) => finish(&journal),
+        None => Ok(()),
+    }
+}
+
+/// The matrix of a whole run's records: a Markdown table on stderr, JSON on stdout.
+pub fn finish(journal: &Journal) -> Result<()> {
+    let plan: Plan = crate::plan_of(journal)?;
+    let records: Vec<TransferRecord> = journal.records()?;
+    let matrix = TransferMatrix::from_records(&plan.models, &plan.models, &records)?;
     let mut table = format!(
         "| crafted on ↓ / scored on → | {} |\n",
         matrix.targets.join(" | ")
@@ -153,10 +205,10 @@ pub fn run(args: TransferArgs) -> Result<()> {
     }
     eprint!("{table}");
     crate::print_json(&serde_json::json!({
-        "dataset": kind.to_string(),
-        "images": data.len(),
-        "epsilon": args.eps,
-        "attack": attack,
+        "dataset": plan.dataset,
+        "images": plan.images,
+        "epsilon": plan.epsilon,
+        "attack": plan.attack,
         "matrix": matrix,
         "markdown": table,
     }));
