@@ -605,3 +605,400 @@ fn transfer_scores_every_pair_and_needs_an_architecture() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("lone.json"), "{}", stderr(&out));
 }
+
+/// A report without its wall-clock timings (`ms_…` keys), which no two runs share.
+fn without_timings(report: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match report {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .filter(|(k, _)| !k.starts_with("ms_"))
+                .map(|(k, v)| (k, without_timings(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(without_timings).collect()),
+        other => other,
+    }
+}
+
+fn shard_dir(test: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("perturb-shards-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Run `args` whole, then as `n` shards and `perturb merge`: the merged report must be the whole
+/// run's, timings aside (JSON), or byte for byte (`exact`, for tables).
+fn assert_shards_merge_to_the_whole_run(test: &str, args: &[&str], n: usize, merge: &[&str]) {
+    let dir = shard_dir(test);
+    let whole = perturb(args);
+    assert!(whole.status.success(), "{test}: {}", stderr(&whole));
+    let mut parts = Vec::new();
+    for i in 0..n {
+        let part = dir.join(format!("part-{i}.jsonl"));
+        let shard = format!("{i}/{n}");
+        let mut sharded = args.to_vec();
+        sharded.extend(["--shard", &shard, "--out", part.to_str().unwrap()]);
+        let out = perturb(&sharded);
+        assert!(
+            out.status.success(),
+            "{test} shard {shard}: {}",
+            stderr(&out)
+        );
+        assert!(out.stdout.is_empty(), "{test}: a shard prints no report");
+        parts.push(part.to_str().unwrap().to_string());
+    }
+    let mut merge_args = vec!["merge"];
+    merge_args.extend(parts.iter().rev().map(String::as_str));
+    merge_args.extend(merge);
+    let merged = perturb(&merge_args);
+    assert!(merged.status.success(), "{test} merge: {}", stderr(&merged));
+    match serde_json::from_slice::<serde_json::Value>(&whole.stdout) {
+        Ok(report) => {
+            let merged: serde_json::Value = serde_json::from_slice(&merged.stdout).unwrap();
+            assert_eq!(without_timings(merged), without_timings(report), "{test}");
+        }
+        Err(_) => assert_eq!(
+            String::from_utf8_lossy(&merged.stdout),
+            String::from_utf8_lossy(&whole.stdout),
+            "{test}"
+        ),
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn every_command_sharded_and_merged_prints_the_unsharded_report() {
+    let attack = [
+        "attack",
+        "--count",
+        "90",
+        "--batch-size",
+        "20",
+        "--steps",
+        "5",
+        "--eps",
+        "0.05,0.1",
+    ];
+    assert_shards_merge_to_the_whole_run("attack-table", &attack, 3, &[]);
+    let mut json = attack.to_vec();
+    json.push("--json");
+    assert_shards_merge_to_the_whole_run("attack-json", &json, 4, &["--json"]);
+    assert_shards_merge_to_the_whole_run(
+        "attack-noise-eot",
+        &[
+            "attack",
+            "--count",
+            "24",
+            "--batch-size",
+            "8",
+            "--steps",
+            "3",
+            "--eot",
+            "2",
+            "--defense",
+            "noise:0.2",
+            "--json",
+        ],
+        2,
+        &["--json"],
+    );
+    assert_shards_merge_to_the_whole_run(
+        "eval",
+        &[
+            "eval",
+            "--eps",
+            "0.1",
+            "--pgd-steps",
+            "3",
+            "--batch-size",
+            "250",
+        ],
+        3,
+        &[],
+    );
+    assert_shards_merge_to_the_whole_run(
+        "transfer",
+        &[
+            "transfer",
+            "--models",
+            "mnist-small-cnn,mnist-lenet5",
+            "--count",
+            "40",
+            "--batch-size",
+            "10",
+            "--steps",
+            "3",
+        ],
+        2,
+        &[],
+    );
+    assert_shards_merge_to_the_whole_run(
+        "audit",
+        &[
+            "audit",
+            "--count",
+            "24",
+            "--batch-size",
+            "8",
+            "--steps",
+            "3",
+            "--queries",
+            "20",
+            "--defense",
+            "quantize:4",
+            "--json",
+        ],
+        3,
+        &["--json"],
+    );
+    assert_shards_merge_to_the_whole_run(
+        "certify-ibp",
+        &[
+            "certify",
+            "--method",
+            "ibp",
+            "--eps",
+            "0.01,0.03",
+            "--count",
+            "60",
+            "--batch-size",
+            "20",
+        ],
+        2,
+        &[],
+    );
+    assert_shards_merge_to_the_whole_run(
+        "certify-compare",
+        &[
+            "certify",
+            "--method",
+            "compare",
+            "--eps",
+            "0.01",
+            "--count",
+            "6",
+            "--batch-size",
+            "2",
+        ],
+        3,
+        &[],
+    );
+    assert_shards_merge_to_the_whole_run(
+        "certify-smoothing",
+        &[
+            "certify",
+            "--method",
+            "smoothing",
+            "--count",
+            "5",
+            "--samples",
+            "200",
+            "--selection-samples",
+            "20",
+            "--batch-size",
+            "100",
+        ],
+        2,
+        &[],
+    );
+    let mlp = [
+        "certify",
+        "--method",
+        "exact",
+        "--model",
+        "mnist-mlp",
+        "--eps",
+        "0,0.002",
+        "--count",
+        "4",
+    ];
+    assert_shards_merge_to_the_whole_run("certify-exact", &mlp, 2, &[]);
+}
+
+#[test]
+fn merge_names_the_shard_that_does_not_belong() {
+    let dir = shard_dir("refuse");
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    let shard = |i: &str, out: &str, extra: &[&str]| {
+        let mut args = vec![
+            "attack",
+            "--count",
+            "20",
+            "--batch-size",
+            "5",
+            "--steps",
+            "2",
+        ];
+        args.extend(extra);
+        let out_path = path(out);
+        args.extend(["--shard", i, "--out", &out_path]);
+        let out = perturb(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+    shard("0/2", "a0.jsonl", &[]);
+    shard("1/2", "a1.jsonl", &[]);
+    shard("1/2", "eps.jsonl", &["--eps", "0.2"]);
+    shard("1/2", "lenet.jsonl", &["--model", "mnist-lenet5"]);
+    // The same weights path with other contents (retrained between shards).
+    let weights = path("w.safetensors");
+    let with_weights = ["--arch", "small-cnn", "--weights", weights.as_str()];
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../models/mnist-small-cnn.safetensors"
+        ),
+        &weights,
+    )
+    .unwrap();
+    shard("0/2", "w0.jsonl", &with_weights);
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../models/mnist-small-cnn-pgd0.3.safetensors"
+        ),
+        &weights,
+    )
+    .unwrap();
+    shard("1/2", "w1.jsonl", &with_weights);
+    shard("1/3", "three.jsonl", &[]);
+    let merge = |parts: &[&str]| {
+        let mut args = vec!["merge".to_string()];
+        args.extend(parts.iter().map(|p| path(p)));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = perturb(&args);
+        assert!(!out.status.success(), "{parts:?} must be refused");
+        stderr(&out)
+    };
+    let err = merge(&["a0.jsonl", "eps.jsonl"]);
+    assert!(
+        err.contains("eps.jsonl") && err.contains("settings.config.step_size (0.125 vs 0.25)"),
+        "{err}"
+    );
+    let err = merge(&["a0.jsonl", "lenet.jsonl"]);
+    assert!(
+        err.contains("lenet.jsonl") && err.contains(r#"settings.arch ("small-cnn" vs "lenet5")"#),
+        "{err}"
+    );
+    let err = merge(&["w0.jsonl", "w1.jsonl"]);
+    assert!(
+        err.contains("w1.jsonl") && err.contains("weights (SHA-256"),
+        "{err}"
+    );
+    let err = merge(&["a0.jsonl", "three.jsonl"]);
+    assert!(err.contains("three.jsonl"), "{err}");
+    let err = merge(&["a0.jsonl", "a0.jsonl"]);
+    assert!(err.contains("both shard 0/2"), "{err}");
+    let err = merge(&["a1.jsonl"]);
+    assert!(err.contains("shard 0/2 of this run is missing"), "{err}");
+    // A shard cut back to its header (killed before its first batch) is unfinished.
+    let text = std::fs::read_to_string(path("a1.jsonl")).unwrap();
+    std::fs::write(
+        path("cut.jsonl"),
+        text.lines().next().unwrap().to_string() + "\n",
+    )
+    .unwrap();
+    let err = merge(&["a0.jsonl", "cut.jsonl"]);
+    assert!(
+        err.contains("cut.jsonl (shard 1/2) is unfinished: 0 of 2"),
+        "{err}"
+    );
+    std::fs::write(path("image.jsonl"), b"\x89PNG\r\n").unwrap();
+    let err = merge(&["a0.jsonl", "image.jsonl"]);
+    assert!(err.contains("not a perturb partial report"), "{err}");
+    // A partial report of other settings is not resumed, and not overwritten.
+    let before = std::fs::read(path("a0.jsonl")).unwrap();
+    let out = perturb(&[
+        "attack",
+        "--count",
+        "20",
+        "--batch-size",
+        "5",
+        "--steps",
+        "3",
+        "--shard",
+        "0/2",
+        "--out",
+        &path("a0.jsonl"),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("holds another run: settings.config"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read(path("a0.jsonl")).unwrap(), before);
+    for bad in ["2/2", "1/0", "one/two"] {
+        let out = perturb(&["attack", "--shard", bad, "--out", &path("x.jsonl")]);
+        assert!(!out.status.success());
+        assert!(stderr(&out).contains("I/N"), "{bad}: {}", stderr(&out));
+    }
+    let out = perturb(&["attack", "--shard", "0/2"]);
+    assert!(!out.status.success(), "a shard needs --out");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_killed_run_resumes_from_its_partial_report_to_the_same_report() {
+    let dir = shard_dir("kill");
+    let part = dir.join("run.jsonl");
+    let args = [
+        "attack",
+        "--count",
+        "100",
+        "--batch-size",
+        "5",
+        "--steps",
+        "100",
+        "--json",
+    ];
+    let whole = perturb(&args);
+    assert!(whole.status.success(), "{}", stderr(&whole));
+    let mut with_out = args.to_vec();
+    with_out.extend(["--out", part.to_str().unwrap()]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_perturb"))
+        .args(&with_out)
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = || {
+        std::fs::read_to_string(&part)
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
+    };
+    let started = std::time::Instant::now();
+    while lines() < 4 && started.elapsed().as_secs() < 120 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(child.try_wait().unwrap().is_none(), "killed while running");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let done = lines() - 1;
+    assert!(
+        (3..20).contains(&done),
+        "{done} of 20 batches before the kill"
+    );
+    // A kill in the middle of a write leaves a torn line.
+    let mut text = std::fs::read_to_string(&part).unwrap();
+    text.push_str("{\"unit\":19,\"record\":{\"labels\":[7,2");
+    std::fs::write(&part, text).unwrap();
+    let resumed = perturb(&with_out);
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    let err = stderr(&resumed);
+    assert!(err.contains("dropped a last line cut short"), "{err}");
+    assert!(
+        err.contains(&format!("resuming, {done} of 20 units")),
+        "{err}"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&resumed.stdout),
+        String::from_utf8_lossy(&whole.stdout),
+        "the resumed run's report is the uninterrupted run's"
+    );
+    let merged = perturb(&["merge", part.to_str().unwrap(), "--json"]);
+    assert_eq!(merged.stdout, whole.stdout);
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -74,24 +74,8 @@ impl PartialHeader {
         if self.command != other.command {
             return Some(format!("command ({} vs {})", self.command, other.command));
         }
-        if self.settings != other.settings {
-            let (a, b) = (&self.settings, &other.settings);
-            let key = match (a.as_object(), b.as_object()) {
-                (Some(a), Some(b)) => a
-                    .keys()
-                    .chain(b.keys())
-                    .find(|k| a.get(*k) != b.get(*k))
-                    .cloned(),
-                _ => None,
-            };
-            return Some(match key {
-                Some(k) => format!(
-                    "settings.{k} ({} vs {})",
-                    show(a.get(&k).unwrap_or(&Value::Null)),
-                    show(b.get(&k).unwrap_or(&Value::Null))
-                ),
-                None => format!("settings ({} vs {})", show(a), show(b)),
-            });
+        if let Some((path, a, b)) = first_difference(&self.settings, &other.settings) {
+            return Some(format!("settings{path} ({} vs {})", show(&a), show(&b)));
         }
         if self.model != other.model {
             return Some(format!(
@@ -115,6 +99,26 @@ impl PartialHeader {
             ));
         }
         None
+    }
+}
+
+/// Where two JSON values first differ: the path of keys (`.a.b`) or indices (`[2]`) down to the
+/// innermost difference, and the two values there.
+fn first_difference(a: &Value, b: &Value) -> Option<(String, Value, Value)> {
+    if a == b {
+        return None;
+    }
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let key = x.keys().chain(y.keys()).find(|k| x.get(*k) != y.get(*k))?;
+            let (x, y) = (
+                x.get(key).cloned().unwrap_or(Value::Null),
+                y.get(key).cloned().unwrap_or(Value::Null),
+            );
+            let (path, x, y) = first_difference(&x, &y).unwrap_or((String::new(), x, y));
+            Some((format!(".{key}{path}"), x, y))
+        }
+        _ => Some((String::new(), a.clone(), b.clone())),
     }
 }
 
@@ -143,6 +147,17 @@ fn corrupt(path: &Path, line: usize, what: &str) -> Error {
         what: "partial report",
         detail: format!("{} line {line}: {what}", path.display()),
     }
+}
+
+/// A file's bytes as text, or an error saying it is no partial report.
+fn as_text(path: &Path, bytes: Vec<u8>) -> Result<String> {
+    String::from_utf8(bytes).map_err(|_| {
+        corrupt(
+            path,
+            1,
+            "not a perturb partial report (it is not UTF-8 text)",
+        )
+    })
 }
 
 /// One unit's line: `{"unit":K,"record":…}`.
@@ -254,8 +269,9 @@ impl Journal {
             .truncate(false)
             .open(path)
             .map_err(io(path))?;
-        let mut text = String::new();
-        file.read_to_string(&mut text).map_err(io(path))?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(io(path))?;
+        let text = as_text(path, bytes)?;
         if text.is_empty() {
             let line = serde_json::to_string(&header).expect("headers serialise") + "\n";
             file.write_all(line.as_bytes()).map_err(io(path))?;
@@ -270,7 +286,7 @@ impl Journal {
         let parsed = parse_file(path, &text)?;
         if let Some(field) = parsed.header.differs_from(&header) {
             return Err(Error::Mismatch(format!(
-                "{} holds another run ({field} differ); remove it or choose another --out",
+                "{} holds another run: {field} differs; remove it or choose another --out",
                 path.display()
             )));
         }
@@ -297,7 +313,7 @@ impl Journal {
 
     /// Read a partial report without changing it (a torn last line is left out).
     pub fn read(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(io(path))?;
+        let text = as_text(path, std::fs::read(path).map_err(io(path))?)?;
         let parsed = parse_file(path, &text)?;
         Ok(Self {
             header: parsed.header,

@@ -23,7 +23,7 @@ pub fn merge(paths: &[PathBuf]) -> Result<Journal> {
         let header = journal.header();
         if let Some(field) = reference.differs_from(header) {
             return Err(Error::Mismatch(format!(
-                "{} is not a shard of the same run as {}: {field} differ",
+                "{} is not a shard of the same run as {}: {field} differs",
                 path.display(),
                 first.display()
             )));
@@ -74,8 +74,8 @@ mod tests {
     use crate::shard::{PartialHeader, Shard};
     use serde_json::{Value, json};
 
-    fn dir() -> PathBuf {
-        let d = std::env::temp_dir().join(format!("perturb-merge-{}", std::process::id()));
+    fn dir(test: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("perturb-merge-{test}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
         d
@@ -107,7 +107,7 @@ mod tests {
 
     #[test]
     fn merges_in_unit_order_whatever_the_file_order() {
-        let d = dir();
+        let d = dir("order");
         let paths: Vec<PathBuf> = [2, 0, 1]
             .iter()
             .map(|&i| shard(&d, i, 3, "m", true))
@@ -120,7 +120,7 @@ mod tests {
 
     #[test]
     fn names_the_culprit() {
-        let d = dir();
+        let d = dir("culprit");
         let a = shard(&d, 0, 3, "m", true);
         let b = shard(&d, 1, 3, "m", true);
         let c = shard(&d, 2, 3, "m", true);
