@@ -10,8 +10,9 @@ TRUNK_VERSION=0.21.14          # newest Trunk that builds on Rust 1.95
 say() { echo "setup: $*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-# Debian packages: headless browser + driver, a software Vulkan driver, Fashion-MNIST.
-debs=(chromium chromium-driver mesa-vulkan-drivers libvulkan1 dataset-fashion-mnist)
+# Debian packages: headless browser + driver, a software Vulkan driver, Fashion-MNIST, and Slurm
+# with munge for the single-node cluster the sharding test starts (scripts/slurm/cluster.sh).
+debs=(chromium chromium-driver mesa-vulkan-drivers libvulkan1 dataset-fashion-mnist slurm-wlm munge)
 missing=()
 for p in "${debs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -21,6 +21,13 @@ step "native tests (CPU and wgpu)"
 # with the reason, so a bare `cargo test` says it skipped them; here they all run.
 cargo test --release --workspace -- --include-ignored
 
+step "sharded runs on a real Slurm cluster and in Kubernetes manifests"
+# A single-node Slurm cluster (started here, stopped at the end): a 4-task job array and a merge
+# job give the unsharded report byte for byte, also after a task is cancelled and requeued.
+scripts/slurm/test-cluster.sh
+# The Indexed Job manifest's structure, and its pods' commands run here.
+python3 scripts/k8s/test_render.py
+
 step "core in headless Chromium (wasm-bindgen-test, WebGPU via SwiftShader and CPU)"
 (
   cd web

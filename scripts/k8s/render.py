@@ -138,7 +138,7 @@ def main(argv):
     p.add_argument("--gpus", type=int, default=0, help="NVIDIA GPUs per shard pod (runs --device wgpu)")
     p.add_argument("--kubectl-image", default="bitnami/kubectl:1.31", help="image of the wait step")
     p.add_argument("--wait", default="168h", help="how long the merge job waits for the shards")
-    p.add_argument("--merge-flag", action="append", default=[], help="flag for perturb merge (--json)")
+    p.add_argument("--merge-flag", action="append", default=[], help="a flag for perturb merge, as --merge-flag=--json")
     a = p.parse_args(argv[:cut])
     command = argv[cut + 1:]
     if a.shards < 1:
