@@ -47,6 +47,9 @@ test('the audit flags quantization\'s masked gradients; BPDA is the adaptive att
   assert.ok(flagged >= 3, JSON.stringify(checks));
   assert.equal(checks['deterministic'], 'pass');
   assert.equal(checks['nonzero-gradients'], 'flag');
+  // PGD no stronger than FGSM, and a flat budget curve, on a model that holds (issue 19).
+  assert.equal(checks['iterative-beats-single-step'], 'flag');
+  assert.equal(checks['accuracy-falls-with-budget'], 'flag');
   assert.equal(checks['adaptive-attack-adds-nothing'], 'flag');
   // Square never sees a gradient, so the masked ones do not stop it.
   assert.equal(checks['white-box-beats-black-box'], 'flag');

@@ -62,6 +62,8 @@ fn quantization_is_flagged_and_bpda_breaks_it() {
     for masked in [
         "nonzero-gradients",
         "gradient-matches-finite-differences",
+        "iterative-beats-single-step",
+        "accuracy-falls-with-budget",
         "unbounded-attack-succeeds",
         "white-box-beats-transfer",
         "white-box-beats-black-box",

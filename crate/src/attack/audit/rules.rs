@@ -38,6 +38,9 @@ pub const FINITE_DIFFERENCE_ERROR: f64 = 0.5;
 pub const SLACK: f64 = 0.02;
 /// Largest accuracy an unbounded attack may leave.
 pub const UNBOUNDED_ACCURACY: f64 = 0.01;
+/// Robust accuracy above which a model holds against an attack (claims robustness to it); at or
+/// below it the attack has done its work and there is nothing to distrust.
+pub const HOLDS: f64 = 0.1;
 
 fn check(name: &str, pass: bool, detail: String, figures: &[(&str, f64)]) -> Check {
     Check {
@@ -108,33 +111,63 @@ pub fn gradient_matches_finite_differences(median_error: f64, h: f32) -> Check {
     )
 }
 
-/// An iterative attack must leave no more accuracy than a single step (within the slack).
+/// An iterative attack must leave no more accuracy than a single step (within the slack), and on a
+/// model that holds against the single step (FGSM leaves more than [`HOLDS`]) strictly less:
+/// PGD no stronger than one FGSM step means its steps lead nowhere (masked or shattered
+/// gradients), Carlini et al.'s warning sign.
 pub fn iterative_beats_single_step(epsilon: f32, steps: usize, fgsm: f64, pgd: f64) -> Check {
+    let weaker = pgd > fgsm + SLACK;
+    let no_stronger = fgsm > HOLDS && pgd >= fgsm;
     check(
         "iterative-beats-single-step",
-        pgd <= fgsm + SLACK,
+        !(weaker || no_stronger),
         format!(
-            "robust accuracy at ε = {epsilon}: FGSM {}, PGD-{steps} {}",
+            "robust accuracy at ε = {epsilon}: FGSM {}, PGD-{steps} {}{}",
             percent(fgsm),
-            percent(pgd)
+            percent(pgd),
+            if weaker {
+                ": the iterative attack is weaker than one step"
+            } else if no_stronger {
+                ": on a model that holds, the iterative attack is no stronger than one step"
+            } else {
+                ""
+            }
         ),
         &[("fgsm_robust_accuracy", fgsm), ("pgd_robust_accuracy", pgd)],
     )
 }
 
-/// Robust accuracy at growing budgets `(ε, accuracy)` must not rise (within the slack).
+/// Robust accuracy at growing budgets `(ε, accuracy)`, the audit's ε × (¼, ½, 1, 2), must not
+/// rise (within the slack); and where the model holds at the smallest budget (more than
+/// [`HOLDS`]) it must be lower at ε (the last but one point) than at ε/4: a curve that stays flat
+/// while the budget grows fourfold says the attack does not use its budget.
 pub fn accuracy_falls_with_budget(curve: &[(f32, f64)]) -> Check {
-    let pass = curve.windows(2).all(|w| w[1].1 <= w[0].1 + SLACK);
+    let rises = curve.windows(2).any(|w| w[1].1 > w[0].1 + SLACK);
+    let flat = match (curve.first(), curve.len().checked_sub(2).map(|k| curve[k])) {
+        (Some(first), Some(at_eps)) if curve.len() > 2 => first.1 > HOLDS && at_eps.1 >= first.1,
+        _ => false,
+    };
     Check {
         name: "accuracy-falls-with-budget".into(),
-        verdict: if pass { Verdict::Pass } else { Verdict::Flag },
+        verdict: if rises || flat {
+            Verdict::Flag
+        } else {
+            Verdict::Pass
+        },
         detail: format!(
-            "robust accuracy at ε × (¼, ½, 1, 2): {}",
+            "robust accuracy at ε × (¼, ½, 1, 2): {}{}",
             curve
                 .iter()
                 .map(|(_, a)| percent(*a))
                 .collect::<Vec<_>>()
-                .join(", ")
+                .join(", "),
+            if rises {
+                ": it rises with the budget"
+            } else if flat {
+                ": it does not fall from ε/4 to ε, so the attack does not use its budget"
+            } else {
+                ""
+            }
         ),
         figures: curve
             .iter()
@@ -298,6 +331,10 @@ mod tests {
             nonzero_gradients(1.0),
             gradient_matches_finite_differences(1.0, 1e-3),
             iterative_beats_single_step(0.3, 20, 0.5, 0.97),
+            // The page's audit of 8-level quantization (30 images, ε = 0.2): FGSM and PGD-20
+            // both leave 96.7%, and so does every budget from ε/4 to ε.
+            iterative_beats_single_step(0.2, 20, 0.967, 0.967),
+            accuracy_falls_with_budget(&[(0.05, 0.967), (0.1, 0.967), (0.2, 0.967), (0.4, 0.933)]),
             accuracy_falls_with_budget(&[(0.075, 0.9), (0.15, 0.95), (0.3, 0.97), (0.6, 0.97)]),
             unbounded_attack_succeeds(0.97),
             white_box_beats_random_noise(0.9, 0.97),
@@ -311,10 +348,33 @@ mod tests {
         }
     }
 
+    /// A genuinely robust model (Madry et al.'s MNIST figures: FGSM 95.6%, PGD 89.3%, accuracy
+    /// gone by ε = 0.4) passes; so does a model that an attack breaks at every budget.
+    #[test]
+    fn robust_and_broken_models_pass_the_strength_rules() {
+        for check in [
+            iterative_beats_single_step(0.3, 40, 0.956, 0.893),
+            accuracy_falls_with_budget(&[(0.075, 0.97), (0.15, 0.95), (0.3, 0.893), (0.6, 0.0)]),
+            iterative_beats_single_step(0.3, 40, 0.05, 0.05),
+            accuracy_falls_with_budget(&[(0.075, 0.0), (0.15, 0.0), (0.3, 0.0), (0.6, 0.0)]),
+        ] {
+            assert_eq!(check.verdict, Verdict::Pass, "{check:?}");
+        }
+    }
+
     #[test]
     fn the_slack_decides_ties() {
+        // Where the model holds, PGD must be strictly stronger; where FGSM broke it, a tie passes.
         assert_eq!(
-            iterative_beats_single_step(0.1, 10, 0.5, 0.52).verdict,
+            iterative_beats_single_step(0.1, 10, 0.5, 0.49).verdict,
+            Verdict::Pass
+        );
+        assert_eq!(
+            iterative_beats_single_step(0.1, 10, 0.5, 0.5).verdict,
+            Verdict::Flag
+        );
+        assert_eq!(
+            iterative_beats_single_step(0.1, 10, 0.05, 0.07).verdict,
             Verdict::Pass
         );
         assert_eq!(
