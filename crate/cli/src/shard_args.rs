@@ -30,8 +30,9 @@ impl ShardArgs {
     }
 
     /// Run `unit` for every unit of this shard not yet in its partial report, recording each as
-    /// it ends. Returns the journal when this is the whole run (its records make the report), or
-    /// `None` after a shard of several.
+    /// it ends; then, when this is the whole run, `finish` makes the report of the records (after
+    /// a shard of several, `perturb merge` does).
+    #[allow(clippy::too_many_arguments)]
     pub fn run<T: Serialize>(
         &self,
         command: &str,
@@ -39,7 +40,8 @@ impl ShardArgs {
         checksums: (String, String),
         units: usize,
         mut unit: impl FnMut(usize) -> Result<T>,
-    ) -> Result<Option<Journal>> {
+        finish: impl FnOnce(&Journal) -> Result<()>,
+    ) -> Result<()> {
         // Through text, as a file holds them: the settings read back from a partial report then
         // equal these number for number.
         let text = serde_json::to_string(settings).expect("settings serialise");
@@ -82,7 +84,7 @@ impl ShardArgs {
         bar.finish_and_clear();
         let shard = self.shard();
         if shard.is_whole() {
-            return Ok(Some(journal));
+            return finish(&journal);
         }
         let Range { start, end } = journal.units();
         eprintln!(
@@ -94,6 +96,6 @@ impl ShardArgs {
                 .unwrap_or_default(),
             shard.count
         );
-        Ok(None)
+        Ok(())
     }
 }

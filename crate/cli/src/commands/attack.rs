@@ -116,15 +116,8 @@ struct Record {
 
 #[derive(Debug, Serialize)]
 struct Report {
-    attack: AttackMethod,
-    norm: Norm,
-    arch: String,
-    weights: String,
-    defense: String,
-    gradients: String,
-    dataset: String,
-    images: usize,
-    config: Attack,
+    #[serde(flatten)]
+    plan: Plan,
     clean_accuracy: f64,
     robust_accuracy: f64,
     attack_success_rate: f64,
@@ -230,7 +223,7 @@ pub fn run(args: AttackArgs) -> Result<()> {
     let batches = units_of(data.len(), args.batch_size);
     let labels = data.class_labels();
     let checksums = args.model.checksums(&data, &device)?;
-    let journal = args.shards.run(
+    args.shards.run(
         "attack",
         &plan,
         checksums,
@@ -263,11 +256,8 @@ pub fn run(args: AttackArgs) -> Result<()> {
                 samples: outcome.samples,
             })
         },
-    )?;
-    match journal {
-        Some(journal) => finish(&journal, args.json),
-        None => Ok(()),
-    }
+        |journal| finish(journal, args.json),
+    )
 }
 
 /// The report of a whole run's records (from this process or merged shards), printed.
@@ -286,15 +276,7 @@ pub fn finish(journal: &Journal, json: bool) -> Result<()> {
     let per_epsilon = curve_from_samples(&plan.eps, &per_epsilon, &labels);
     let first = &per_epsilon[0].summary;
     let report = Report {
-        attack: plan.attack,
-        norm: plan.norm,
-        arch: plan.arch,
-        weights: plan.weights,
-        defense: plan.defense,
-        gradients: plan.gradients,
-        dataset: plan.dataset,
-        images: plan.images,
-        config: plan.config,
+        plan,
         clean_accuracy: first.clean_accuracy,
         robust_accuracy: first.robust_accuracy,
         attack_success_rate: first.attack_success_rate,
@@ -311,13 +293,13 @@ pub fn finish(journal: &Journal, json: bool) -> Result<()> {
 fn print_table(report: &Report) {
     println!(
         "{} {} on {} {} images, clean accuracy {:.2}%",
-        report.attack,
-        report.norm,
-        report.images,
-        report.dataset,
+        report.plan.attack,
+        report.plan.norm,
+        report.plan.images,
+        report.plan.dataset,
         report.clean_accuracy * 100.0
     );
-    let queries = report.attack.is_query_only();
+    let queries = report.plan.attack.is_query_only();
     println!(
         "{:>8} {:>10} {:>10} {:>10} {:>10}{}",
         "eps",

@@ -115,9 +115,12 @@ pub fn run(args: AuditArgs) -> Result<()> {
     };
     let batches = units_of(data.len(), batch_size);
     let checksums = args.model.checksums(&data, &device)?;
-    let journal = args
-        .shards
-        .run("audit", &plan, checksums, batches.len(), |unit| {
+    args.shards.run(
+        "audit",
+        &plan,
+        checksums,
+        batches.len(),
+        |unit| {
             let indices: Vec<usize> = batches[unit].clone().collect();
             // A randomized defence draws from a seed of its own batch (the same in any shard).
             let seed = args.seed.wrapping_add(batches[unit].start as u64);
@@ -144,11 +147,9 @@ pub fn run(args: AuditArgs) -> Result<()> {
                     }
                 },
             ))
-        })?;
-    match journal {
-        Some(journal) => finish(&journal, args.json),
-        None => Ok(()),
-    }
+        },
+        |journal| finish(journal, args.json),
+    )
 }
 
 /// The audit of a whole run's records, printed as a table or JSON.

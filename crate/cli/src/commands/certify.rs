@@ -206,9 +206,12 @@ pub fn run(args: CertifyArgs) -> Result<()> {
     let units = units_of(data.len(), size);
     let labels = data.class_labels();
     let checksums = args.model.checksums(&data, &device)?;
-    let journal = args
-        .shards
-        .run("certify", &plan, checksums, units.len(), |unit| {
+    args.shards.run(
+        "certify",
+        &plan,
+        checksums,
+        units.len(),
+        |unit| {
             let indices: Vec<usize> = units[unit].clone().collect();
             let (images, labels_t) = data.batch(&indices, &device)?;
             Ok(match args.method {
@@ -290,11 +293,9 @@ pub fn run(args: CertifyArgs) -> Result<()> {
                     Unit::Bounds(per_eps)
                 }
             })
-        })?;
-    match journal {
-        Some(journal) => finish(&journal, args.plot.as_deref()),
-        None => Ok(()),
-    }
+        },
+        |journal| finish(journal, args.plot.as_deref()),
+    )
 }
 
 /// The report of a whole run's records, printed as JSON; the chart written to `plot` if given.

@@ -71,16 +71,17 @@ pub fn run(args: EvalArgs) -> Result<()> {
     };
     let batches = units_of(data.len(), args.batch_size);
     let checksums = args.model.checksums(&data, &device)?;
-    let journal = args
-        .shards
-        .run("eval", &plan, checksums, batches.len(), |unit| {
+    args.shards.run(
+        "eval",
+        &plan,
+        checksums,
+        batches.len(),
+        |unit| {
             let indices: Vec<usize> = batches[unit].clone().collect();
             block_on(evaluate_batch(&model, &data, &device, &indices, &settings))
-        })?;
-    match journal {
-        Some(journal) => finish(&journal),
-        None => Ok(()),
-    }
+        },
+        finish,
+    )
 }
 
 /// The evaluation of a whole run's records, printed as JSON.

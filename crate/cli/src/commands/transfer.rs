@@ -165,18 +165,19 @@ pub fn run(args: TransferArgs) -> Result<()> {
         data_fingerprint(&data, &device)?,
     );
     let batches = units_of(data.len(), args.batch_size);
-    let journal = args
-        .shards
-        .run("transfer", &plan, checksums, batches.len(), |unit| {
+    args.shards.run(
+        "transfer",
+        &plan,
+        checksums,
+        batches.len(),
+        |unit| {
             let indices: Vec<usize> = batches[unit].clone().collect();
             perturb::blocking::block_on(transfer_batch(
                 &named, &named, &data, &device, &indices, &threat, &attack,
             ))
-        })?;
-    match journal {
-        Some(journal) => finish(&journal),
-        None => Ok(()),
-    }
+        },
+        finish,
+    )
 }
 
 /// The matrix of a whole run's records: a Markdown table on stderr, JSON on stdout.
