@@ -125,7 +125,6 @@ mod tests {
         let b = shard(&d, 1, 3, "m", true);
         let c = shard(&d, 2, 3, "m", true);
         let other = shard(&d, 2, 3, "other", true);
-        let half = shard(&d, 1, 3, "half", false);
 
         let err = merge(&[a.clone(), b.clone(), other.clone()])
             .unwrap_err()
@@ -140,12 +139,11 @@ mod tests {
         assert!(err.contains("both shard 1/3"), "{err}");
         let err = merge(&[a.clone(), c.clone()]).unwrap_err().to_string();
         assert!(err.contains("shard 1/3 of this run is missing"), "{err}");
-        let err = merge(&[b.clone()]).unwrap_err().to_string();
+        let err = merge(std::slice::from_ref(&b)).unwrap_err().to_string();
         assert!(err.contains("shards 0/3, 2/3"), "{err}");
-        let _ = half;
         let h0 = shard(&d, 0, 3, "half", true);
+        let h1 = shard(&d, 1, 3, "half", false);
         let h2 = shard(&d, 2, 3, "half", true);
-        let h1 = d.join("half-1.jsonl");
         let err = merge(&[h0, h1, h2]).unwrap_err().to_string();
         assert!(
             err.contains("half-1.jsonl (shard 1/3) is unfinished"),
