@@ -34,7 +34,8 @@ test('PGD training in the tab: loss falls, accuracy rises, the model is usable',
   assert.ok(s.clean[0] < 0.3, `untrained clean ${s.clean[0]}`);
   assert.ok(s.clean[4] >= 0.7, `clean ${s.clean}`);
   assert.ok(s.robust[4] >= s.robust[0] + 0.2, `robust ${s.robust}`);
-  for (let i = 0; i < 5; i++) assert.ok(s.robust[i] <= s.clean[i] && s.verified[i] <= s.robust[i] + 0.05, JSON.stringify(s));
+  // On the same images: what IBP verifies, PGD cannot break, and PGD only removes correct ones.
+  for (let i = 0; i < 5; i++) assert.ok(s.robust[i] <= s.clean[i] && s.verified[i] <= s.robust[i], JSON.stringify(s));
   assert.match(await page.locator('#train-download').getAttribute('href'), /^blob:/);
   await page.locator('#train').screenshot({ path: `${SHOTS}/train.png` });
 
