@@ -171,9 +171,10 @@ async fn webgpu_radius_search_agrees_with_cpu() {
     for (g, c) in gpu.iter().zip(cpu) {
         let (g_lo, c_lo) = (g.verified.unwrap(), c.verified.unwrap());
         assert!(g_lo > 0.0, "{g:?}");
-        // Same bracket up to one grid cell of the last round (float differences near the edge).
+        // Same bracket up to one grid cell of the last round (float differences near the edge):
+        // the first round splits 0.5 in 16, the two after it split a refuted cell in 17.
         assert!(
-            (g_lo - c_lo).abs() <= 0.5 / (16.0 * 17.0) + 1e-6,
+            (g_lo - c_lo).abs() <= 0.5 / (16.0 * 17.0 * 17.0) + 1e-6,
             "{g:?} vs {c:?}"
         );
     }
