@@ -4,7 +4,7 @@ use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
 use super::method::Attack;
-use super::sweep::{attack_batch, attack_dataset};
+use super::sweep::attack_batch;
 use super::threat::{Goal, ThreatModel};
 use crate::data::ImageSource;
 use crate::error::{Error, Result};
@@ -36,8 +36,10 @@ async fn predict(model: &dyn Classifier, images: burn::tensor::Tensor<4>) -> Res
         .collect())
 }
 
-/// Craft adversarials on every surrogate and score them on every target. The threat model must be
-/// untargeted.
+/// Craft adversarials on every surrogate and score them on every target, a batch of
+/// `batch_size` images at a time ([`transfer_batch`]); `on_progress(batches done, batches)` stops
+/// the run (the matrix then covers the batches done) when it returns `false`. The threat model
+/// must be untargeted.
 #[allow(clippy::too_many_arguments)]
 pub async fn transfer_matrix(
     surrogates: &[(&str, &dyn Classifier)],
@@ -49,68 +51,25 @@ pub async fn transfer_matrix(
     attack: &Attack,
     mut on_progress: impl FnMut(usize, usize) -> bool,
 ) -> Result<TransferMatrix> {
-    if *threat.goal() != Goal::Untargeted {
-        return Err(Error::InvalidArgument(
-            "the transfer matrix scores untargeted attacks".into(),
-        ));
-    }
     if surrogates.is_empty() || targets.is_empty() {
         return Err(Error::InvalidArgument(
             "need at least one surrogate and one target".into(),
         ));
     }
-    let labels = data.class_labels();
-    let n = labels.len();
-    // Clean predictions of every target.
-    let mut clean_ok = vec![vec![false; n]; targets.len()];
-    let indices: Vec<usize> = (0..n).collect();
-    for batch in indices.chunks(batch_size.max(1)) {
-        let (images, _) = data.batch(batch, device)?;
-        for (t, (_, target)) in targets.iter().enumerate() {
-            for (&i, p) in batch.iter().zip(predict(*target, images.clone()).await?) {
-                clean_ok[t][i] = p == labels[i];
-            }
-        }
-    }
-    let total = surrogates.len();
-    let mut success = Vec::with_capacity(total);
-    for (s, (_, surrogate)) in surrogates.iter().enumerate() {
-        let mut fooled = vec![vec![false; n]; targets.len()];
-        let mut adversarials = Vec::new();
-        attack_dataset(
-            surrogate,
-            data,
-            device,
-            batch_size,
-            threat,
-            attack,
-            |batch, outcome| {
-                adversarials.push((batch.to_vec(), outcome.adversarial.clone()));
-                true
-            },
-        )
-        .await?;
-        for (batch, adversarial) in adversarials {
-            for (t, (_, target)) in targets.iter().enumerate() {
-                for (&i, p) in batch
-                    .iter()
-                    .zip(predict(*target, adversarial.clone()).await?)
-                {
-                    fooled[t][i] = p != labels[i];
-                }
-            }
-        }
-        success.push(success_rates(&clean_ok, &fooled));
-        if !on_progress(s + 1, total) {
+    let indices: Vec<usize> = (0..data.len()).collect();
+    let batches: Vec<&[usize]> = indices.chunks(batch_size.max(1)).collect();
+    let mut records = Vec::with_capacity(batches.len());
+    for (done, batch) in batches.iter().enumerate() {
+        records
+            .push(transfer_batch(surrogates, targets, data, device, batch, threat, attack).await?);
+        if !on_progress(done + 1, batches.len()) {
             break;
         }
     }
-    Ok(TransferMatrix {
-        surrogates: surrogates.iter().map(|(n, _)| n.to_string()).collect(),
-        targets: targets.iter().map(|(n, _)| n.to_string()).collect(),
-        success,
-        target_clean_accuracy: clean_accuracies(&clean_ok),
-    })
+    let names = |models: &[(&str, &dyn Classifier)]| -> Vec<String> {
+        models.iter().map(|(n, _)| n.to_string()).collect()
+    };
+    TransferMatrix::from_records(&names(surrogates), &names(targets), &records)
 }
 
 /// Per target: among the images it classifies correctly (`clean_ok[t]`), the fraction `fooled[t]`
