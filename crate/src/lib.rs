@@ -54,6 +54,7 @@ pub mod gradient;
 pub mod loss;
 pub mod model;
 mod names;
+pub mod poison;
 #[cfg(feature = "reference")]
 pub mod reference;
 pub mod runtime;

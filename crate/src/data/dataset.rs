@@ -302,6 +302,28 @@ impl Dataset {
         self.labels.iter().map(|&l| usize::from(l)).collect()
     }
 
+    /// Every image's bytes, image after image (channel-major).
+    pub fn pixels(&self) -> &[u8] {
+        &self.pixels
+    }
+
+    /// Images `indices`, in that order (each must be in range).
+    pub fn subset(&self, indices: &[usize]) -> Result<Dataset> {
+        let mut pixels = Vec::with_capacity(indices.len() * self.pixels_per_image());
+        let mut labels = Vec::with_capacity(indices.len());
+        for &i in indices {
+            if i >= self.len() {
+                return Err(Error::InvalidArgument(format!(
+                    "image index {i} out of range (dataset holds {})",
+                    self.len()
+                )));
+            }
+            pixels.extend_from_slice(self.image_bytes(i));
+            labels.push(self.labels[i]);
+        }
+        Dataset::with_shape(self.kind, self.image_shape(), pixels, labels)
+    }
+
     /// Raw bytes of image `index` (channel-major).
     pub fn image_bytes(&self, index: usize) -> &[u8] {
         let n = self.channels * self.rows * self.cols;

@@ -698,6 +698,22 @@ impl Sequential {
     pub fn layers(&self) -> &[Layer] {
         &self.layers
     }
+
+    /// The penultimate representation `[n, features]`: the input of the last affine layer,
+    /// flattened (what poisoning detectors cluster and feature collision matches).
+    pub fn features(&self, images: Tensor<4>) -> Result<Tensor<2>> {
+        let last = self
+            .layers
+            .iter()
+            .rposition(|l| matches!(l, Layer::Linear { .. }))
+            .ok_or_else(|| Error::InvalidArgument("the model has no final linear layer".into()))?;
+        Ok(fold_layers(
+            &self.layers[..last],
+            Activation::Image(images),
+            &mut Forward,
+        )
+        .into_flat())
+    }
 }
 
 impl Classifier for Sequential {

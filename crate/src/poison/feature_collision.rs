@@ -1,0 +1,195 @@
+//! Feature collision (Shafahi et al., "Poison Frogs!"): a targeted clean-label poison. Images of a
+//! base class are moved, close to themselves in pixel space, until the surrogate's penultimate
+//! features collide with those of one chosen test image (the target); trained on with their
+//! correct base-class label, they pull the target across the decision boundary into the base
+//! class. A faint copy of the target blended into each base (watermarking, the paper's opacity)
+//! makes the collision reachable.
+
+use burn::tensor::{Device, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+
+use super::set::{PoisonedSet, check_class, draw};
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::model::Sequential;
+use crate::runtime::readback::read_f32;
+
+/// Settings of [`feature_collision`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FeatureCollisionConfig {
+    /// The class the target should be classified as; the poisons are its images.
+    pub base_class: usize,
+    /// How many poisons.
+    pub poisons: usize,
+    /// Opacity of the target blended into each base, in [0, 1) (the paper uses 0.3).
+    pub opacity: f32,
+    /// β₀ of the paper: the pixel-space penalty is β = β₀·2048²/d² for d input values.
+    pub beta0: f32,
+    /// Forward–backward iterations.
+    pub steps: usize,
+    /// Largest change of one pixel on the first step; the step halves whenever the objective
+    /// rises, as in the paper.
+    pub first_step: f32,
+    /// Seed of the choice of bases.
+    pub seed: u64,
+}
+
+impl Default for FeatureCollisionConfig {
+    fn default() -> Self {
+        Self {
+            base_class: 0,
+            poisons: 50,
+            opacity: 0.3,
+            beta0: 0.25,
+            steps: 200,
+            first_step: 0.1,
+            seed: 1,
+        }
+    }
+}
+
+/// How close the poisons came to the target in feature space.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CollisionReport {
+    /// Mean ‖f(x) − f(t)‖ over the poisons before optimising (after watermarking).
+    pub start_distance: f64,
+    /// The same after the last iteration.
+    pub end_distance: f64,
+    /// The objective ‖f(x) − f(t)‖² + β‖x − b‖², summed over the poisons, at every iteration.
+    pub objective: Vec<f64>,
+}
+
+/// `‖f(x) − f(t)‖²` per poison `[m]` (features `[m, d]` against the target's `[1, d]`).
+fn feature_gap(features: Tensor<2>, target: Tensor<2>) -> Tensor<1> {
+    let m = features.dims()[0];
+    (features - target).powi_scalar(2).sum_dim(1).reshape([m])
+}
+
+/// Craft `config.poisons` poisons from the base class of `train` against `surrogate`, aimed at
+/// `target` (one image's bytes, the training set's shape).
+pub async fn feature_collision(
+    train: &Dataset,
+    surrogate: &Sequential,
+    target: &[u8],
+    config: &FeatureCollisionConfig,
+    device: &Device,
+) -> Result<(PoisonedSet, CollisionReport)> {
+    check_class(config.base_class, train, "base class")?;
+    let shape = train.image_shape();
+    let size = shape.iter().product::<usize>();
+    if target.len() != size {
+        return Err(Error::Mismatch(format!(
+            "a target of {} values for training images of {size}",
+            target.len()
+        )));
+    }
+    if !(0.0..1.0).contains(&config.opacity)
+        || !(config.beta0.is_finite() && config.beta0 >= 0.0)
+        || !(config.first_step.is_finite() && config.first_step > 0.0)
+        || config.steps == 0
+        || config.poisons == 0
+    {
+        return Err(Error::InvalidArgument(
+            "feature collision needs an opacity in [0, 1), β₀ ≥ 0, a positive first step, \
+             at least one step and one poison"
+                .into(),
+        ));
+    }
+    let candidates = (0..train.len())
+        .filter(|&i| usize::from(train.labels()[i]) == config.base_class)
+        .collect();
+    let chosen = draw(candidates, config.poisons, config.seed, "base-class images")?;
+    let m = chosen.len();
+    let dims = [m, shape[0], shape[1], shape[2]];
+    let target_values: Vec<f32> = target.iter().map(|&p| f32::from(p) / 255.0).collect();
+    let target_image = Tensor::<4>::from_data(
+        TensorData::new(target_values, [1, shape[0], shape[1], shape[2]]),
+        device,
+    );
+    let target_features = surrogate.features(target_image.clone())?.detach();
+    let (bases, _) = train.batch(&chosen, device)?;
+    let opacity = config.opacity;
+    let bases = (bases * (1.0 - opacity) + target_image.expand(dims) * opacity).detach();
+    let beta = config.beta0 * (2048.0 / size as f32).powi(2);
+
+    let objective_of = |x: &Tensor<4>| -> Result<(Tensor<1>, Tensor<1>)> {
+        let gap = feature_gap(surrogate.features(x.clone())?, target_features.clone());
+        let pixels = (x.clone() - bases.clone())
+            .powi_scalar(2)
+            .reshape([m, size])
+            .sum_dim(1)
+            .reshape([m]);
+        Ok((gap.clone() + pixels * beta, gap))
+    };
+    let mut x = bases.clone();
+    let (value, gap) = objective_of(&x)?;
+    let start_distance = mean_sqrt(read_f32(gap).await?);
+    let mut last = f64::from(read_f32(value.sum()).await?[0]);
+    let mut objective = vec![last];
+    let mut rate: Option<f32> = None;
+    for _ in 0..config.steps {
+        crate::runtime::pace::pause().await;
+        // Forward step on the feature term.
+        let input = x.clone().detach().autodiff().require_grad();
+        let gap = feature_gap(surrogate.features(input.clone())?, target_features.clone());
+        let grads = gap.sum().backward();
+        let gradient = input
+            .grad(&grads)
+            .expect("the poisons require a gradient, so backward yields one");
+        let lambda = match rate {
+            Some(r) => r,
+            None => {
+                let largest = f64::from(read_f32(gradient.clone().abs().max()).await?[0]);
+                let r = if largest > 0.0 {
+                    (f64::from(config.first_step) / largest) as f32
+                } else {
+                    config.first_step
+                };
+                rate = Some(r);
+                r
+            }
+        };
+        let forward = x.clone() - gradient * lambda;
+        // Backward (proximal) step on the pixel term, then back into the image range.
+        let candidate =
+            ((forward + bases.clone() * (lambda * beta)) / (1.0 + lambda * beta)).clamp(0.0, 1.0);
+        let (value, _) = objective_of(&candidate)?;
+        let value = f64::from(read_f32(value.sum()).await?[0]);
+        if value > last {
+            rate = Some(lambda / 2.0);
+        }
+        x = candidate;
+        last = value;
+        objective.push(value);
+    }
+    let (_, gap) = objective_of(&x)?;
+    let end_distance = mean_sqrt(read_f32(gap).await?);
+    let values = read_f32(x).await?;
+    let label = config.base_class as u16;
+    let changed = chosen
+        .iter()
+        .zip(values.chunks(size))
+        .map(|(&i, v)| {
+            let bytes = v.iter().map(|&p| (p * 255.0).round() as u8).collect();
+            (i, bytes, label)
+        })
+        .collect();
+    let set = PoisonedSet::from_changes(train, changed, None)?;
+    Ok((
+        set,
+        CollisionReport {
+            start_distance,
+            end_distance,
+            objective,
+        },
+    ))
+}
+
+/// The mean of the square roots.
+fn mean_sqrt(values: Vec<f32>) -> f64 {
+    values
+        .iter()
+        .map(|&v| f64::from(v.max(0.0)).sqrt())
+        .sum::<f64>()
+        / values.len().max(1) as f64
+}

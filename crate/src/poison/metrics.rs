@@ -1,0 +1,116 @@
+//! What a poison achieved: the poisoned model's clean accuracy, the share of triggered test images
+//! of other classes it sends to the target, and whether chosen test images flip.
+
+use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
+
+use super::trigger::Trigger;
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::eval::predictions;
+use crate::model::{Classifier, Sequential};
+use crate::runtime::readback::read_f32;
+
+/// Predicted classes of `model` on every image of `data`, `batch_size` images at a time.
+pub async fn predict(
+    model: &impl Classifier,
+    data: &Dataset,
+    batch_size: usize,
+    device: &Device,
+) -> Result<Vec<usize>> {
+    let batch_size = batch_size.max(1);
+    let mut out = Vec::with_capacity(data.len());
+    for start in (0..data.len()).step_by(batch_size) {
+        crate::runtime::pace::pause().await;
+        let indices: Vec<usize> = (start..(start + batch_size).min(data.len())).collect();
+        let (images, _) = data.batch(&indices, device)?;
+        let classes = read_f32(predictions(model, images, 1).float()).await?;
+        out.extend(classes.into_iter().map(|c| c as usize));
+    }
+    Ok(out)
+}
+
+/// The penultimate features (see [`Sequential::features`]) of every image of `data`, image after
+/// image, with their width.
+pub async fn features(
+    model: &Sequential,
+    data: &Dataset,
+    batch_size: usize,
+    device: &Device,
+) -> Result<(Vec<f32>, usize)> {
+    let batch_size = batch_size.max(1);
+    let mut out = Vec::new();
+    let mut width = 0;
+    for start in (0..data.len()).step_by(batch_size) {
+        crate::runtime::pace::pause().await;
+        let indices: Vec<usize> = (start..(start + batch_size).min(data.len())).collect();
+        let (images, _) = data.batch(&indices, device)?;
+        let f = model.features(images)?;
+        width = f.dims()[1];
+        out.extend(read_f32(f).await?);
+    }
+    Ok((out, width))
+}
+
+/// Accuracy of `predicted` against `data`'s labels.
+pub fn accuracy(predicted: &[usize], data: &Dataset) -> f64 {
+    let right = predicted
+        .iter()
+        .zip(data.labels())
+        .filter(|(p, l)| **p == usize::from(**l))
+        .count();
+    right as f64 / data.len().max(1) as f64
+}
+
+/// The test images of classes other than `target`, with the trigger stamped on.
+pub fn triggered(test: &Dataset, trigger: &Trigger, target: usize) -> Result<Dataset> {
+    let shape = test.image_shape();
+    let kept: Vec<usize> = (0..test.len())
+        .filter(|&i| usize::from(test.labels()[i]) != target)
+        .collect();
+    let mut set = test.subset(&kept)?;
+    let size = shape.iter().product::<usize>();
+    let mut pixels = set.pixels().to_vec();
+    for image in pixels.chunks_mut(size) {
+        trigger.stamp(image, shape)?;
+    }
+    set = Dataset::with_shape(set.kind, shape, pixels, set.labels().to_vec())?;
+    Ok(set)
+}
+
+/// A backdoored model measured on a test set.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BackdoorScore {
+    /// Accuracy on the clean test set.
+    pub clean_accuracy: f64,
+    /// Test images of other classes, triggered.
+    pub triggered_images: usize,
+    /// Fraction of them classified as the target: the attack success rate.
+    pub attack_success_rate: f64,
+}
+
+/// Clean accuracy on `test` and the attack success rate of `trigger` toward `target`.
+pub async fn backdoor_score(
+    model: &impl Classifier,
+    test: &Dataset,
+    trigger: &Trigger,
+    target: usize,
+    batch_size: usize,
+    device: &Device,
+) -> Result<BackdoorScore> {
+    if test.is_empty() {
+        return Err(Error::InvalidArgument("the test set is empty".into()));
+    }
+    let clean = accuracy(&predict(model, test, batch_size, device).await?, test);
+    let triggered = triggered(test, trigger, target)?;
+    let hits = predict(model, &triggered, batch_size, device)
+        .await?
+        .into_iter()
+        .filter(|&p| p == target)
+        .count();
+    Ok(BackdoorScore {
+        clean_accuracy: clean,
+        triggered_images: triggered.len(),
+        attack_success_rate: hits as f64 / triggered.len().max(1) as f64,
+    })
+}
