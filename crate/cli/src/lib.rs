@@ -38,6 +38,8 @@ enum Command {
     Audit(commands::audit::AuditArgs),
     /// Verified accuracy by IBP, CROWN or exact search, or randomized smoothing certificates (JSON, SVG).
     Certify(commands::certify::CertifyArgs),
+    /// Poison a training set (BadNets, clean-label, feature collision, gradient matching, optimal), train, measure, detect.
+    Poison(commands::poison::PoisonArgs),
     /// Transfer success matrix: PGD adversarials crafted on each model, scored on every model.
     Transfer(commands::transfer::TransferArgs),
     /// Train a zoo architecture (standard, PGD, IBP or noise objective); weights, model card, curves.
@@ -58,6 +60,7 @@ pub fn run(cli: Cli) -> perturb::Result<()> {
         Command::Autoattack(args) => commands::autoattack::run(args),
         Command::Certify(args) => commands::certify::run(args),
         Command::Data { command } => commands::data::run(command),
+        Command::Poison(args) => commands::poison::run(args),
         Command::Train(args) => commands::train::train(args),
         Command::Transfer(args) => commands::transfer::run(args),
         Command::Eval(args) => commands::eval::run(args),

@@ -152,6 +152,25 @@ impl TrainableNet {
         Sequential::from_parts(self.spec.clone(), layers)
     }
 
+    /// This net with every parameter but the last linear layer's frozen (no gradient), for
+    /// training the final layer alone on fixed features: transfer learning.
+    pub fn train_last_layer_only(self) -> Self {
+        let last = self
+            .params
+            .iter()
+            .rposition(|p| matches!(p, LayerParams::Linear(_)));
+        let params = self
+            .params
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| if Some(i) == last { p } else { p.no_grad() })
+            .collect();
+        Self {
+            params,
+            spec: self.spec,
+        }
+    }
+
     /// The weights in PyTorch names and layouts (read back from the device).
     pub async fn weights(&self) -> Result<WeightMap> {
         let mut map = WeightMap::new();

@@ -13,11 +13,14 @@
 //! - Detectors on the penultimate layer: spectral signatures and activation clustering
 //!   ([`detect`]).
 //! - Metrics: [`backdoor_score`] (clean accuracy, attack success rate).
+//! - [`run_experiment`]: clean baseline (and surrogate) → poisons → victim → detector → retrain,
+//!   as the command line and the page run it.
 
 mod badnets;
 mod clean_label;
 mod convex;
 mod detect;
+mod experiment;
 mod feature_collision;
 mod gradient_matching;
 mod linalg;
@@ -33,6 +36,10 @@ pub use convex::{
 };
 pub use detect::{
     ClassVerdict, Detection, DetectionScore, DetectorConfig, DetectorKind, detect, detect_features,
+};
+pub use experiment::{
+    DefenseOutcome, ExperimentConfig, ModelOutcome, PoisonAttack, PoisonReport, Stage,
+    VictimTraining, run_experiment,
 };
 pub use feature_collision::{CollisionReport, FeatureCollisionConfig, feature_collision};
 pub use gradient_matching::{GradientMatchingConfig, MatchingReport, gradient_matching};

@@ -8,5 +8,6 @@ pub mod convert;
 pub mod data;
 pub mod eval;
 pub mod merge;
+pub mod poison;
 pub mod train;
 pub mod transfer;
