@@ -1002,3 +1002,112 @@ fn a_killed_run_resumes_from_its_partial_report_to_the_same_report() {
     assert_eq!(merged.stdout, whole.stdout);
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+#[ignore = "needs data/ (scripts/fetch-data.sh)"]
+fn poison_reports_the_backdoor_and_the_detector_and_refuses_bad_settings_before_training() {
+    let data = fetched_data();
+    let data = data.to_str().unwrap();
+    let dir = std::env::temp_dir().join(format!("perturb-poison-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let plot = dir.join("poison.svg");
+    let out = perturb(&[
+        "poison",
+        "--attack",
+        "badnets",
+        "--data-dir",
+        data,
+        "--limit",
+        "3000",
+        "--test-limit",
+        "500",
+        "--rate",
+        "0.05",
+        "--target",
+        "2",
+        "--detect",
+        "spectral",
+        "--json",
+        "--plot",
+        plot.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["poisons"], 150);
+    assert_eq!(report["relabelled"], 150);
+    assert_eq!(report["attack"]["target"], 2);
+    let asr = report["poisoned_model"]["attack_success_rate"]
+        .as_f64()
+        .unwrap();
+    let clean_asr = report["clean_model"]["attack_success_rate"]
+        .as_f64()
+        .unwrap();
+    assert!(asr > clean_asr, "{report}");
+    let score = &report["defense"]["score"];
+    assert_eq!(score["poisons"], 150);
+    // Spectral signatures flag 1.5 · 10% of every class.
+    let flagged = score["flagged"].as_u64().unwrap();
+    assert!((430..=470).contains(&flagged), "{score}");
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert!(svg.contains("attack success") && svg.contains("retrained"));
+
+    let out = perturb(&[
+        "poison",
+        "--attack",
+        "optimal",
+        "--data-dir",
+        data,
+        "--poisons",
+        "2",
+        "--steps",
+        "3",
+        "--validation-size",
+        "100",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["optimal_test_accuracy"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        report["random_flip_test_accuracy"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+
+    for (args, message) in [
+        (&["--rate", "0"][..], "poison rate must be in (0, 1]"),
+        (&["--target", "10"][..], "target class 10 is outside"),
+        (&["--trigger-size", "30"][..], "does not fit 28×28"),
+        (
+            &["--eps", "0.1"][..],
+            "--eps applies to clean-label and gradient-matching",
+        ),
+        (&["--rate", "0.99"][..], "only"),
+    ] {
+        let started = std::time::Instant::now();
+        let mut all = vec!["poison", "--attack", "badnets", "--data-dir", data];
+        all.extend_from_slice(args);
+        let out = perturb(&all);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+        // Refused before any model trains (a clean model on 60,000 images takes far longer).
+        assert!(started.elapsed().as_secs() < 10, "{args:?}");
+    }
+    let out = perturb(&[
+        "poison",
+        "--attack",
+        "clean-label",
+        "--data-dir",
+        data,
+        "--eps",
+        "nan",
+    ]);
+    assert!(
+        stderr(&out).contains("ε must be in (0, 1]"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::set::{PoisonedSet, check_class, draw, poison_count};
+use super::set::{PoisonedSet, check_class, check_enough, draw, poison_count};
 use super::trigger::Trigger;
 use crate::data::Dataset;
 use crate::error::Result;
@@ -33,12 +33,21 @@ impl Default for BadNetsConfig {
     }
 }
 
+impl BadNetsConfig {
+    /// Refuse settings that cannot poison `train`.
+    pub fn validate(&self, train: &Dataset) -> Result<()> {
+        check_class(self.target, train, "target class")?;
+        self.trigger.validate(train.image_shape())?;
+        let count = poison_count(self.rate, train.len())?;
+        check_enough(train, count, self.target, false, "images of other classes")
+    }
+}
+
 /// Poison `train`: stamp the trigger on a `rate` fraction of it, drawn from the images of the
 /// other classes, and relabel them `target`.
 pub fn badnets(train: &Dataset, config: &BadNetsConfig) -> Result<PoisonedSet> {
-    check_class(config.target, train, "target class")?;
+    config.validate(train)?;
     let shape = train.image_shape();
-    config.trigger.validate(shape)?;
     let count = poison_count(config.rate, train.len())?;
     let candidates = (0..train.len())
         .filter(|&i| usize::from(train.labels()[i]) != config.target)

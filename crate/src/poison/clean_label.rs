@@ -6,7 +6,9 @@
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
-use super::set::{PoisonedSet, check_class, check_epsilon, draw, poison_count, quantize_within};
+use super::set::{
+    PoisonedSet, check_class, check_enough, check_epsilon, draw, poison_count, quantize_within,
+};
 use super::trigger::Trigger;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
@@ -50,6 +52,28 @@ impl Default for CleanLabelConfig {
     }
 }
 
+impl CleanLabelConfig {
+    /// Refuse settings that cannot poison `train`.
+    pub fn validate(&self, train: &Dataset) -> Result<()> {
+        check_class(self.target, train, "target class")?;
+        check_epsilon(self.epsilon)?;
+        if self.steps == 0 || self.batch_size == 0 {
+            return Err(Error::InvalidArgument(
+                "PGD needs at least one step and a batch of at least one image".into(),
+            ));
+        }
+        self.trigger.validate(train.image_shape())?;
+        let count = poison_count(self.rate, train.len())?;
+        check_enough(
+            train,
+            count,
+            self.target,
+            true,
+            "images of the target class",
+        )
+    }
+}
+
 /// Poison `train` against `surrogate`: a `rate` fraction of the training set, drawn from the
 /// target class, perturbed by L∞ PGD (random start from the device's generator) to raise the
 /// surrogate's loss on their true label, then stamped. Labels are unchanged; outside the patch
@@ -60,15 +84,8 @@ pub async fn clean_label(
     config: &CleanLabelConfig,
     device: &Device,
 ) -> Result<PoisonedSet> {
-    check_class(config.target, train, "target class")?;
-    check_epsilon(config.epsilon)?;
-    if config.steps == 0 || config.batch_size == 0 {
-        return Err(Error::InvalidArgument(
-            "PGD needs at least one step and a batch of at least one image".into(),
-        ));
-    }
+    config.validate(train)?;
     let shape = train.image_shape();
-    config.trigger.validate(shape)?;
     let count = poison_count(config.rate, train.len())?;
     let candidates = (0..train.len())
         .filter(|&i| usize::from(train.labels()[i]) == config.target)

@@ -64,6 +64,16 @@ impl PoisonAttack {
         }
     }
 
+    /// Refuse settings that cannot poison `train` (before anything trains).
+    pub fn validate(&self, train: &Dataset) -> Result<()> {
+        match self {
+            Self::Badnets(c) => c.validate(train),
+            Self::CleanLabel(c) => c.validate(train),
+            Self::FeatureCollision { config, .. } => config.validate(train),
+            Self::GradientMatching { config, .. } => config.validate(train),
+        }
+    }
+
     /// A targeted poison's test image and the class it should take.
     pub fn targeted(&self) -> Option<(usize, usize)> {
         match self {
@@ -245,6 +255,7 @@ pub async fn run_experiment(
 ) -> Result<PoisonReport> {
     config.train.validate()?;
     config.detector_config.validate()?;
+    config.attack.validate(train_set)?;
     if let Some((index, _)) = config.attack.targeted()
         && index >= test.len()
     {

@@ -8,7 +8,7 @@
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use super::set::{PoisonedSet, check_class, draw};
+use super::set::{PoisonedSet, check_class, check_enough, draw};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::model::Sequential;
@@ -48,6 +48,32 @@ impl Default for FeatureCollisionConfig {
     }
 }
 
+impl FeatureCollisionConfig {
+    /// Refuse settings that cannot poison `train`.
+    pub fn validate(&self, train: &Dataset) -> Result<()> {
+        check_class(self.base_class, train, "base class")?;
+        if !(0.0..1.0).contains(&self.opacity)
+            || !(self.beta0.is_finite() && self.beta0 >= 0.0)
+            || !(self.first_step.is_finite() && self.first_step > 0.0)
+            || self.steps == 0
+            || self.poisons == 0
+        {
+            return Err(Error::InvalidArgument(
+                "feature collision needs an opacity in [0, 1), β₀ ≥ 0, a positive first step, \
+                 at least one step and one poison"
+                    .into(),
+            ));
+        }
+        check_enough(
+            train,
+            self.poisons,
+            self.base_class,
+            true,
+            "base-class images",
+        )
+    }
+}
+
 /// How close the poisons came to the target in feature space.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CollisionReport {
@@ -74,7 +100,7 @@ pub async fn feature_collision(
     config: &FeatureCollisionConfig,
     device: &Device,
 ) -> Result<(PoisonedSet, CollisionReport)> {
-    check_class(config.base_class, train, "base class")?;
+    config.validate(train)?;
     let shape = train.image_shape();
     let size = shape.iter().product::<usize>();
     if target.len() != size {
@@ -82,18 +108,6 @@ pub async fn feature_collision(
             "a target of {} values for training images of {size}",
             target.len()
         )));
-    }
-    if !(0.0..1.0).contains(&config.opacity)
-        || !(config.beta0.is_finite() && config.beta0 >= 0.0)
-        || !(config.first_step.is_finite() && config.first_step > 0.0)
-        || config.steps == 0
-        || config.poisons == 0
-    {
-        return Err(Error::InvalidArgument(
-            "feature collision needs an opacity in [0, 1), β₀ ≥ 0, a positive first step, \
-             at least one step and one poison"
-                .into(),
-        ));
     }
     let candidates = (0..train.len())
         .filter(|&i| usize::from(train.labels()[i]) == config.base_class)

@@ -12,7 +12,7 @@ use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use super::set::{PoisonedSet, check_class, check_epsilon, draw, quantize_within};
+use super::set::{PoisonedSet, check_class, check_enough, check_epsilon, draw, quantize_within};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::model::{Classifier, Layer, Sequential};
@@ -50,6 +50,32 @@ impl Default for GradientMatchingConfig {
             step_fraction: 0.1,
             seed: 1,
         }
+    }
+}
+
+impl GradientMatchingConfig {
+    /// Refuse settings that cannot poison `train`.
+    pub fn validate(&self, train: &Dataset) -> Result<()> {
+        check_class(self.adversarial_class, train, "adversarial class")?;
+        check_epsilon(self.epsilon)?;
+        if self.steps == 0
+            || self.restarts == 0
+            || self.poisons == 0
+            || !(self.step_fraction.is_finite() && self.step_fraction > 0.0)
+        {
+            return Err(Error::InvalidArgument(
+                "gradient matching needs at least one step, restart and poison, and a positive \
+                 step"
+                    .into(),
+            ));
+        }
+        check_enough(
+            train,
+            self.poisons,
+            self.adversarial_class,
+            true,
+            "adversarial-class images",
+        )
     }
 }
 
@@ -98,8 +124,7 @@ pub async fn gradient_matching(
     config: &GradientMatchingConfig,
     device: &Device,
 ) -> Result<(PoisonedSet, MatchingReport)> {
-    check_class(config.adversarial_class, train, "adversarial class")?;
-    check_epsilon(config.epsilon)?;
+    config.validate(train)?;
     let shape = train.image_shape();
     let size = shape.iter().product::<usize>();
     if target.len() != size {
@@ -111,16 +136,6 @@ pub async fn gradient_matching(
     if !matches!(surrogate.layers().last(), Some(Layer::Linear { .. })) {
         return Err(Error::InvalidArgument(
             "gradient matching needs a surrogate whose last layer is linear".into(),
-        ));
-    }
-    if config.steps == 0
-        || config.restarts == 0
-        || config.poisons == 0
-        || !(config.step_fraction.is_finite() && config.step_fraction > 0.0)
-    {
-        return Err(Error::InvalidArgument(
-            "gradient matching needs at least one step, restart and poison, and a positive step"
-                .into(),
         ));
     }
     let candidates = (0..train.len())

@@ -131,6 +131,28 @@ pub(crate) fn check_class(class: usize, data: &Dataset, what: &str) -> Result<()
     Ok(())
 }
 
+/// Refuse `count` poisons from the `available` images of `class` (`same`: of that class, else of
+/// the others), naming `what` they are.
+pub(crate) fn check_enough(
+    data: &Dataset,
+    count: usize,
+    class: usize,
+    same: bool,
+    what: &str,
+) -> Result<()> {
+    let available = data
+        .labels()
+        .iter()
+        .filter(|&&l| (usize::from(l) == class) == same)
+        .count();
+    if count > available {
+        return Err(Error::InvalidArgument(format!(
+            "{count} poisons asked for but only {available} {what} in the training set"
+        )));
+    }
+    Ok(())
+}
+
 /// `count` of `candidates` drawn without replacement by `seed`, or an error naming `what` when
 /// there are too few.
 pub(crate) fn draw(
