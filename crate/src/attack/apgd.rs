@@ -195,6 +195,7 @@ async fn run(
     mut given: Option<Tensor<4>>,
     mut on_progress: impl FnMut(AttackProgress) -> bool,
 ) -> Result<AttackOutcome> {
+    crate::runtime::readback::check_finite(&images).await?;
     let Setup {
         clean,
         clean_logits,

@@ -189,6 +189,7 @@ pub async fn autoattack_batch(
     config: &AutoAttackConfig,
     mut on_member: impl FnMut(&str) -> bool,
 ) -> Result<Option<(Vec<EnsembleSample>, Vec<MemberResult>)>> {
+    crate::runtime::readback::check_finite(&images).await?;
     config.validate()?;
     if !matches!(threat.goal(), Goal::Untargeted) {
         return Err(Error::InvalidArgument(

@@ -131,6 +131,7 @@ pub async fn carlini_wagner(
     config: &CwConfig,
     mut on_progress: impl FnMut(AttackProgress) -> bool,
 ) -> Result<AttackOutcome> {
+    crate::runtime::readback::check_finite(&images).await?;
     config.validate()?;
     if threat.norm() != Norm::L2 {
         return Err(Error::InvalidArgument(

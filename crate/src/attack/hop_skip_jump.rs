@@ -169,6 +169,7 @@ pub async fn hop_skip_jump(
     config: &HopSkipJumpConfig,
     mut on_progress: impl FnMut(AttackProgress) -> bool,
 ) -> Result<AttackOutcome> {
+    crate::runtime::readback::check_finite(&images).await?;
     config.validate(threat)?;
     let dims = images.dims();
     let [n, c, h, w] = dims;

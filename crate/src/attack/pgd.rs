@@ -123,6 +123,7 @@ pub async fn pgd(
     config: &PgdConfig,
     mut on_progress: impl FnMut(AttackProgress) -> bool,
 ) -> Result<AttackOutcome> {
+    crate::runtime::readback::check_finite(&images).await?;
     config.validate()?;
     let Setup {
         clean,

@@ -100,6 +100,7 @@ pub async fn square(
     config: &SquareConfig,
     mut on_progress: impl FnMut(AttackProgress) -> bool,
 ) -> Result<AttackOutcome> {
+    crate::runtime::readback::check_finite(&images).await?;
     config.validate()?;
     let dims = images.dims();
     let [n, c, h, w] = dims;

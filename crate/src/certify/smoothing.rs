@@ -173,6 +173,7 @@ pub async fn predict<M: Classifier>(
 ) -> Result<SmoothedPrediction> {
     config.validate()?;
     let image = single(image)?;
+    crate::runtime::readback::check_finite(&image).await?;
     let noisy = RandomizedInput::new(model, config.sigma, 0, config.seed)?;
     let tensors = vote_tensors(&noisy, &image, &[config.samples], config.batch_size).await?;
     let votes = to_counts(read_all_f32(tensors).await?.remove(0));
@@ -197,6 +198,7 @@ pub async fn certify<M: Classifier>(
 ) -> Result<SmoothedCertificate> {
     config.validate()?;
     let image = single(image)?;
+    crate::runtime::readback::check_finite(&image).await?;
     let noisy = RandomizedInput::new(model, config.sigma, 0, config.seed)?;
     let tensors = vote_tensors(
         &noisy,

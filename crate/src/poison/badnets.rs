@@ -94,8 +94,8 @@ mod tests {
             assert_eq!(p.linf_outside_trigger, 0.0);
         }
         let mask = set.mask();
-        for i in 0..500 {
-            assert_eq!(mask[i], set.data.image_bytes(i) != train.image_bytes(i));
+        for (i, &poisoned) in mask.iter().enumerate() {
+            assert_eq!(poisoned, set.data.image_bytes(i) != train.image_bytes(i));
         }
         assert_eq!(set, badnets(&train, &config).unwrap(), "seeded");
         assert_eq!(set.without(&mask).unwrap().len(), 450);

@@ -242,9 +242,9 @@ impl LogisticRegression {
     /// `H v` for the training objective's Hessian `H = Σ σ(m)σ(−m) x xᵀ + λ I`.
     fn hessian_times(&self, task: &BinaryTask, curvature: &[f64], v: &[f64]) -> Vec<f64> {
         let mut out: Vec<f64> = v.iter().map(|x| self.lambda * x).collect();
-        for i in 0..task.len() {
+        for (i, c) in curvature.iter().enumerate() {
             let row = task.row(i);
-            let s = curvature[i] * dot(row, v);
+            let s = c * dot(row, v);
             for (o, xk) in out.iter_mut().zip(row) {
                 *o += s * xk;
             }

@@ -63,7 +63,7 @@ impl Default for DetectorConfig {
             expected_rate: 0.1,
             components: 10,
             size_threshold: 0.35,
-            min_silhouette: 0.15,
+            min_silhouette: 0.3,
             batch_size: 500,
             seed: 1,
         }

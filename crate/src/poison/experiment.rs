@@ -244,11 +244,15 @@ async fn outcome(
 }
 
 /// Run the experiment `config` on `train`/`test` on `device` (its autodiff twin trains).
-/// `on_step` sees every training step of every stage; `on_stage` each stage as it starts.
+/// The poisons are crafted against `surrogate`, or against the clean model when `None` (Turner
+/// et al. craft clean-label poisons against an adversarially trained model, whose perturbations
+/// carry the other classes' features). `on_step` sees every training step of every stage;
+/// `on_stage` each stage as it starts.
 pub async fn run_experiment(
     train_set: &Dataset,
     test: &Dataset,
     config: &ExperimentConfig,
+    surrogate: Option<&Sequential>,
     device: &Device,
     mut on_stage: impl FnMut(Stage),
     mut on_step: impl FnMut(Stage, &StepReport),
@@ -281,10 +285,11 @@ pub async fn run_experiment(
 
     on_stage(Stage::Craft);
     device.seed(config.train.seed);
+    let surrogate = surrogate.unwrap_or(&clean_model);
     let (set, collision, matching): (PoisonedSet, _, _) = match attack {
         PoisonAttack::Badnets(c) => (badnets(train_set, c)?, None, None),
         PoisonAttack::CleanLabel(c) => (
-            clean_label(train_set, &clean_model, c, device).await?,
+            clean_label(train_set, surrogate, c, device).await?,
             None,
             None,
         ),
@@ -293,8 +298,7 @@ pub async fn run_experiment(
             target_index,
         } => {
             let target = test.image_bytes(*target_index);
-            let (set, report) =
-                feature_collision(train_set, &clean_model, target, c, device).await?;
+            let (set, report) = feature_collision(train_set, surrogate, target, c, device).await?;
             (set, Some(report), None)
         }
         PoisonAttack::GradientMatching {
@@ -302,8 +306,7 @@ pub async fn run_experiment(
             target_index,
         } => {
             let target = test.image_bytes(*target_index);
-            let (set, report) =
-                gradient_matching(train_set, &clean_model, target, c, device).await?;
+            let (set, report) = gradient_matching(train_set, surrogate, target, c, device).await?;
             (set, None, Some(report))
         }
     };

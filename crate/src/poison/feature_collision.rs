@@ -52,12 +52,14 @@ impl FeatureCollisionConfig {
     /// Refuse settings that cannot poison `train`.
     pub fn validate(&self, train: &Dataset) -> Result<()> {
         check_class(self.base_class, train, "base class")?;
-        if !(0.0..1.0).contains(&self.opacity)
-            || !(self.beta0.is_finite() && self.beta0 >= 0.0)
-            || !(self.first_step.is_finite() && self.first_step > 0.0)
-            || self.steps == 0
-            || self.poisons == 0
-        {
+        let usable = (0.0..1.0).contains(&self.opacity)
+            && self.beta0.is_finite()
+            && self.beta0 >= 0.0
+            && self.first_step.is_finite()
+            && self.first_step > 0.0
+            && self.steps > 0
+            && self.poisons > 0;
+        if !usable {
             return Err(Error::InvalidArgument(
                 "feature collision needs an opacity in [0, 1), β₀ ≥ 0, a positive first step, \
                  at least one step and one poison"

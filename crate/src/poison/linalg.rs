@@ -37,12 +37,14 @@ fn gram(rows: &[Vec<f64>]) -> Vec<Vec<f64>> {
             }
         }
     }
-    for i in 0..width {
-        for j in 0..i {
-            g[i][j] = g[j][i];
+    // Mirror the upper triangle.
+    let mut full = g.clone();
+    for (i, row) in full.iter_mut().enumerate() {
+        for (j, value) in row.iter_mut().enumerate().take(i) {
+            *value = g[j][i];
         }
     }
-    g
+    full
 }
 
 /// The `k` leading eigenvectors of `XᵀX` for centred rows `X` (the principal directions), by

@@ -31,3 +31,36 @@ pub async fn read_all_f32(tensors: Vec<Tensor<1>>) -> Result<Vec<Vec<f32>>> {
         })
         .collect()
 }
+
+/// Refuse `images` holding a NaN or an infinite value, with one readback (their sum, which
+/// carries either through).
+pub async fn check_finite<const D: usize>(images: &Tensor<D>) -> Result<()> {
+    let sum = read_f32(images.clone().sum()).await?;
+    if sum.first().is_some_and(|v| !v.is_finite()) {
+        return Err(Error::InvalidArgument(
+            "an image holds a non-finite pixel (NaN or ±∞); pixels must be numbers in the \
+             image range"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::{Device, TensorData};
+
+    #[test]
+    fn non_finite_values_are_found() {
+        let device = Device::flex();
+        for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            let mut v = vec![0.5f32; 2 * 784];
+            v[300] = bad;
+            let t = Tensor::<4>::from_data(TensorData::new(v, [2, 1, 28, 28]), &device);
+            assert!(pollster::block_on(check_finite(&t)).is_err(), "{bad}");
+        }
+        let ok = Tensor::<4>::from_data(TensorData::new(vec![0.5f32; 4], [1, 1, 2, 2]), &device);
+        assert!(pollster::block_on(check_finite(&ok)).is_ok());
+    }
+}

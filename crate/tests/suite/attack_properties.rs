@@ -242,3 +242,39 @@ fn a_targeted_success_means_the_target_was_reached() {
         }
     }
 }
+
+#[test]
+fn non_finite_pixels_are_refused_by_every_attack_and_by_smoothing() {
+    let device = device();
+    let model = default_model(&device);
+    let (images, labels) = mnist_batch(2, &device);
+    for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+        let mut pixels = values(images.clone());
+        pixels[300] = bad;
+        let poisoned = Tensor::<4>::from_data(
+            burn::tensor::TensorData::new(pixels, [2, 1, 28, 28]),
+            &device,
+        );
+        for (name, settings) in attacks() {
+            let threat = ThreatModel::new(settings.norm, settings.epsilon).unwrap();
+            let err =
+                perturb::blocking::attack(&model, poisoned.clone(), &labels, &threat, &settings)
+                    .unwrap_err()
+                    .to_string();
+            assert!(err.contains("non-finite pixel"), "{name} on {bad}: {err}");
+        }
+        let config = perturb::certify::SmoothingConfig {
+            samples: 10,
+            selection_samples: 10,
+            ..perturb::certify::SmoothingConfig::new(0.25)
+        };
+        let one = poisoned.clone().narrow(0, 0, 1);
+        let err = perturb::blocking::block_on(perturb::certify::certify(&model, one, &config))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("non-finite pixel"),
+            "smoothing on {bad}: {err}"
+        );
+    }
+}

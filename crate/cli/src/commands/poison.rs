@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use perturb::blocking::block_on;
 use perturb::data::{Dataset, DatasetKind, Split};
-use perturb::model::ModelSpec;
+use perturb::model::{ModelSpec, Sequential, read_weights_file};
 use perturb::poison::{
     BadNetsConfig, BinaryTask, CleanLabelConfig, Corner, DetectorConfig, DetectorKind,
     ExperimentConfig, FeatureCollisionConfig, GradientMatchingConfig, LogisticRegression,
@@ -99,6 +99,10 @@ pub struct PoisonArgs {
     /// Spectral signatures: the largest poisoned fraction of a class expected.
     #[arg(long, default_value_t = DetectorConfig::default().expected_rate)]
     expected_rate: f32,
+    /// Craft the poisons against these weights (of --arch) instead of the clean model trained
+    /// here, e.g. models/mnist-small-cnn-pgd0.3.safetensors for clean-label poisons.
+    #[arg(long)]
+    surrogate: Option<PathBuf>,
     /// The architecture (a zoo name or a JSON layer spec).
     #[arg(long, default_value = "small-cnn")]
     arch: String,
@@ -157,6 +161,12 @@ fn check_flags(args: &PoisonArgs) -> Result<()> {
         return refuse(
             "--poisons",
             "targeted and optimal poisons (backdoors take --rate)",
+        );
+    }
+    if args.surrogate.is_some() && matches!(a, Badnets | Optimal) {
+        return refuse(
+            "--surrogate",
+            "clean-label, feature-collision and gradient-matching",
         );
     }
     if args.detect.is_some() && a == Optimal {
@@ -500,12 +510,21 @@ pub fn run(args: PoisonArgs) -> Result<()> {
         batch_size: 500,
     };
     let device = args.device.init()?;
+    let surrogate = match &args.surrogate {
+        Some(path) => Some(Sequential::from_weights(
+            config.spec.clone(),
+            read_weights_file(path)?,
+            &device,
+        )?),
+        None => None,
+    };
     let steps = train.len().div_ceil(args.batch_size) * args.epochs;
     let progress = bar(steps, "steps  {msg}");
     let report = block_on(run_experiment(
         &train,
         &test,
         &config,
+        surrogate.as_ref(),
         &device,
         |stage| {
             progress.set_position(0);
