@@ -25,10 +25,20 @@ pub struct IdxImages {
 /// Inflate `bytes` when they start with the gzip magic, else return them as they are.
 pub fn maybe_gunzip(bytes: &[u8], what: &'static str) -> Result<Vec<u8>> {
     if bytes.starts_with(&[0x1f, 0x8b]) {
+        // A stream that inflates past the largest file an IDX header may describe is refused
+        // there, not after filling memory (a gzip bomb).
+        let limit = (MAX_ELEMENTS + 64) as u64;
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(bytes)
+            .take(limit + 1)
             .read_to_end(&mut out)
             .map_err(|e| Error::format(what, format!("gzip stream is corrupt: {e}")))?;
+        if out.len() as u64 > limit {
+            return Err(Error::format(
+                what,
+                format!("gzip stream inflates past {limit} bytes"),
+            ));
+        }
         Ok(out)
     } else {
         Ok(bytes.to_vec())

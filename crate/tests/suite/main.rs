@@ -22,6 +22,7 @@ mod ibp;
 mod image_pipeline;
 mod imagenet_models;
 mod lirpa_golden;
+mod parser_fuzz;
 mod poisoning;
 mod preprocess;
 mod pytorch_files;

@@ -1,0 +1,190 @@
+//! Every parser of untrusted bytes, fed seeded mutations of a valid file (bytes flipped, cut,
+//! inserted, and 4- and 8-byte windows overwritten with lengths that claim far more than the
+//! file holds): each returns a value or an error and never panics; headers that claim terabytes
+//! fail fast, without allocating what they claim.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use perturb::data::{Dataset, DatasetKind, decode, shipped_test_subset};
+use perturb::model::{
+    ModelSpec, Sequential, read_safetensors, read_weights_file, write_safetensors,
+};
+use perturb::runtime::rng::SplitMix64;
+
+/// `count` seeded mutations of `valid`.
+fn mutations(valid: &[u8], seed: u64, count: usize) -> Vec<Vec<u8>> {
+    let mut rng = SplitMix64::new(seed);
+    let huge: [u64; 4] = [u64::MAX, 1 << 40, u64::from(u32::MAX), 1 << 31];
+    (0..count)
+        .map(|k| {
+            let mut bytes = valid.to_vec();
+            let at = |rng: &mut SplitMix64, len: usize| rng.below(len.max(1));
+            match k % 5 {
+                0 => {
+                    for _ in 0..1 + rng.below(8) {
+                        let i = at(&mut rng, bytes.len());
+                        if let Some(b) = bytes.get_mut(i) {
+                            *b ^= 1 << rng.below(8);
+                        }
+                    }
+                }
+                1 => bytes.truncate(at(&mut rng, bytes.len())),
+                2 => {
+                    let i = at(&mut rng, bytes.len());
+                    let extra: Vec<u8> = (0..1 + rng.below(16))
+                        .map(|_| rng.next_u64() as u8)
+                        .collect();
+                    bytes.splice(i..i, extra);
+                }
+                3 => {
+                    // A little-endian 8-byte length (SafeTensors, pickles, zip).
+                    let value = huge[rng.below(4)].to_le_bytes();
+                    let i = at(&mut rng, bytes.len().saturating_sub(8));
+                    let end = (i + 8).min(bytes.len());
+                    bytes[i..end].copy_from_slice(&value[..end - i]);
+                }
+                _ => {
+                    // A big-endian 4-byte count (IDX, PNG).
+                    let value = (huge[rng.below(4)] as u32).to_be_bytes();
+                    let i = at(&mut rng, bytes.len().saturating_sub(4));
+                    let end = (i + 4).min(bytes.len());
+                    bytes[i..end].copy_from_slice(&value[..end - i]);
+                }
+            }
+            bytes
+        })
+        .collect()
+}
+
+/// Run `parse` on every input; fail naming the inputs that panicked.
+fn never_panics(what: &str, inputs: &[Vec<u8>], parse: impl Fn(&[u8])) {
+    let panicked: Vec<usize> = inputs
+        .iter()
+        .enumerate()
+        .filter(|(_, input)| catch_unwind(AssertUnwindSafe(|| parse(input))).is_err())
+        .map(|(i, _)| i)
+        .collect();
+    assert!(
+        panicked.is_empty(),
+        "{what}: mutations {panicked:?} of {} panicked",
+        inputs.len()
+    );
+}
+
+#[test]
+fn safetensors_never_panic_and_a_terabyte_header_fails_fast() {
+    let spec = ModelSpec::small_cnn();
+    let valid = write_safetensors(&Sequential::random_weights(&spec, 1).unwrap()).unwrap();
+    never_panics("SafeTensors", &mutations(&valid, 1, 400), |b| {
+        let _ = read_safetensors(b);
+    });
+    for claimed in [1u64 << 40, u64::MAX, valid.len() as u64] {
+        let mut bytes = valid.clone();
+        bytes[..8].copy_from_slice(&claimed.to_le_bytes());
+        let started = std::time::Instant::now();
+        let err = read_safetensors(&bytes).unwrap_err().to_string();
+        assert!(err.contains("not a SafeTensors file"), "{claimed}: {err}");
+        assert!(started.elapsed().as_secs() < 1);
+    }
+}
+
+#[test]
+fn pytorch_files_never_panic() {
+    let dir = std::env::temp_dir().join(format!("perturb-fuzz-pth-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (n, name) in ["tiny.pth", "tiny-legacy.pth"].into_iter().enumerate() {
+        let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/golden/pth")
+            .join(name);
+        let valid = std::fs::read(fixture).unwrap();
+        let path = dir.join(name);
+        never_panics(name, &mutations(&valid, 10 + n as u64, 200), |b| {
+            std::fs::write(&path, b).unwrap();
+            let _ = read_weights_file(&path);
+        });
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn layer_specs_never_panic() {
+    let valid = serde_json::to_vec(&ModelSpec::small_cnn()).unwrap();
+    never_panics("layer spec", &mutations(&valid, 3, 400), |b| {
+        let _ = ModelSpec::from_json(&String::from_utf8_lossy(b));
+    });
+}
+
+#[test]
+fn idx_and_csv_never_panic_and_implausible_counts_are_refused() {
+    let data = shipped_test_subset(DatasetKind::Mnist).unwrap().take(20);
+    let (images, labels) = data.to_idx_gz().unwrap();
+    // Raw IDX: a big-endian magic and dimensions, then the bytes.
+    let mut images_raw = Vec::new();
+    for v in [0x803u32, 20, 28, 28] {
+        images_raw.extend_from_slice(&v.to_be_bytes());
+    }
+    images_raw.extend_from_slice(data.pixels());
+    let mut labels_raw = Vec::new();
+    for v in [0x801u32, 20] {
+        labels_raw.extend_from_slice(&v.to_be_bytes());
+    }
+    labels_raw.extend(data.labels().iter().map(|&l| l as u8));
+    assert_eq!(
+        Dataset::from_idx(DatasetKind::Mnist, &images_raw, &labels_raw).unwrap(),
+        data
+    );
+    never_panics("IDX images", &mutations(&images_raw, 4, 300), |b| {
+        let _ = Dataset::from_idx(DatasetKind::Mnist, b, &labels_raw);
+    });
+    never_panics("IDX labels", &mutations(&labels_raw, 5, 300), |b| {
+        let _ = Dataset::from_idx(DatasetKind::Mnist, &images_raw, b);
+    });
+    never_panics("gzip IDX", &mutations(&images, 6, 200), |b| {
+        let _ = Dataset::from_idx(DatasetKind::Mnist, b, &labels);
+    });
+    // 2³¹ images of 28×28 claimed by a 16-byte header.
+    let mut claim = images_raw[..16].to_vec();
+    claim[4..8].copy_from_slice(&(1u32 << 31).to_be_bytes());
+    let err = Dataset::from_idx(DatasetKind::Mnist, &claim, &labels_raw)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("implausible size"), "{err}");
+
+    let mut csv = String::new();
+    for i in 0..5 {
+        csv += &data.labels()[i].to_string();
+        for p in data.image_bytes(i) {
+            csv += &format!(",{p}");
+        }
+        csv += "\n";
+    }
+    assert_eq!(
+        Dataset::from_csv(DatasetKind::Mnist, &csv).unwrap().len(),
+        5
+    );
+    never_panics("CSV", &mutations(csv.as_bytes(), 7, 300), |b| {
+        let _ = Dataset::from_csv(DatasetKind::Mnist, &String::from_utf8_lossy(b));
+    });
+}
+
+#[test]
+fn images_never_panic_and_a_huge_canvas_is_refused() {
+    let mut png = Vec::new();
+    image::RgbImage::from_fn(16, 12, |x, y| {
+        image::Rgb([(x * 15) as u8, (y * 20) as u8, 99])
+    })
+    .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+    .unwrap();
+    assert_eq!(decode(&png).unwrap().width, 16);
+    never_panics("PNG", &mutations(&png, 8, 300), |b| {
+        let _ = decode(b);
+    });
+    // The IHDR chunk's width and height (bytes 16..24) claim 100,000 × 100,000 pixels.
+    let mut huge = png.clone();
+    huge[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+    huge[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+    assert!(decode(&huge).is_err());
+    never_panics("text", &[b"not an image".to_vec(), Vec::new()], |b| {
+        assert!(decode(b).is_err());
+    });
+}
