@@ -1,7 +1,8 @@
 //! Every parser of untrusted bytes, fed seeded mutations of a valid file (bytes flipped, cut,
 //! inserted, and 4- and 8-byte windows overwritten with lengths that claim far more than the
 //! file holds): each returns a value or an error and never panics; headers that claim terabytes
-//! fail fast, without allocating what they claim.
+//! fail fast, without allocating what they claim. Weights in half precision read exactly, and
+//! non-finite weights are refused.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -187,4 +188,60 @@ fn images_never_panic_and_a_huge_canvas_is_refused() {
     never_panics("text", &[b"not an image".to_vec(), Vec::new()], |b| {
         assert!(decode(b).is_err());
     });
+}
+
+/// A SafeTensors file holding one tensor `w` of `dtype` with the given raw little-endian bytes.
+fn safetensors_of(dtype: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
+    let header = format!(
+        r#"{{"w":{{"dtype":"{dtype}","shape":{shape:?},"data_offsets":[0,{}]}}}}"#,
+        data.len()
+    );
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend_from_slice(header.as_bytes());
+    bytes.extend_from_slice(data);
+    bytes
+}
+
+#[test]
+fn half_precision_weights_read_exactly_and_non_finite_weights_are_refused() {
+    // 1.0, −2.5 and 0.15625 are exact in both half formats.
+    let f16: Vec<u8> = [0x3c00u16, 0xc100, 0x3100]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let bf16: Vec<u8> = [0x3f80u16, 0xc020, 0x3e20]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    for (dtype, data) in [("F16", &f16), ("BF16", &bf16)] {
+        let weights = read_safetensors(&safetensors_of(dtype, &[3], data)).unwrap();
+        assert_eq!(weights["w"], (vec![3], vec![1.0, -2.5, 0.15625]), "{dtype}");
+    }
+    let f32_nan: Vec<u8> = [1.0f32, f32::NAN]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let f16_inf: Vec<u8> = [0x3c00u16, 0x7c00]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let bf16_neg_inf: Vec<u8> = [0xff80u16, 0]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    for (dtype, data) in [
+        ("F32", &f32_nan),
+        ("F16", &f16_inf),
+        ("BF16", &bf16_neg_inf),
+    ] {
+        let err = read_safetensors(&safetensors_of(dtype, &[2], data))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("w holds a non-finite value"), "{dtype}: {err}");
+    }
+    let ints: Vec<u8> = [1i32, 2].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let err = read_safetensors(&safetensors_of("I32", &[2], &ints))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not a float type"), "{err}");
 }

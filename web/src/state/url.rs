@@ -306,6 +306,76 @@ mod tests {
         assert_eq!(back, s);
     }
 
+    /// Seeded hand-edits of a full share link (characters replaced, inserted and cut, values
+    /// swapped for hostile ones): parsing never panics, and whatever it accepts is a valid
+    /// state, whose own link parses back to it without a warning.
+    #[test]
+    fn hand_edited_links_never_panic_and_parse_to_valid_states() {
+        let mut full = UrlSettings::parse("", 1000);
+        full.attack.step_size = Some(0.5);
+        full.attack.target = Some(3);
+        full.embed = Some(Panel::Certify);
+        full.tour = Some(2);
+        let valid = full.to_query();
+        let hostile = [
+            "NaN",
+            "inf",
+            "-0",
+            "1e309",
+            "99999999999999999999",
+            "-1",
+            "%",
+            "%zz",
+            "&&",
+            "==",
+            "é",
+            "\u{0}",
+            "0x10",
+            " ",
+            "+",
+            "",
+        ];
+        let mut rng = perturb::runtime::rng::SplitMix64::new(5);
+        for k in 0..2_000 {
+            let mut text: Vec<char> = valid.chars().collect();
+            for _ in 0..1 + rng.below(4) {
+                let i = rng.below(text.len().max(1)).min(text.len());
+                match k % 4 {
+                    0 => {
+                        let word = hostile[rng.below(hostile.len())];
+                        text.splice(i..i, word.chars());
+                    }
+                    1 => {
+                        let end = (i + 1 + rng.below(6)).min(text.len());
+                        text.drain(i..end);
+                    }
+                    2 if i < text.len() => {
+                        text[i] = ['&', '=', '?', '%', '9', '.', 'x', '-'][rng.below(8)];
+                    }
+                    _ => {
+                        // A value replaced by a hostile one.
+                        if let Some(eq) = text[i..].iter().position(|&c| c == '=') {
+                            let start = i + eq + 1;
+                            let end = text[start..]
+                                .iter()
+                                .position(|&c| c == '&')
+                                .map_or(text.len(), |p| start + p);
+                            let word = hostile[rng.below(hostile.len())];
+                            text.splice(start..end, word.chars());
+                        }
+                    }
+                }
+            }
+            let query: String = text.into_iter().collect();
+            let parsed = UrlSettings::parse(&query, 1000);
+            let again = UrlSettings::parse(&parsed.to_query(), 1000);
+            assert!(again.warnings.is_empty(), "{query:?}: {:?}", again.warnings);
+            let mut expected = parsed.clone();
+            expected.warnings.clear();
+            assert_eq!(again, expected, "{query:?}");
+        }
+    }
+
     #[test]
     fn query_only_attacks_carry_their_budget() {
         let s = UrlSettings::parse("?attack=square&eps=0.3&queries=300&target=2", 1000);
