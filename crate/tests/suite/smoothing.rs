@@ -228,3 +228,123 @@ fn certify_on_the_default_model() {
     };
     assert!(pollster::block_on(certify(&model, images.narrow(0, 0, 1), &bad)).is_err());
 }
+
+/// Two-pixel linear classifier with logits `[w·x + b, 0]`, w = (3, −4), b = 0.1: under noise of
+/// standard deviation σ per pixel it says class 0 with probability Φ((w·x + b)/(5σ)).
+struct Linear;
+
+impl Classifier for Linear {
+    fn logits(&self, images: Tensor<4>) -> Tensor<2> {
+        let n = images.dims()[0];
+        let x = images.reshape([n, 2]);
+        let w = Tensor::<2>::from_data(TensorData::new(vec![3.0f32, -4.0], [2, 1]), &x.device());
+        let z = x.matmul(w) + 0.1;
+        Tensor::cat(vec![z.clone(), z.zeros_like()], 1)
+    }
+}
+
+#[test]
+fn vote_frequencies_under_noise_follow_phi_for_a_linear_classifier() {
+    let device = crate::common::device();
+    let sigma = 0.25f32;
+    let n = 20_000u64;
+    // Points where Φ((w·x + b)/(5σ)) takes chosen values p, placed with Φ⁻¹ (checked against
+    // scipy above): w·x + b = 5σ·Φ⁻¹(p) with x = (t, 0), so t = (5σΦ⁻¹(p) − b)/3.
+    for (k, p) in [0.5, 0.6, 0.8, 0.95, 0.2].into_iter().enumerate() {
+        let t = ((5.0 * f64::from(sigma) * normal_quantile(p).unwrap() - 0.1) / 3.0) as f32;
+        let image = Tensor::<4>::from_data(TensorData::new(vec![t, 0.0], [1, 1, 1, 2]), &device);
+        let prediction = pollster::block_on(predict(
+            &Linear,
+            image,
+            &SmoothingConfig {
+                sigma,
+                samples: n as usize,
+                batch_size: 5_000,
+                seed: 40 + k as u64,
+                ..SmoothingConfig::new(sigma)
+            },
+        ))
+        .unwrap();
+        let frequency = prediction.votes[0] as f64 / n as f64;
+        let sd = (p * (1.0 - p) / n as f64).sqrt();
+        assert!(
+            (frequency - p).abs() <= 4.0 * sd,
+            "p = {p}: class 0 got {frequency} of {n} votes (4 sd = {:.4})",
+            4.0 * sd
+        );
+    }
+}
+
+/// P(X = k) for X ~ Binomial(n, p), by logs.
+fn binomial_pmf(n: u64, k: u64, p: f64) -> f64 {
+    let ln_choose = (1..=k)
+        .map(|i| ((n - k + i) as f64 / i as f64).ln())
+        .sum::<f64>();
+    (ln_choose + k as f64 * p.ln() + (n - k) as f64 * (1.0 - p).ln()).exp()
+}
+
+#[test]
+fn false_certification_rate_matches_its_exact_binomial_expectation() {
+    let device = crate::common::device();
+    let sigma = 0.25f64;
+    let trials = 1_200u64;
+    for (p_a, samples, alpha) in [(0.8, 100u64, 0.05), (0.6, 50, 0.1), (0.9, 200, 0.01)] {
+        // The one-pixel threshold classifier at x = σΦ⁻¹(pA) has class 0 with probability pA and
+        // its smoothed decision boundary at distance x.
+        let x = sigma * normal_quantile(p_a).unwrap();
+        let selection = 10u64;
+        // Exactly: CERTIFY picks class 0 when it gets at least half of the selection votes
+        // (ties go to the lower class); its certificate is false when p̲A > pA (a radius past
+        // x). Picking class 1, any certificate is false.
+        let false_if = |class_p: f64, wrong: &dyn Fn(f64) -> bool| {
+            (0..=samples)
+                .map(|k| {
+                    let lower = clopper_pearson_lower(k, samples, alpha).unwrap();
+                    let certified = certified_radius(sigma, lower).unwrap().is_some();
+                    if certified && wrong(lower) {
+                        binomial_pmf(samples, k, class_p)
+                    } else {
+                        0.0
+                    }
+                })
+                .sum::<f64>()
+        };
+        let pick_0: f64 = (selection.div_ceil(2)..=selection)
+            .map(|k| binomial_pmf(selection, k, p_a))
+            .sum();
+        let expected = pick_0 * false_if(p_a, &|lower| lower > p_a)
+            + (1.0 - pick_0) * false_if(1.0 - p_a, &|_| true);
+        let mut false_certificates = 0u64;
+        for trial in 0..trials {
+            let c = pollster::block_on(certify(
+                &Threshold,
+                pixel(x as f32, &device),
+                &SmoothingConfig {
+                    sigma: sigma as f32,
+                    selection_samples: selection as usize,
+                    samples: samples as usize,
+                    alpha,
+                    batch_size: 256,
+                    seed: 90_000 + trial,
+                },
+            ))
+            .unwrap();
+            if c.class.is_some_and(|class| class != 0 || c.radius > x) {
+                false_certificates += 1;
+            }
+        }
+        let rate = false_certificates as f64 / trials as f64;
+        let sd = (expected * (1.0 - expected) / trials as f64).sqrt();
+        eprintln!("pA {p_a}, n {samples}, α {alpha}: rate {rate}, expected {expected:.4}");
+        assert!(
+            expected <= alpha,
+            "Clopper–Pearson keeps the expectation under α: {expected} at {p_a}, {samples}, {alpha}"
+        );
+        assert!(
+            (rate - expected).abs() <= 4.0 * sd + 1.0 / trials as f64,
+            "pA {p_a}, n {samples}, α {alpha}: {rate} false certificates against {expected:.4} \
+             expected (4 sd = {:.4})",
+            4.0 * sd
+        );
+    }
+}
