@@ -12,6 +12,7 @@ mod attacks;
 mod audit;
 mod backend_agreement;
 mod black_box;
+mod bounds_on_wgpu;
 mod carlini_wagner;
 mod crown;
 mod defenses;

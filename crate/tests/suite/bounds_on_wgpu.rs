@@ -1,0 +1,92 @@
+//! IBP, CROWN-IBP and CROWN are sound on wgpu too (Mesa's lavapipe without a GPU), not only on
+//! the CPU backend: bounds computed on wgpu hold at sampled points, corners and margin-PGD
+//! adversarials evaluated on wgpu, on every random net (every layer kind); and on the test
+//! backend, margin-PGD adversarials of the random nets as well as of the default model.
+
+use burn::tensor::Device;
+use perturb::attack::{Norm, ThreatModel};
+use perturb::certify::{BoundMethod, bound_logits, bound_margins};
+use perturb::data::{DatasetKind, shipped_test_subset};
+use perturb::model::Sequential;
+
+use crate::common::soundness::{
+    Claimed, assert_sound, flat2, label_tensor, pgd_adversarials, random_images, random_nets,
+};
+
+fn claims(
+    model: &Sequential,
+    images: &burn::tensor::Tensor<4>,
+    labels: &[usize],
+    eps: f32,
+    method: BoundMethod,
+) -> Claimed {
+    let threat = ThreatModel::new(Norm::Linf, eps).unwrap();
+    let (lower, upper) = bound_logits(model, images.clone(), &threat, method).unwrap();
+    let margins = bound_margins(
+        model,
+        images.clone(),
+        label_tensor(labels, &images.device()),
+        &threat,
+        method,
+    )
+    .unwrap();
+    Claimed {
+        lower: flat2(lower),
+        upper: flat2(upper),
+        margins: flat2(margins),
+    }
+}
+
+/// Every net against every method, with `samples` points per net (and the default model when
+/// `default_model`).
+fn check_all(device: &Device, samples: usize, default_model: bool) {
+    let labels = [0, 1, 2, 3];
+    for (s, model) in random_nets(device).iter().enumerate() {
+        let images = random_images(s as u64, device);
+        let adversarial = pgd_adversarials(model, &images, &labels, 0.1);
+        for method in BoundMethod::ALL {
+            let claimed = claims(model, &images, &labels, 0.1, method);
+            assert_sound(
+                model,
+                &images,
+                &labels,
+                0.1,
+                samples,
+                Some(adversarial.clone()),
+                &claimed,
+            );
+        }
+    }
+    if !default_model {
+        return;
+    }
+    let model = perturb::zoo::default_model(device).unwrap();
+    let data = shipped_test_subset(DatasetKind::Mnist).unwrap();
+    let indices: Vec<usize> = (0..4).collect();
+    let (images, _) = data.batch(&indices, device).unwrap();
+    let labels: Vec<usize> = data.class_labels()[..4].to_vec();
+    let adversarial = pgd_adversarials(&model, &images, &labels, 0.02);
+    for method in BoundMethod::ALL {
+        let claimed = claims(&model, &images, &labels, 0.02, method);
+        assert_sound(
+            &model,
+            &images,
+            &labels,
+            0.02,
+            samples,
+            Some(adversarial.clone()),
+            &claimed,
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs a wgpu adapter (Mesa lavapipe without a GPU)"]
+fn bounds_computed_on_wgpu_hold_on_every_net() {
+    check_all(&crate::common::wgpu_device(), 500, false);
+}
+
+#[test]
+fn bounds_hold_at_pgd_adversarials_of_every_random_net_on_the_test_backend() {
+    check_all(&crate::common::device(), 2_000, true);
+}
