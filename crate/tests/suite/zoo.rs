@@ -45,3 +45,64 @@ fn every_zoo_model_has_matching_weights_and_card() {
         );
     }
 }
+
+/// Every deterministic figure a card publishes — clean accuracy on the full test split, and the
+/// IBP-verified accuracy at its ε — recomputed here on the fetched data (in the cards' batches of
+/// 250) and equal to the card's to the image. The PGD-robust figures are stochastic and costly;
+/// models/README.md names them as measured once by `scripts/zoo-report.sh`.
+#[test]
+#[ignore = "needs data/ (scripts/fetch-data.sh)"]
+fn every_card_figure_is_what_the_full_test_split_gives() {
+    use perturb::certify::{input_box, verified};
+    use perturb::data::{Dataset, DatasetKind, Split};
+    use perturb::model::Classifier;
+
+    let device = crate::common::device();
+    let dir = crate::common::data_dir();
+    let mut checked = 0;
+    for entry in ZOO {
+        if !DatasetKind::SHIPPED.contains(&entry.dataset) {
+            continue;
+        }
+        let card = ModelCard::from_json(
+            &std::fs::read_to_string(models_dir().join(entry.card_file())).unwrap(),
+        )
+        .unwrap();
+        let test = Dataset::load_dir(entry.dataset, Split::Test, &dir).unwrap();
+        assert_eq!(card.metrics.images, test.len(), "{}", entry.id);
+        let model = entry.load_from_dir(&models_dir(), &device).unwrap();
+        let (mut clean, mut proved) = (0usize, 0usize);
+        for start in (0..test.len()).step_by(250) {
+            let indices: Vec<usize> = (start..(start + 250).min(test.len())).collect();
+            let (images, labels) = test.batch(&indices, &device).unwrap();
+            let hits = model
+                .logits(images.clone())
+                .argmax(1)
+                .flatten::<1>(0, 1)
+                .equal(labels.clone());
+            clean += crate::common::values(hits.float())
+                .iter()
+                .filter(|&&v| v > 0.5)
+                .count();
+            if let (Some(eps), Some(_)) = (card.metrics.epsilon, card.metrics.verified_accuracy) {
+                let input = input_box(images, eps, (0.0, 1.0)).unwrap();
+                proved += crate::common::values(verified(&model, input, labels).float())
+                    .iter()
+                    .filter(|&&v| v > 0.5)
+                    .count();
+            }
+        }
+        let count = |fraction: f64| (fraction * test.len() as f64).round() as usize;
+        assert_eq!(
+            clean,
+            count(card.metrics.clean_accuracy),
+            "{}: clean accuracy",
+            entry.id
+        );
+        if let Some(v) = card.metrics.verified_accuracy {
+            assert_eq!(proved, count(v), "{}: IBP-verified accuracy", entry.id);
+        }
+        checked += 1;
+    }
+    assert!(checked >= 12, "{checked} cards checked");
+}
