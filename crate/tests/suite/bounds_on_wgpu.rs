@@ -1,21 +1,24 @@
 //! IBP, CROWN-IBP and CROWN are sound on wgpu too (Mesa's lavapipe without a GPU), not only on
 //! the CPU backend: bounds computed on wgpu hold at sampled points, corners and margin-PGD
 //! adversarials evaluated on wgpu, on every random net (every layer kind); and on the test
-//! backend, margin-PGD adversarials of the random nets as well as of the default model.
+//! backend also on the default model. Beyond random points the check uses margin-PGD adversarials
+//! and, for every class, points pushed by signed-gradient ascent (from the gradient-sign corner)
+//! to raise the logit, lower it, and lower the margin to it.
 
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor};
 use perturb::attack::{Norm, ThreatModel};
 use perturb::certify::{BoundMethod, bound_logits, bound_margins};
 use perturb::data::{DatasetKind, shipped_test_subset};
 use perturb::model::Sequential;
 
 use crate::common::soundness::{
-    Claimed, assert_sound, flat2, label_tensor, pgd_adversarials, random_images, random_nets,
+    Claimed, assert_sound, flat2, label_tensor, logit_extremes, pgd_adversarials, random_images,
+    random_nets,
 };
 
 fn claims(
     model: &Sequential,
-    images: &burn::tensor::Tensor<4>,
+    images: &Tensor<4>,
     labels: &[usize],
     eps: f32,
     method: BoundMethod,
@@ -43,7 +46,13 @@ fn check_all(device: &Device, samples: usize, default_model: bool) {
     let labels = [0, 1, 2, 3];
     for (s, model) in random_nets(device).iter().enumerate() {
         let images = random_images(s as u64, device);
-        let adversarial = pgd_adversarials(model, &images, &labels, 0.1);
+        let adversarial = Tensor::cat(
+            vec![
+                pgd_adversarials(model, &images, &labels, 0.1),
+                logit_extremes(model, &images, &labels, 0.1),
+            ],
+            0,
+        );
         for method in BoundMethod::ALL {
             let claimed = claims(model, &images, &labels, 0.1, method);
             assert_sound(
@@ -65,7 +74,13 @@ fn check_all(device: &Device, samples: usize, default_model: bool) {
     let indices: Vec<usize> = (0..4).collect();
     let (images, _) = data.batch(&indices, device).unwrap();
     let labels: Vec<usize> = data.class_labels()[..4].to_vec();
-    let adversarial = pgd_adversarials(&model, &images, &labels, 0.02);
+    let adversarial = Tensor::cat(
+        vec![
+            pgd_adversarials(&model, &images, &labels, 0.02),
+            logit_extremes(&model, &images, &labels, 0.02),
+        ],
+        0,
+    );
     for method in BoundMethod::ALL {
         let claimed = claims(&model, &images, &labels, 0.02, method);
         assert_sound(

@@ -209,9 +209,60 @@ pub fn assert_sound(
         check(image(values, [per_batch, c, h, w], &device), &|k| owners[k]);
     }
     if let Some(extra) = extra {
-        check(extra, &|k| k);
+        // Extra points come in sets of n, in the images' order.
+        check(extra, &|k| k % n);
     }
     assert!(checked >= samples);
+}
+
+/// The points a bound is most likely to miss, per image: for every class j, signed-gradient
+/// ascent (20 steps, from the gradient-sign corner) that pushes logit j up, pushes it down, and
+/// pushes the margin `z_label − z_j` down, inside the L∞ ball of radius `eps` and the pixel range.
+/// Sets of n points, concatenated.
+pub fn logit_extremes(
+    model: &Sequential,
+    images: &Tensor<4>,
+    labels: &[usize],
+    eps: f32,
+) -> Tensor<4> {
+    use perturb::gradient::objective_gradient;
+    let classes = model.logits(images.clone()).dims()[1];
+    let n = images.dims()[0];
+    let device = images.device();
+    let low = (images.clone() - eps).clamp_min(0.0);
+    let high = (images.clone() + eps).clamp_max(1.0);
+    let mut sets = Vec::new();
+    for j in 0..classes {
+        for kind in 0..3 {
+            // Weights on the logits whose weighted sum is ascended.
+            let mut w = vec![0.0f32; n * classes];
+            for i in 0..n {
+                match kind {
+                    0 => w[i * classes + j] = 1.0,
+                    1 => w[i * classes + j] = -1.0,
+                    _ => {
+                        w[i * classes + j] += 1.0;
+                        w[i * classes + labels[i]] -= 1.0;
+                    }
+                }
+            }
+            let w = Tensor::<2>::from_data(TensorData::new(w, [n, classes]), &device);
+            let ascend = |x: Tensor<4>, step: f32| {
+                let w = w.clone();
+                let (_, g, _) =
+                    objective_gradient(model, x.clone(), move |z| (z * w).sum_dim(1).reshape([n]));
+                (x + g.sign() * step)
+                    .max_pair(low.clone())
+                    .min_pair(high.clone())
+            };
+            let mut x = ascend(images.clone(), eps);
+            for _ in 0..20 {
+                x = ascend(x, eps / 8.0);
+            }
+            sets.push(x);
+        }
+    }
+    Tensor::cat(sets, 0)
 }
 
 /// Margin-loss PGD-20 adversarials (2 restarts) in the L∞ ball of radius `eps`: the points a
