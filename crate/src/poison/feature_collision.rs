@@ -5,10 +5,10 @@
 //! class. A faint copy of the target blended into each base (watermarking, the paper's opacity)
 //! makes the collision reachable.
 
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::set::{PoisonedSet, check_class, check_enough, draw};
+use super::set::{PoisonedSet, check_class, check_enough, draw, target_image};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::model::Sequential;
@@ -105,23 +105,13 @@ pub async fn feature_collision(
     config.validate(train)?;
     let shape = train.image_shape();
     let size = shape.iter().product::<usize>();
-    if target.len() != size {
-        return Err(Error::Mismatch(format!(
-            "a target of {} values for training images of {size}",
-            target.len()
-        )));
-    }
+    let target_image = target_image(train, target, device)?;
     let candidates = (0..train.len())
         .filter(|&i| usize::from(train.labels()[i]) == config.base_class)
         .collect();
     let chosen = draw(candidates, config.poisons, config.seed, "base-class images")?;
     let m = chosen.len();
     let dims = [m, shape[0], shape[1], shape[2]];
-    let target_values: Vec<f32> = target.iter().map(|&p| f32::from(p) / 255.0).collect();
-    let target_image = Tensor::<4>::from_data(
-        TensorData::new(target_values, [1, shape[0], shape[1], shape[2]]),
-        device,
-    );
     let target_features = surrogate.features(target_image.clone())?.detach();
     let (bases, _) = train.batch(&chosen, device)?;
     let opacity = config.opacity;

@@ -12,7 +12,9 @@ use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use super::set::{PoisonedSet, check_class, check_enough, check_epsilon, draw, quantize_within};
+use super::set::{
+    PoisonedSet, check_class, check_enough, check_epsilon, draw, quantize_within, target_image,
+};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::model::{Classifier, Layer, Sequential};
@@ -127,12 +129,7 @@ pub async fn gradient_matching(
     config.validate(train)?;
     let shape = train.image_shape();
     let size = shape.iter().product::<usize>();
-    if target.len() != size {
-        return Err(Error::Mismatch(format!(
-            "a target of {} values for training images of {size}",
-            target.len()
-        )));
-    }
+    let target_image = target_image(train, target, device)?;
     if !matches!(surrogate.layers().last(), Some(Layer::Linear { .. })) {
         return Err(Error::InvalidArgument(
             "gradient matching needs a surrogate whose last layer is linear".into(),
@@ -150,11 +147,6 @@ pub async fn gradient_matching(
     let m = chosen.len();
     let dims = [m, shape[0], shape[1], shape[2]];
     let (clean, labels) = train.batch(&chosen, device)?;
-    let target_values: Vec<f32> = target.iter().map(|&p| f32::from(p) / 255.0).collect();
-    let target_image = Tensor::<4>::from_data(
-        TensorData::new(target_values, [1, shape[0], shape[1], shape[2]]),
-        device,
-    );
     let adversarial = Tensor::<1, Int>::from_data(
         TensorData::new(vec![config.adversarial_class as i64], [1]),
         device,

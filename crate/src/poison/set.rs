@@ -191,6 +191,28 @@ pub(crate) fn quantize_within(clean: &[u8], perturbed: &[f32], epsilon: f32) -> 
         .collect()
 }
 
+/// The target image of a targeted poison (one image's bytes, the training set's shape) as a
+/// `[1, c, h, w]` tensor in [0, 1], or an error when its size is not the training images'.
+pub(crate) fn target_image(
+    train: &Dataset,
+    target: &[u8],
+    device: &burn::tensor::Device,
+) -> Result<burn::tensor::Tensor<4>> {
+    let [c, h, w] = train.image_shape();
+    if target.len() != c * h * w {
+        return Err(Error::Mismatch(format!(
+            "a target of {} values for training images of {}",
+            target.len(),
+            c * h * w
+        )));
+    }
+    let values: Vec<f32> = target.iter().map(|&p| f32::from(p) / 255.0).collect();
+    Ok(burn::tensor::Tensor::from_data(
+        burn::tensor::TensorData::new(values, [1, c, h, w]),
+        device,
+    ))
+}
+
 /// Refuse a radius that is not a positive finite number at most 1.
 pub(crate) fn check_epsilon(epsilon: f32) -> Result<()> {
     if !(epsilon.is_finite() && epsilon > 0.0 && epsilon <= 1.0) {
