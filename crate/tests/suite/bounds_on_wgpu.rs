@@ -105,3 +105,60 @@ fn bounds_computed_on_wgpu_hold_on_every_net() {
 fn bounds_hold_at_pgd_adversarials_of_every_random_net_on_the_test_backend() {
     check_all(&crate::common::device(), 2_000, true);
 }
+
+/// The extreme points can fail a check: on a linear net IBP's bounds are exact (reached at a
+/// corner of the clipped box), and the ascent reaches them, so claims tightened by 1e-3 are
+/// caught while the exact ones pass.
+#[test]
+fn the_extreme_points_catch_bounds_tightened_by_a_thousandth() {
+    let device = crate::common::device();
+    let spec = perturb::model::ModelSpec::from_json(
+        r#"{"input": [1, 8, 8], "layers": [{"type": "flatten"},
+        {"type": "linear", "in_features": 64, "out_features": 3}]}"#,
+    )
+    .unwrap();
+    let weights = Sequential::random_weights(&spec, 5).unwrap();
+    let model = Sequential::from_weights(spec, weights, &device).unwrap();
+    let images = random_images(3, &device);
+    let labels = [0, 1, 2, 0];
+    let exact = claims(&model, &images, &labels, 0.1, BoundMethod::Ibp);
+    let extremes = logit_extremes(&model, &images, &labels, 0.1);
+    assert_sound(
+        &model,
+        &images,
+        &labels,
+        0.1,
+        0,
+        Some(extremes.clone()),
+        &exact,
+    );
+    let tightened = [
+        Claimed {
+            upper: exact.upper.iter().map(|u| u - 1e-3).collect(),
+            ..exact.clone()
+        },
+        Claimed {
+            lower: exact.lower.iter().map(|l| l + 1e-3).collect(),
+            ..exact.clone()
+        },
+        Claimed {
+            margins: exact.margins.iter().map(|m| m + 1e-3).collect(),
+            ..exact.clone()
+        },
+    ];
+    for (k, claimed) in tightened.iter().enumerate() {
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            assert_sound(
+                &model,
+                &images,
+                &labels,
+                0.1,
+                0,
+                Some(extremes.clone()),
+                claimed,
+            )
+        }))
+        .is_err();
+        assert!(caught, "tightened claim {k} passed");
+    }
+}

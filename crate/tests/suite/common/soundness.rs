@@ -35,6 +35,7 @@ pub fn label_tensor(labels: &[usize], device: &Device) -> Tensor<1, Int> {
 }
 
 /// Bounds claimed by a method, row-major `[n, classes]`.
+#[derive(Clone)]
 pub struct Claimed {
     /// Logit lower bounds.
     pub lower: Vec<f32>,
