@@ -151,7 +151,7 @@ pub struct DefenseOutcome {
 pub struct PoisonReport {
     /// The attack and its settings.
     pub attack: PoisonAttack,
-    /// Training images, poisons among them and their fraction.
+    /// Training images the victim saw.
     pub train_images: usize,
     /// Poisoned images.
     pub poisons: usize,

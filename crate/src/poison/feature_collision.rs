@@ -12,7 +12,7 @@ use super::set::{PoisonedSet, check_class, check_enough, draw, target_image};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::model::Sequential;
-use crate::runtime::readback::read_f32;
+use crate::runtime::readback::{read_all_f32, read_f32};
 
 /// Settings of [`feature_collision`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -118,26 +118,44 @@ pub async fn feature_collision(
     let bases = (bases * (1.0 - opacity) + target_image.expand(dims) * opacity).detach();
     let beta = config.beta0 * (2048.0 / size as f32).powi(2);
 
-    let objective_of = |x: &Tensor<4>| -> Result<(Tensor<1>, Tensor<1>)> {
-        let gap = feature_gap(surrogate.features(x.clone())?, target_features.clone());
+    // One forward pass per iteration gives the gradient at x and the objective there, which
+    // decides whether the previous step overshot.
+    let mut x = bases.clone();
+    let mut objective = Vec::with_capacity(config.steps + 1);
+    let (mut start_distance, mut end_distance) = (0.0, 0.0);
+    let mut rate: Option<f32> = None;
+    for step in 0..=config.steps {
+        crate::runtime::pace::pause().await;
+        let input = x.clone().detach().autodiff().require_grad();
+        let gap = feature_gap(surrogate.features(input.clone())?, target_features.clone());
+        let plain_gap = gap.clone().without_autodiff();
         let pixels = (x.clone() - bases.clone())
             .powi_scalar(2)
             .reshape([m, size])
             .sum_dim(1)
             .reshape([m]);
-        Ok((gap.clone() + pixels * beta, gap))
-    };
-    let mut x = bases.clone();
-    let (value, gap) = objective_of(&x)?;
-    let start_distance = mean_sqrt(read_f32(gap).await?);
-    let mut last = f64::from(read_f32(value.sum()).await?[0]);
-    let mut objective = vec![last];
-    let mut rate: Option<f32> = None;
-    for _ in 0..config.steps {
-        crate::runtime::pace::pause().await;
+        let value = (plain_gap.clone() + pixels * beta).sum();
+        let first_or_last = step == 0 || step == config.steps;
+        let mut read = if first_or_last {
+            read_all_f32(vec![value, plain_gap]).await?
+        } else {
+            read_all_f32(vec![value]).await?
+        };
+        let value = f64::from(read[0][0]);
+        if objective.last().is_some_and(|&last| value > last)
+            && let Some(r) = rate
+        {
+            rate = Some(r / 2.0);
+        }
+        objective.push(value);
+        if step == 0 {
+            start_distance = mean_sqrt(read.remove(1));
+        }
+        if step == config.steps {
+            end_distance = mean_sqrt(read.remove(1));
+            break;
+        }
         // Forward step on the feature term.
-        let input = x.clone().detach().autodiff().require_grad();
-        let gap = feature_gap(surrogate.features(input.clone())?, target_features.clone());
         let grads = gap.sum().backward();
         let gradient = input
             .grad(&grads)
@@ -157,19 +175,8 @@ pub async fn feature_collision(
         };
         let forward = x.clone() - gradient * lambda;
         // Backward (proximal) step on the pixel term, then back into the image range.
-        let candidate =
-            ((forward + bases.clone() * (lambda * beta)) / (1.0 + lambda * beta)).clamp(0.0, 1.0);
-        let (value, _) = objective_of(&candidate)?;
-        let value = f64::from(read_f32(value.sum()).await?[0]);
-        if value > last {
-            rate = Some(lambda / 2.0);
-        }
-        x = candidate;
-        last = value;
-        objective.push(value);
+        x = ((forward + bases.clone() * (lambda * beta)) / (1.0 + lambda * beta)).clamp(0.0, 1.0);
     }
-    let (_, gap) = objective_of(&x)?;
-    let end_distance = mean_sqrt(read_f32(gap).await?);
     let values = read_f32(x).await?;
     let label = config.base_class as u16;
     let changed = chosen

@@ -86,7 +86,7 @@ impl GradientMatchingConfig {
 pub struct MatchingReport {
     /// Cosine similarity of the clean poisons' gradient with the target's.
     pub start_alignment: f64,
-    /// The same for the poisons kept.
+    /// The same for the poisons kept (before their rounding to 8-bit pixels).
     pub end_alignment: f64,
     /// Each restart's final alignment.
     pub restarts: Vec<f64>,

@@ -28,23 +28,15 @@ fn gram(rows: &[Vec<f64>]) -> Vec<Vec<f64>> {
     let width = rows.first().map_or(0, Vec::len);
     let mut g = vec![vec![0.0; width]; width];
     for r in rows {
-        for i in 0..width {
-            if r[i] == 0.0 {
-                continue;
-            }
-            for j in i..width {
-                g[i][j] += r[i] * r[j];
+        for (g_row, &ri) in g.iter_mut().zip(r) {
+            if ri != 0.0 {
+                for (gij, &rj) in g_row.iter_mut().zip(r) {
+                    *gij += ri * rj;
+                }
             }
         }
     }
-    // Mirror the upper triangle.
-    let mut full = g.clone();
-    for (i, row) in full.iter_mut().enumerate() {
-        for (j, value) in row.iter_mut().enumerate().take(i) {
-            *value = g[j][i];
-        }
-    }
-    full
+    g
 }
 
 /// The `k` leading eigenvectors of `XᵀX` for centred rows `X` (the principal directions), by

@@ -1,7 +1,7 @@
 //! What a poison achieved: the poisoned model's clean accuracy, the share of triggered test images
 //! of other classes it sends to the target, and whether chosen test images flip.
 
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use super::trigger::Trigger;
@@ -11,6 +11,28 @@ use crate::eval::predictions;
 use crate::model::{Classifier, Sequential};
 use crate::runtime::readback::read_f32;
 
+/// `per_batch` of every batch of `batch_size` images of `data`, read back: the rows image after
+/// image, and their width.
+async fn read_batches(
+    data: &Dataset,
+    batch_size: usize,
+    device: &Device,
+    per_batch: impl Fn(Tensor<4>) -> Result<Tensor<2>>,
+) -> Result<(Vec<f32>, usize)> {
+    let batch_size = batch_size.max(1);
+    let mut out = Vec::new();
+    let mut width = 0;
+    for start in (0..data.len()).step_by(batch_size) {
+        crate::runtime::pace::pause().await;
+        let indices: Vec<usize> = (start..(start + batch_size).min(data.len())).collect();
+        let (images, _) = data.batch(&indices, device)?;
+        let rows = per_batch(images)?;
+        width = rows.dims()[1];
+        out.extend(read_f32(rows).await?);
+    }
+    Ok((out, width))
+}
+
 /// Predicted classes of `model` on every image of `data`, `batch_size` images at a time.
 pub async fn predict(
     model: &impl Classifier,
@@ -18,16 +40,11 @@ pub async fn predict(
     batch_size: usize,
     device: &Device,
 ) -> Result<Vec<usize>> {
-    let batch_size = batch_size.max(1);
-    let mut out = Vec::with_capacity(data.len());
-    for start in (0..data.len()).step_by(batch_size) {
-        crate::runtime::pace::pause().await;
-        let indices: Vec<usize> = (start..(start + batch_size).min(data.len())).collect();
-        let (images, _) = data.batch(&indices, device)?;
-        let classes = read_f32(predictions(model, images, 1).float()).await?;
-        out.extend(classes.into_iter().map(|c| c as usize));
-    }
-    Ok(out)
+    let (classes, _) = read_batches(data, batch_size, device, |images| {
+        Ok(predictions(model, images, 1).float().unsqueeze_dim(1))
+    })
+    .await?;
+    Ok(classes.into_iter().map(|c| c as usize).collect())
 }
 
 /// The penultimate features (see [`Sequential::features`]) of every image of `data`, image after
@@ -38,18 +55,7 @@ pub async fn features(
     batch_size: usize,
     device: &Device,
 ) -> Result<(Vec<f32>, usize)> {
-    let batch_size = batch_size.max(1);
-    let mut out = Vec::new();
-    let mut width = 0;
-    for start in (0..data.len()).step_by(batch_size) {
-        crate::runtime::pace::pause().await;
-        let indices: Vec<usize> = (start..(start + batch_size).min(data.len())).collect();
-        let (images, _) = data.batch(&indices, device)?;
-        let f = model.features(images)?;
-        width = f.dims()[1];
-        out.extend(read_f32(f).await?);
-    }
-    Ok((out, width))
+    read_batches(data, batch_size, device, |images| model.features(images)).await
 }
 
 /// Accuracy of `predicted` against `data`'s labels.
