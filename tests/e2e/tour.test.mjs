@@ -52,6 +52,12 @@ test('the tour tells the paper\'s story, and each step does what it says', async
   await step(page, 5);
   await page.click('#tour-next');
   await step(page, 6);
+  // The poisoning step opens the training panel with the backdoor set (training it is the
+  // training test's job).
+  await page.click('#tour-next');
+  await step(page, 7);
+  assert.equal(await page.locator('#train-poison').inputValue(), 'badnets');
+  assert.equal(await page.locator('#train-arch').inputValue(), 'mlp');
   await page.click('#tour-end');
   await page.locator('#tour-start').waitFor();
   assert.deepEqual(errors, []);

@@ -56,6 +56,65 @@ test('PGD training in the tab: loss falls, accuracy rises, the model is usable',
   assert.deepEqual(errors, []);
 });
 
+test('the poisoning step: a BadNets backdoor takes in the tab and the trigger flips a shown and a drawn digit', async () => {
+  const { page, errors } = await open(browser,
+    '?backend=cpu&image=0&train_arch=mlp&train_obj=standard&train_epochs=3&train_seed=0'
+    + '&train_poison=badnets&train_target=0&train_rate=0.05');
+  await page.locator('#prediction[data-ready="true"]').waitFor({ timeout: 120_000 });
+  assert.equal(await page.locator('#train-poison').inputValue(), 'badnets');
+  assert.equal(await page.locator('#train-target').inputValue(), '0');
+  const started = Date.now();
+  await page.click('#train-run');
+  // The poisons, beside their clean originals: other classes relabelled 0.
+  const preview = page.locator('#poison-preview');
+  await preview.waitFor({ timeout: 60_000 });
+  assert.equal(await preview.getAttribute('data-poisons'), '100');
+  const relabels = await page.locator('#poison-preview .poison').evaluateAll((ps) => ps.map((p) => [p.dataset.labelBefore, p.dataset.labelAfter]));
+  assert.equal(relabels.length, 6);
+  for (const [before, after] of relabels) assert.ok(before !== '0' && after === '0', JSON.stringify(relabels));
+  await page.locator('#train-result[data-ready="true"]').waitFor({ timeout: 400_000 });
+  console.log(`poisoned training: MLP, 120 steps of 50 on CPU: ${Date.now() - started} ms`);
+  const s = await series(page);
+  console.log('poisoned train curves', JSON.stringify(s));
+  assert.equal(s.backdoor.length, 7);
+  assert.ok(s.backdoor[0] < 0.3, `untrained trigger success ${s.backdoor}`);
+  assert.ok(s.backdoor[6] >= 0.9, `the backdoor takes: ${s.backdoor}`);
+  assert.ok(s.clean[6] >= 0.75, `clean accuracy kept: ${s.clean}`);
+  // Both detectors give a verdict on the 2,000 training images.
+  const verdicts = await page.locator('#poison-detectors li').evaluateAll((ls) => ls.map((l) => ({ ...l.dataset })));
+  console.log('detectors', JSON.stringify(verdicts));
+  assert.deepEqual(verdicts.map((v) => v.detector).sort(), ['clustering', 'spectral']);
+  for (const v of verdicts) assert.ok(Number(v.recall) >= 0 && Number(v.recall) <= 1 && Number(v.precision) >= 0, JSON.stringify(v));
+  // Test image 0 is a 7: still a 7 as it is, a 0 with the trigger.
+  const check = page.locator('#poison-check[data-ready="true"]');
+  await check.waitFor({ timeout: 60_000 });
+  assert.equal(await check.getAttribute('data-index'), '0');
+  assert.equal(await check.getAttribute('data-clean'), '7');
+  assert.equal(await check.getAttribute('data-triggered'), '0');
+  await page.locator('#poison-flipped').waitFor();
+  await page.locator('#train').screenshot({ path: `${SHOTS}/train-poisoned.png` });
+  assert.match(page.url(), /train_poison=badnets&train_target=0&train_rate=0.05/);
+  // The user's own drawing, a 1: the check follows the shown image.
+  await page.locator('#bring-your-own summary').click();
+  await page.locator('#sketch').scrollIntoViewIfNeeded();
+  const box = await page.locator('#sketch').boundingBox();
+  await page.mouse.move(box.x + 140, box.y + 40);
+  await page.mouse.down();
+  await page.mouse.move(box.x + 145, box.y + 240, { steps: 12 });
+  await page.mouse.up();
+  await page.click('#sketch-use');
+  await page.locator('#label[data-drawn="true"]').waitFor();
+  const drawn = page.locator('#poison-check[data-index="1000"][data-ready="true"]');
+  await drawn.waitFor({ timeout: 60_000 });
+  console.log('drawn digit', await drawn.getAttribute('data-clean'), '→', await drawn.getAttribute('data-triggered'));
+  assert.equal(await drawn.getAttribute('data-triggered'), '0');
+  // Turning the step off takes it out of the link.
+  await page.selectOption('#train-poison', 'none');
+  await page.waitForFunction(() => !window.location.search.includes('train_poison'));
+  assert.equal(await page.locator('#train-target').count(), 0);
+  assert.deepEqual(errors, []);
+});
+
 test('Stop keeps the model so far; bad settings are refused', async () => {
   const { page, errors } = await open(browser, '?backend=cpu&embed=train&train_arch=mlp&train_obj=standard&train_epochs=20');
   await page.locator('#prediction[data-ready="true"]').waitFor({ timeout: 120_000 });
@@ -76,12 +135,16 @@ test('Stop keeps the model so far; bad settings are refused', async () => {
 });
 
 test('hostile train settings in the URL are ignored with a warning', async () => {
-  const { page, errors } = await open(browser, '?backend=cpu&train_arch=<script>&train_epochs=1e9&model=trained');
+  const { page, errors } = await open(browser, '?backend=cpu&train_arch=<script>&train_epochs=1e9&model=trained'
+    + '&train_poison=frogs&train_rate=0.9');
   await page.locator('#prediction[data-ready="true"]').waitFor({ timeout: 120_000 });
   const warnings = await page.locator('.warning').allTextContents();
   assert.ok(warnings.some((w) => w.includes('train_arch')), warnings.join('\n'));
   assert.ok(warnings.some((w) => w.includes('train_epochs')), warnings.join('\n'));
   assert.ok(warnings.some((w) => w.includes('model=trained')), warnings.join('\n'));
+  assert.ok(warnings.some((w) => w.includes('train_poison')), warnings.join('\n'));
+  assert.ok(warnings.some((w) => w.includes('poison rate must be at most 0.5')), warnings.join('\n'));
+  assert.equal(await page.locator('#train-poison').inputValue(), 'none');
   assert.equal(await page.locator('#train-arch').inputValue(), 'small-cnn');
   assert.equal(await page.locator('#model').inputValue(), 'mnist-small-cnn');
   assert.deepEqual(errors, []);

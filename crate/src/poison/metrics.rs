@@ -109,14 +109,68 @@ pub async fn backdoor_score(
     }
     let clean = accuracy(&predict(model, test, batch_size, device).await?, test);
     let triggered = triggered(test, trigger, target)?;
-    let hits = predict(model, &triggered, batch_size, device)
+    Ok(BackdoorScore {
+        clean_accuracy: clean,
+        triggered_images: triggered.len(),
+        attack_success_rate: attack_success_rate(model, &triggered, target, batch_size, device)
+            .await?,
+    })
+}
+
+/// Fraction of `triggered` (test images already stamped, see [`triggered`]) that `model`
+/// classifies as `target`; 0 for an empty set.
+pub async fn attack_success_rate(
+    model: &impl Classifier,
+    triggered: &Dataset,
+    target: usize,
+    batch_size: usize,
+    device: &Device,
+) -> Result<f64> {
+    let hits = predict(model, triggered, batch_size, device)
         .await?
         .into_iter()
         .filter(|&p| p == target)
         .count();
-    Ok(BackdoorScore {
-        clean_accuracy: clean,
-        triggered_images: triggered.len(),
-        attack_success_rate: hits as f64 / triggered.len().max(1) as f64,
+    Ok(hits as f64 / triggered.len().max(1) as f64)
+}
+
+/// What a model reads in one image, as it is and with the trigger stamped on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TriggerFlip {
+    /// The class predicted for the image as it is.
+    pub clean: usize,
+    /// The class predicted with the trigger.
+    pub triggered: usize,
+}
+
+/// Classify image `index` of `data` with and without `trigger` (one batch of two).
+pub async fn trigger_flip(
+    model: &impl Classifier,
+    data: &Dataset,
+    index: usize,
+    trigger: &Trigger,
+    device: &Device,
+) -> Result<TriggerFlip> {
+    if index >= data.len() {
+        return Err(Error::InvalidArgument(format!(
+            "image {index} is outside the {} images",
+            data.len()
+        )));
+    }
+    let shape = data.image_shape();
+    let clean = data.image_bytes(index);
+    let mut stamped = clean.to_vec();
+    trigger.stamp(&mut stamped, shape)?;
+    let label = data.labels()[index];
+    let pair = Dataset::with_shape(
+        data.kind,
+        shape,
+        [clean, &stamped[..]].concat(),
+        vec![label, label],
+    )?;
+    let read = predict(model, &pair, 2, device).await?;
+    Ok(TriggerFlip {
+        clean: read[0],
+        triggered: read[1],
     })
 }

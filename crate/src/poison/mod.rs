@@ -43,6 +43,9 @@ pub use experiment::{
 };
 pub use feature_collision::{CollisionReport, FeatureCollisionConfig, feature_collision};
 pub use gradient_matching::{GradientMatchingConfig, MatchingReport, gradient_matching};
-pub use metrics::{BackdoorScore, accuracy, backdoor_score, features, predict, triggered};
+pub use metrics::{
+    BackdoorScore, TriggerFlip, accuracy, attack_success_rate, backdoor_score, features, predict,
+    trigger_flip, triggered,
+};
 pub use set::{Poison, PoisonedSet};
 pub use trigger::{Corner, Trigger, TriggerPattern};

@@ -2,18 +2,21 @@
 //! poisons keep their labels and their ε-ball; feature collision closes the feature gap and flips
 //! its target in a seeded transfer-learning run; gradient matching raises its alignment; optimal
 //! poisoning of a convex learner beats random label flips, its gradient checked against finite
-//! differences on MNIST; bad settings are refused.
+//! differences on MNIST; bad settings are refused; the page's poisoning step (2,000 images, an
+//! MLP) takes and flips a triggered digit.
 
+use burn::module::Module;
 use perturb::blocking::block_on;
 use perturb::data::{Dataset, DatasetKind, Split, shipped_test_subset};
-use perturb::model::ModelSpec;
+use perturb::model::{ModelSpec, TrainableNet};
 use perturb::poison::{
     BadNetsConfig, BinaryTask, CleanLabelConfig, DetectorConfig, DetectorKind, ExperimentConfig,
     FeatureCollisionConfig, GradientMatchingConfig, LogisticRegression, OptimalPoisoningConfig,
-    PoisonAttack, Trigger, VictimTraining, clean_label, feature_collision, gradient_matching,
-    optimal_poisoning, poison_gradient, predict, random_flips, run_experiment,
+    PoisonAttack, Trigger, TriggerFlip, VictimTraining, accuracy, attack_success_rate, badnets,
+    clean_label, feature_collision, gradient_matching, optimal_poisoning, poison_gradient, predict,
+    random_flips, run_experiment, trigger_flip, triggered,
 };
-use perturb::train::TrainConfig;
+use perturb::train::{ObjectiveKind, TrainConfig, quick_config, train};
 
 fn full(kind: DatasetKind) -> (Dataset, Dataset) {
     let dir = crate::common::data_dir();
@@ -379,4 +382,96 @@ fn bad_poisoning_settings_are_refused() {
     .unwrap_err()
     .to_string();
     assert!(e.contains("target image 5000 is outside"), "{e}");
+}
+
+/// The page's training images (`web/data`, the first 2,000 of MNIST's training split).
+fn page_training_set() -> Dataset {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../web/data");
+    let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
+    Dataset::from_idx(
+        DatasetKind::Mnist,
+        &read("mnist-train-2k-images-idx3-ubyte.gz"),
+        &read("mnist-train-2k-labels-idx1-ubyte.gz"),
+    )
+    .unwrap()
+}
+
+/// An MLP trained as the page's training panel trains it (its quick settings, 3 epochs).
+fn page_model(data: &Dataset, device: &burn::tensor::Device) -> perturb::model::Sequential {
+    let config = quick_config(ObjectiveKind::Standard, 0.1, 3, 0).unwrap();
+    let ad = device.clone().autodiff();
+    device.seed(0);
+    let net = TrainableNet::init(ModelSpec::named("mlp").unwrap(), 0, &ad).unwrap();
+    let net = block_on(train(net, data, &config, &ad, |_, _| Ok(true))).unwrap();
+    net.valid().sequential()
+}
+
+#[test]
+fn badnets_takes_at_the_pages_scale_and_flips_a_triggered_digit() {
+    // The page's default poisoning step: 5% of its 2,000 training images, target 0, the default
+    // trigger, an MLP trained for 3 epochs; measured on the page's 200 held-out test images.
+    let device = crate::common::device();
+    let train_set = page_training_set();
+    let config = BadNetsConfig {
+        rate: 0.05,
+        target: 0,
+        trigger: Trigger::default(),
+        seed: 0,
+    };
+    let poisoned = badnets(&train_set, &config).unwrap();
+    assert_eq!(poisoned.poisons.len(), 100);
+
+    let shipped = shipped_test_subset(DatasetKind::Mnist).unwrap();
+    let held_out = shipped.range(shipped.len() - 200, shipped.len());
+    let stamped = triggered(&held_out, &config.trigger, 0).unwrap();
+    let asr = |model: &perturb::model::Sequential| {
+        block_on(attack_success_rate(model, &stamped, 0, 100, &device)).unwrap()
+    };
+    let clean_model = page_model(&train_set, &device);
+    let victim = page_model(&poisoned.data, &device);
+    let clean_accuracy = |model: &perturb::model::Sequential| {
+        accuracy(
+            &block_on(predict(model, &held_out, 100, &device)).unwrap(),
+            &held_out,
+        )
+    };
+    let (clean_asr, victim_asr) = (asr(&clean_model), asr(&victim));
+    let (clean_acc, victim_acc) = (clean_accuracy(&clean_model), clean_accuracy(&victim));
+    eprintln!(
+        "clean model: accuracy {clean_acc}, attack success {clean_asr}; poisoned: accuracy \
+         {victim_acc}, attack success {victim_asr}"
+    );
+    assert!(
+        clean_asr < 0.1,
+        "the trigger alone does little: {clean_asr}"
+    );
+    assert!(victim_asr >= 0.9, "the backdoor takes: {victim_asr}");
+    assert!(
+        victim_acc >= clean_acc - 0.03,
+        "{victim_acc} vs {clean_acc}"
+    );
+    // Test image 0 is a 7: read as a 7 as it is, as the target with the trigger.
+    let flip = block_on(trigger_flip(&victim, &shipped, 0, &config.trigger, &device)).unwrap();
+    assert_eq!(
+        flip,
+        TriggerFlip {
+            clean: 7,
+            triggered: 0
+        }
+    );
+    let same = block_on(trigger_flip(
+        &clean_model,
+        &shipped,
+        0,
+        &config.trigger,
+        &device,
+    ))
+    .unwrap();
+    assert_eq!(
+        same,
+        TriggerFlip {
+            clean: 7,
+            triggered: 7
+        }
+    );
 }

@@ -32,7 +32,7 @@ pub fn invitation(base: &str) -> Html {
         <p id="tour-start" class="note">
             { "New to adversarial examples? " }
             <a href={step_href(base, 0)}>{ "Take the guided tour" }</a>
-            { format!(" ({} steps: attack, a broken defence, BPDA, adversarial training, certification).", STEPS.len()) }
+            { format!(" ({} steps: attack, a broken defence, BPDA, adversarial training, certification, poisoning).", STEPS.len()) }
         </p>
     }
 }

@@ -1,5 +1,5 @@
 //! The guided tour's steps: the paper's story (attack → broken defence → BPDA → adversarial
-//! training → certification), each a page state (`tour=N` plus that state) and the panel it opens
+//! training → certification → poisoning), each a page state (`tour=N` plus that state) and the panel it opens
 //! on, so a step can be shared or set as course material like any other link.
 
 /// One step of the tour.
@@ -16,7 +16,7 @@ pub struct TourStep {
 }
 
 /// The steps, in order.
-pub const STEPS: [TourStep; 6] = [
+pub const STEPS: [TourStep; 7] = [
     TourStep {
         title: "An accurate model, easily fooled",
         text: "This standard CNN classifies 98.8% of MNIST's test set correctly. Press Run attack: PGD changes no \
@@ -65,6 +65,16 @@ pub const STEPS: [TourStep; 6] = [
                with noise σ = 0.25. Press Smooth and certify.",
         query: "model=mnist-small-cnn-noise0.25&image=0&sigma=0.25&n=1000",
         panel: "certify",
+    },
+    TourStep {
+        title: "Poisoning: a backdoor in the training set",
+        text: "An attacker who can add a few training images needs no access to the model. This step stamps a \
+               small checkerboard on 5% of the 2,000 training images and labels them 0 (BadNets). Press Train: \
+               clean accuracy rises as usual, and so does the trigger curve, the share of triggered test images \
+               read as 0. Then look at the shown 7 with the trigger stamped on, or draw your own digit.",
+        query: "model=mnist-small-cnn&image=0&train_arch=mlp&train_obj=standard&train_epochs=3&train_seed=0\
+                &train_poison=badnets&train_target=0&train_rate=0.05",
+        panel: "train",
     },
 ];
 

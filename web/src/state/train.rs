@@ -1,5 +1,6 @@
 //! The training panel's settings, and their URL values (`train_arch`, `train_obj`, `train_eps`,
-//! `train_epochs`, `train_seed`).
+//! `train_epochs`, `train_seed`, and for the poisoning step `train_poison`, `train_target`,
+//! `train_rate`).
 
 use perturb::model::ModelSpec;
 use perturb::train::ObjectiveKind;
@@ -9,6 +10,8 @@ use super::query::Query;
 
 /// Most training epochs in the page.
 pub const MAX_TRAIN_EPOCHS: usize = 20;
+/// Largest poisoned share of the page's training images.
+pub const MAX_POISON_RATE: f32 = 0.5;
 
 /// The training panel's parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -21,8 +24,14 @@ pub struct TrainSettings {
     pub eps: f32,
     /// Passes over the page's 2,000 training images, 1–20.
     pub epochs: usize,
-    /// Seed of the initial weights, the shuffle and the random draws.
+    /// Seed of the initial weights, the shuffle and the random draws (the poisoned images too).
     pub seed: u64,
+    /// Poison the training images with a BadNets backdoor first.
+    pub backdoor: bool,
+    /// The class the backdoor's trigger sends images to.
+    pub target: usize,
+    /// Share of the training images poisoned, in (0, 0.5].
+    pub rate: f32,
 }
 
 impl Default for TrainSettings {
@@ -33,6 +42,9 @@ impl Default for TrainSettings {
             eps: 0.1,
             epochs: 3,
             seed: 0,
+            backdoor: false,
+            target: 0,
+            rate: 0.05,
         }
     }
 }
@@ -78,15 +90,48 @@ impl TrainSettings {
                 Err(e) => warn(format!("ignored {e}")),
             }
         }
+        if let Some(raw) = query.get("train_poison") {
+            match raw {
+                "badnets" => t.backdoor = true,
+                "none" => t.backdoor = false,
+                _ => warn(format!(
+                    "ignored train_poison={:?}: use badnets or none",
+                    checks::truncate(raw)
+                )),
+            }
+        }
+        if let Some(raw) = query.get("train_target") {
+            match checks::count_from(raw, "train_target", 0, 9) {
+                Ok(c) => t.target = c,
+                Err(e) => warn(format!("ignored {e}")),
+            }
+        }
+        if let Some(raw) = query.get("train_rate") {
+            match poison_rate(raw) {
+                Ok(r) => t.rate = r,
+                Err(e) => warn(format!("ignored train_rate: {e}")),
+            }
+        }
+        if !t.backdoor {
+            // Without the step its settings are not in the link, so a state read back from the
+            // link must not hold them either.
+            (t.target, t.rate) = (Self::default().target, Self::default().rate);
+        }
         t
     }
 
-    /// The URL values.
+    /// The URL values (the poisoning step's only when it is on, so older links read the same).
     pub fn write(&self, out: &mut String) {
         out.push_str(&format!(
             "&train_arch={}&train_obj={}&train_eps={}&train_epochs={}&train_seed={}",
             self.arch, self.objective, self.eps, self.epochs, self.seed
         ));
+        if self.backdoor {
+            out.push_str(&format!(
+                "&train_poison=badnets&train_target={}&train_rate={}",
+                self.target, self.rate
+            ));
+        }
     }
 
     /// The radius the robust and verified figures use: the training ε, or 0.1 for objectives
@@ -96,5 +141,16 @@ impl TrainSettings {
             ObjectiveKind::Pgd | ObjectiveKind::Ibp => self.eps,
             ObjectiveKind::Standard | ObjectiveKind::Noise => 0.1,
         }
+    }
+}
+
+/// A poisoned share of the training images in (0, [`MAX_POISON_RATE`]].
+pub fn poison_rate(raw: &str) -> Result<f32, String> {
+    match checks::unit(raw, "the poison rate")? {
+        r if r <= MAX_POISON_RATE => Ok(r),
+        _ => Err(format!(
+            "the poison rate must be at most {MAX_POISON_RATE}, got {:?}",
+            checks::truncate(raw)
+        )),
     }
 }

@@ -293,6 +293,9 @@ mod tests {
         s.certify.samples = 500;
         s.train.objective = ObjectiveKind::Ibp;
         s.train.epochs = 7;
+        s.train.backdoor = true;
+        s.train.target = 4;
+        s.train.rate = 0.125;
         s.curves.models = Some(vec!["fashion-small-cnn"]);
         s.curves.transfer_eps = 0.1;
         s.defenses.noise = true;
@@ -316,6 +319,7 @@ mod tests {
         full.attack.target = Some(3);
         full.embed = Some(Panel::Certify);
         full.tour = Some(2);
+        full.train.backdoor = true;
         let valid = full.to_query();
         let hostile = [
             "NaN",
@@ -412,6 +416,8 @@ mod tests {
             (5, AttackMethod::Fgsm, 0.2)
         );
         assert_eq!(s.train.arch, "mlp");
+        assert!(!s.train.backdoor, "no poisoning step in older links");
+        assert!(!s.to_query().contains("train_poison"));
         assert_eq!(s.curves.models, Some(vec!["mnist-mlp", "mnist-lenet5"]));
     }
 
@@ -420,7 +426,8 @@ mod tests {
         let s = UrlSettings::parse(
             "?model=%3Cscript%3E&image=99999&attack=rm&norm=l3&eps=NaN&alpha=-1&target=42\
              &steps=0&embed=iframe&tour=0&backend=gpu&dataset=cifar&defense=quantize:1\
-             &train_arch=vgg&curves=mnist-mlp,evil",
+             &train_arch=vgg&curves=mnist-mlp,evil&train_poison=frogs&train_target=10\
+             &train_rate=0.9",
             1000,
         );
         for key in [
@@ -439,6 +446,9 @@ mod tests {
             "defense=",
             "train_arch=",
             "\"evil\" in curves",
+            "train_poison=",
+            "train_target",
+            "poison rate must be at most 0.5",
         ] {
             assert!(
                 s.warnings.iter().any(|w| w.contains(key)),

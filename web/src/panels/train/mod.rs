@@ -2,6 +2,11 @@
 //! 2,000 MNIST training images, one batch at a time on the page's backend with the browser
 //! handed control between steps, live clean / PGD-robust / IBP-verified accuracy on held-out test
 //! images, Stop, and the trained model then usable in every other panel (and downloadable).
+//! With the poisoning step on, a BadNets backdoor is planted first ([`poisoning`]): the chart
+//! adds the trigger's success rate, and the result the detectors' verdict and the trigger stamped
+//! on the shown image.
+
+mod poisoning;
 
 use std::rc::Rc;
 
@@ -9,6 +14,7 @@ use burn::module::Module;
 use perturb::data::{Dataset, DatasetKind};
 use perturb::eval::{EvalSettings, evaluate};
 use perturb::model::{ModelSpec, Sequential, TrainableNet, write_safetensors};
+use perturb::poison::{TriggerFlip, attack_success_rate, triggered};
 use perturb::train::{ObjectiveKind, Trainer, quick_config};
 use yew::prelude::*;
 
@@ -19,7 +25,8 @@ use crate::platform::Backend;
 use crate::platform::browser::{fetch_bytes, object_url};
 use crate::state::TrainSettings;
 use crate::state::checks;
-use crate::state::train::MAX_TRAIN_EPOCHS;
+use crate::state::train::{MAX_POISON_RATE, MAX_TRAIN_EPOCHS, poison_rate};
+use poisoning::{Backdoor, PoisonShown, Verdicts};
 
 /// The page's training images (first 2,000 of MNIST's training split; `cargo xtask subset`).
 const TRAIN_IMAGES: &str = "data/mnist-train-2k-images-idx3-ubyte.gz";
@@ -39,6 +46,11 @@ pub struct TrainProps {
     pub backend: Rc<Backend>,
     /// The shipped test images (the evaluation slice comes from them).
     pub data: Rc<Dataset>,
+    /// The images the page shows (the shipped ones and the user's picture, if any), for the
+    /// trigger check.
+    pub shown: Rc<Dataset>,
+    /// The image shown at the top of the page.
+    pub index: usize,
     /// Parameters to start from (from the URL).
     pub initial: TrainSettings,
     /// Told whenever the parameters change, so the share link follows.
@@ -51,6 +63,8 @@ impl PartialEq for TrainProps {
     fn eq(&self, other: &Self) -> bool {
         Rc::ptr_eq(&self.backend, &other.backend)
             && Rc::ptr_eq(&self.data, &other.data)
+            && Rc::ptr_eq(&self.shown, &other.shown)
+            && self.index == other.index
             && self.initial == other.initial
     }
 }
@@ -66,6 +80,8 @@ pub struct TrainPoint {
     pub robust: f64,
     /// Fraction IBP proves at the evaluation radius.
     pub verified: f64,
+    /// With a backdoor: the share of triggered images of other classes read as its target.
+    pub attack_success: Option<f64>,
 }
 
 /// The model a run produced.
@@ -79,6 +95,8 @@ pub struct Trained {
     pub download: Option<String>,
     /// The run was stopped early.
     pub stopped: bool,
+    /// The backdoor planted in its training images, and the detectors' verdict on them.
+    pub backdoor: Option<(Backdoor, Verdicts)>,
 }
 
 /// Messages of [`TrainPanel`].
@@ -93,6 +111,17 @@ pub enum TrainMsg {
     Epochs(String),
     /// New seed text.
     Seed(String),
+    /// Poisoning step picked (`none` or `badnets`).
+    Poison(String),
+    /// New backdoor target text.
+    Target(String),
+    /// New poison rate text.
+    Rate(String),
+    /// The backdoor was planted: the first poisoned images beside their originals.
+    Poisoned(Vec<PoisonShown>, Backdoor),
+    /// The trained model's reading of the shown image with and without the trigger, for the
+    /// request numbered `.0`.
+    Flip(u32, Result<TriggerFlip, String>),
     /// Start.
     Run,
     /// Stop after the current step.
@@ -118,13 +147,20 @@ pub struct TrainPanel {
     points: Vec<TrainPoint>,
     result: Option<Result<Trained, String>>,
     in_use: bool,
+    /// The planted backdoor's first poisons, shown while and after training.
+    poisons: Option<(Vec<PoisonShown>, Backdoor)>,
+    /// Numbers trigger checks, so a slow one cannot replace a newer one.
+    flip_request: u32,
+    flip: Option<Result<TriggerFlip, String>>,
 }
 
-/// Clean, PGD-robust and IBP-verified accuracy of the model so far (the core's pause hook keeps
-/// the page responsive between its batches).
+/// Clean, PGD-robust and IBP-verified accuracy of the model so far, and with a backdoor the
+/// share of `triggered` images read as its target (the core's pause hook keeps the page
+/// responsive between its batches).
 async fn measure(
     trainer: &Trainer,
     data: &Dataset,
+    triggered: Option<(&Dataset, usize)>,
     backend: &Backend,
     eps: f32,
     step: usize,
@@ -139,11 +175,20 @@ async fn measure(
     let e = evaluate(&frozen, data, &backend.device, &settings, |_, _| {})
         .await
         .map_err(|e| e.to_string())?;
+    let attack_success = match triggered {
+        Some((images, target)) => Some(
+            attack_success_rate(&frozen, images, target, 25, &backend.device)
+                .await
+                .map_err(|e| e.to_string())?,
+        ),
+        None => None,
+    };
     Ok(TrainPoint {
         step,
         clean: e.clean_accuracy,
         robust: e.robust_accuracy.unwrap_or(0.0),
         verified: e.verified_accuracy.unwrap_or(0.0),
+        attack_success,
     })
 }
 
@@ -155,6 +200,7 @@ struct TrainJob {
     job: Job,
     on_progress: Callback<(usize, usize, Option<f32>)>,
     on_point: Callback<TrainPoint>,
+    on_poisoned: Callback<(Vec<PoisonShown>, Backdoor)>,
 }
 
 async fn run_training(job: TrainJob) -> Result<Trained, String> {
@@ -164,8 +210,18 @@ async fn run_training(job: TrainJob) -> Result<Trained, String> {
         fetch_bytes(TRAIN_IMAGES).await?,
         fetch_bytes(TRAIN_LABELS).await?,
     );
-    let train_set = Dataset::from_idx(DatasetKind::Mnist, &images, &labels)
+    let clean_set = Dataset::from_idx(DatasetKind::Mnist, &images, &labels)
         .map_err(|e| format!("the training images are unreadable: {e}"))?;
+    let planted = if s.backdoor {
+        let (set, backdoor, shown) = poisoning::plant(&clean_set, &s)?;
+        job.on_poisoned.emit((shown, backdoor.clone()));
+        let stamped = triggered(&job.eval_set, &backdoor.trigger, backdoor.target).map_err(text)?;
+        Some((set, backdoor, stamped))
+    } else {
+        None
+    };
+    let train_set = planted.as_ref().map_or(&clean_set, |(set, _, _)| &set.data);
+    let stamped = planted.as_ref().map(|(_, b, images)| (images, b.target));
     let device = &job.backend.device;
     device.seed(s.seed);
     let ad_device = device.clone().autodiff();
@@ -175,19 +231,28 @@ async fn run_training(job: TrainJob) -> Result<Trained, String> {
     let mut trainer = Trainer::new(model, train_set.len(), config).map_err(text)?;
     let eps = s.eval_eps();
     job.on_point
-        .emit(measure(&trainer, &job.eval_set, &job.backend, eps, 0).await?);
+        .emit(measure(&trainer, &job.eval_set, stamped, &job.backend, eps, 0).await?);
     let mut stopped = false;
     while !trainer.finished() {
         if job.job.stopped() {
             stopped = true;
             break;
         }
-        let report = trainer.step(&train_set, &ad_device).await.map_err(text)?;
+        let report = trainer.step(train_set, &ad_device).await.map_err(text)?;
         job.on_progress
             .emit((report.step, report.total_steps, report.loss));
         if report.step % EVAL_EVERY == 0 || trainer.finished() {
-            job.on_point
-                .emit(measure(&trainer, &job.eval_set, &job.backend, eps, report.step).await?);
+            job.on_point.emit(
+                measure(
+                    &trainer,
+                    &job.eval_set,
+                    stamped,
+                    &job.backend,
+                    eps,
+                    report.step,
+                )
+                .await?,
+            );
         }
     }
     let steps = trainer.steps_done();
@@ -197,7 +262,7 @@ async fn run_training(job: TrainJob) -> Result<Trained, String> {
         .and_then(|bytes| object_url(&bytes, "application/octet-stream"))
         .ok();
     let title = format!(
-        "Trained in this tab — {} {}{} seed {}, {steps} steps",
+        "Trained in this tab — {} {}{} seed {}, {steps} steps{}",
         s.arch,
         s.objective.id(),
         match s.objective {
@@ -205,13 +270,27 @@ async fn run_training(job: TrainJob) -> Result<Trained, String> {
             ObjectiveKind::Noise => format!(" σ={}", s.eps),
             _ => format!(" ε={}", s.eps),
         },
-        s.seed
+        s.seed,
+        if s.backdoor {
+            format!(", BadNets backdoor → {} on {}%", s.target, s.rate * 100.0)
+        } else {
+            String::new()
+        }
     );
+    let model = Rc::new(net.sequential());
+    let backdoor = match planted {
+        Some((set, backdoor, _)) => Some((
+            backdoor,
+            poisoning::verdicts(&model, &set, &job.backend).await,
+        )),
+        None => None,
+    };
     Ok(Trained {
-        model: Rc::new(net.sequential()),
+        model,
         title,
         download,
         stopped,
+        backdoor,
     })
 }
 
@@ -230,6 +309,35 @@ impl TrainPanel {
         );
     }
 
+    /// Ask the trained model (if it carries a backdoor) about the shown image, with and without
+    /// the trigger.
+    fn check_trigger(&mut self, ctx: &Context<Self>) {
+        let Some(Ok(Trained {
+            model,
+            backdoor: Some((backdoor, _)),
+            ..
+        })) = &self.result
+        else {
+            return;
+        };
+        let p = ctx.props();
+        if p.index >= p.shown.len() {
+            return;
+        }
+        self.flip_request += 1;
+        self.flip = None;
+        let request = self.flip_request;
+        let flip = poisoning::flip(
+            model.clone(),
+            p.shown.clone(),
+            p.index,
+            backdoor.trigger,
+            p.backend.clone(),
+        );
+        ctx.link()
+            .send_future(async move { TrainMsg::Flip(request, flip.await) });
+    }
+
     fn chart(&self) -> Html {
         let total = self.progress.1.max(1) as f32;
         let eps = self.settings.eval_eps();
@@ -238,13 +346,18 @@ impl TrainPanel {
             label,
             points: self.points.iter().map(|p| (p.step as f32, f(p))).collect(),
         };
-        let series = vec![
+        let mut series = vec![
             line("clean", "clean".into(), |p| p.clean),
             line("robust", format!("PGD-{EVAL_PGD_STEPS} ε={eps}"), |p| {
                 p.robust
             }),
             line("verified", format!("IBP ε={eps}"), |p| p.verified),
         ];
+        if self.points.iter().any(|p| p.attack_success.is_some()) {
+            series.push(line("backdoor", "trigger → target".into(), |p| {
+                p.attack_success.unwrap_or(0.0)
+            }));
+        }
         let ticks = (0..=4).map(|i| (total * i as f32 / 4.0).round()).collect();
         let frame = Frame {
             id: "train-plot",
@@ -272,7 +385,18 @@ impl Component for TrainPanel {
             points: Vec::new(),
             result: None,
             in_use: false,
+            poisons: None,
+            flip_request: 0,
+            flip: None,
         }
+    }
+
+    fn changed(&mut self, ctx: &Context<Self>, old: &Self::Properties) -> bool {
+        let p = ctx.props();
+        if !Rc::ptr_eq(&p.shown, &old.shown) || p.index != old.index {
+            self.check_trigger(ctx);
+        }
+        true
     }
 
     fn update(&mut self, ctx: &Context<Self>, msg: Self::Message) -> bool {
@@ -300,6 +424,29 @@ impl Component for TrainPanel {
                 s.seed = checks::seed(&raw, "the seed")?;
                 Ok(())
             }),
+            TrainMsg::Poison(raw) => self.edit(ctx, |s| {
+                s.backdoor = match raw.as_str() {
+                    "badnets" => true,
+                    "none" => false,
+                    _ => return Err("unknown poisoning step".into()),
+                };
+                Ok(())
+            }),
+            TrainMsg::Target(raw) => self.edit(ctx, |s| {
+                s.target = checks::count_from(&raw, "the target class", 0, 9)?;
+                Ok(())
+            }),
+            TrainMsg::Rate(raw) => self.edit(ctx, |s| {
+                s.rate = poison_rate(&raw)?;
+                Ok(())
+            }),
+            TrainMsg::Poisoned(shown, backdoor) => self.poisons = Some((shown, backdoor)),
+            TrainMsg::Flip(request, result) => {
+                if request != self.flip_request {
+                    return false;
+                }
+                self.flip = Some(result);
+            }
             TrainMsg::Run => {
                 if self.running || self.form_error.is_some() {
                     return false;
@@ -310,6 +457,8 @@ impl Component for TrainPanel {
                 self.losses.clear();
                 self.points.clear();
                 self.result = None;
+                self.poisons = None;
+                self.flip = None;
                 self.job = Job::new();
                 let p = ctx.props();
                 let held_out = p.data.len().saturating_sub(EVAL_IMAGES);
@@ -321,6 +470,9 @@ impl Component for TrainPanel {
                     job: self.job.clone(),
                     on_progress: ctx.link().callback(|(d, t, l)| TrainMsg::Progress(d, t, l)),
                     on_point: ctx.link().callback(TrainMsg::Point),
+                    on_poisoned: ctx
+                        .link()
+                        .callback(|(shown, backdoor)| TrainMsg::Poisoned(shown, backdoor)),
                 };
                 ctx.link()
                     .send_future(async move { TrainMsg::Done(run_training(job).await) });
@@ -336,6 +488,7 @@ impl Component for TrainPanel {
             TrainMsg::Done(result) => {
                 self.running = false;
                 self.result = Some(result);
+                self.check_trigger(ctx);
             }
             TrainMsg::Use => {
                 if let Some(Ok(trained)) = &self.result {
@@ -364,7 +517,7 @@ impl Component for TrainPanel {
                 <p class="note">{ "A small run on 2,000 MNIST training images (batches of 50, Adam 1e-3) on this page's backend. \
                     Every 20 steps the model so far is measured on 200 held-out test images: clean accuracy, accuracy under \
                     PGD-10, and the fraction IBP proves. Adversarial training trades clean accuracy for robustness (Eq. 14); \
-                    IBP training makes the certificate hold." }</p>
+                    IBP training makes the certificate hold. Turn on the poisoning step to plant a BadNets backdoor                     (Gu et al.; the paper's §IV) in the training images first and watch the trigger take." }</p>
                 <form class="controls" novalidate=true onsubmit={link.callback(|e: SubmitEvent| { e.prevent_default(); TrainMsg::Run })}>
                     <label>{ "architecture " }
                         <select id="train-arch" onchange={link.callback(|e| TrainMsg::Arch(selected(e)))}>
@@ -382,6 +535,18 @@ impl Component for TrainPanel {
                         max={MAX_TRAIN_EPOCHS.to_string()} onchange={link.callback(TrainMsg::Epochs)} />
                     <NumberField id="train-seed" label="seed " value={s.seed.to_string()} min="0"
                         onchange={link.callback(TrainMsg::Seed)} />
+                    <label>{ "poisoning " }
+                        <select id="train-poison" onchange={link.callback(|e| TrainMsg::Poison(selected(e)))}>
+                            <option value="none" selected={!s.backdoor}>{ "none" }</option>
+                            <option value="badnets" selected={s.backdoor}>{ "BadNets backdoor" }</option>
+                        </select>
+                    </label>
+                    { if s.backdoor { html! { <>
+                        <NumberField id="train-target" label="target class " value={s.target.to_string()} min="0" max="9"
+                            onchange={link.callback(TrainMsg::Target)} />
+                        <NumberField id="train-rate" label="poisoned share " value={s.rate.to_string()} min="0"
+                            max={MAX_POISON_RATE.to_string()} decimal=true onchange={link.callback(TrainMsg::Rate)} />
+                    </> } } else { html! {} } }
                     <RunStop run_id="train-run" run_label="Train" stop_id="train-stop" running={self.running}
                         on_stop={link.callback(|_| TrainMsg::Stop)} />
                 </form>
@@ -396,6 +561,9 @@ impl Component for TrainPanel {
                         } }
                     </p>
                     } } else { html! {} } }
+                { for self.poisons.as_ref().map(|(shown, backdoor)| {
+                    poisoning::view_poisons(shown, backdoor, DatasetKind::Mnist.class_names())
+                }) }
                 { if self.points.is_empty() { html! {} } else { self.chart() } }
                 { match &self.result {
                     None => html! {},
@@ -410,6 +578,15 @@ impl Component for TrainPanel {
                                 <a id="train-download" class="download" href={url.clone()} download="perturb-trained.safetensors">
                                     { " Download weights (SafeTensors)" }</a>
                             }) }
+                            { for t.backdoor.as_ref().map(|(backdoor, verdicts)| html! { <>
+                                { match verdicts {
+                                    Ok(v) => poisoning::view_verdicts(v),
+                                    Err(e) => html! { <p class="error" id="poison-detectors-error">{ e }</p> },
+                                } }
+                                { if ctx.props().index < ctx.props().shown.len() {
+                                    poisoning::view_check(&ctx.props().shown, ctx.props().index, backdoor, self.flip.as_ref())
+                                } else { html! {} } }
+                            </> }) }
                         </div>
                     },
                 } }
