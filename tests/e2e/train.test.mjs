@@ -115,6 +115,30 @@ test('the poisoning step: a BadNets backdoor takes in the tab and the trigger fl
   assert.deepEqual(errors, []);
 });
 
+test('clean-label poisons keep their labels and their ε-ball, crafted against the model at the top', async () => {
+  const { page, errors } = await open(browser,
+    '?backend=cpu&model=mnist-small-cnn&train_arch=mlp&train_obj=standard&train_epochs=1&train_seed=0'
+    + '&train_poison=clean-label&train_target=0&train_rate=0.05');
+  await page.locator('#prediction[data-ready="true"]').waitFor({ timeout: 120_000 });
+  assert.equal(await page.locator('#train-poison').inputValue(), 'clean-label');
+  const started = Date.now();
+  await page.click('#train-run');
+  const preview = page.locator('#poison-preview[data-kind="clean-label"]');
+  await preview.waitFor({ timeout: 120_000 });
+  console.log(`clean-label poisons: 100 × PGD-40 on the small CNN (CPU): ${Date.now() - started} ms`);
+  assert.equal(await preview.getAttribute('data-poisons'), '100');
+  const linf = Number(await preview.getAttribute('data-linf-outside-trigger'));
+  assert.ok(linf > 0.1 && linf <= 0.3 + 1e-6, `outside the trigger the change stays within ε: ${linf}`);
+  const labels = await page.locator('#poison-preview .poison').evaluateAll((ps) => ps.map((p) => [p.dataset.labelBefore, p.dataset.labelAfter]));
+  for (const [before, after] of labels) assert.ok(before === '0' && after === '0', JSON.stringify(labels));
+  await page.locator('#train-result[data-ready="true"]').waitFor({ timeout: 400_000 });
+  const s = await series(page);
+  console.log('clean-label trigger success', JSON.stringify(s.backdoor));
+  assert.equal(s.backdoor.length, 3);
+  await page.locator('#poison-check[data-ready="true"]').waitFor({ timeout: 60_000 });
+  assert.deepEqual(errors, []);
+});
+
 test('Stop keeps the model so far; bad settings are refused', async () => {
   const { page, errors } = await open(browser, '?backend=cpu&embed=train&train_arch=mlp&train_obj=standard&train_epochs=20');
   await page.locator('#prediction[data-ready="true"]').waitFor({ timeout: 120_000 });

@@ -327,7 +327,7 @@ impl App {
         };
         let train = if self.settings.dataset == DatasetKind::Mnist {
             html! {
-                <TrainPanel backend={backend.clone()} data={self.shipped.clone()} initial={self.settings.train}
+                <TrainPanel backend={backend.clone()} data={self.shipped.clone()} model={model.clone()} initial={self.settings.train}
                     shown={self.data.clone()} index={self.index}
                     on_change={ctx.link().callback(Msg::Train)}
                     on_use={ctx.link().callback(|(m, t)| Msg::UseTrained(m, t))} />

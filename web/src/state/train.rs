@@ -13,6 +13,54 @@ pub const MAX_TRAIN_EPOCHS: usize = 20;
 /// Largest poisoned share of the page's training images.
 pub const MAX_POISON_RATE: f32 = 0.5;
 
+/// The backdoors the poisoning step plants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PagePoison {
+    /// Dirty label (Gu et al.): images of other classes stamped and relabelled.
+    Badnets,
+    /// Clean label (Turner et al.): target-class images moved by PGD against the model shown
+    /// at the top of the page, then stamped; labels kept.
+    CleanLabel,
+}
+
+impl PagePoison {
+    /// Every page poison.
+    pub const ALL: [Self; 2] = [Self::Badnets, Self::CleanLabel];
+
+    /// Name in URLs and forms.
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::Badnets => "badnets",
+            Self::CleanLabel => "clean-label",
+        }
+    }
+
+    /// Name in the form.
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Badnets => "BadNets backdoor (dirty label)",
+            Self::CleanLabel => "clean-label backdoor",
+        }
+    }
+
+    /// `none` (`None`) or one of [`PagePoison::ALL`] by id.
+    pub fn parse(raw: &str) -> Result<Option<Self>, String> {
+        if raw == "none" {
+            return Ok(None);
+        }
+        Self::ALL
+            .into_iter()
+            .find(|p| p.id() == raw)
+            .map(Some)
+            .ok_or_else(|| {
+                format!(
+                    "train_poison={:?}: use none, badnets or clean-label",
+                    checks::truncate(raw)
+                )
+            })
+    }
+}
+
 /// The training panel's parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TrainSettings {
@@ -26,8 +74,8 @@ pub struct TrainSettings {
     pub epochs: usize,
     /// Seed of the initial weights, the shuffle and the random draws (the poisoned images too).
     pub seed: u64,
-    /// Poison the training images with a BadNets backdoor first.
-    pub backdoor: bool,
+    /// The backdoor planted in the training images first, if any.
+    pub poison: Option<PagePoison>,
     /// The class the backdoor's trigger sends images to.
     pub target: usize,
     /// Share of the training images poisoned, in (0, 0.5].
@@ -42,7 +90,7 @@ impl Default for TrainSettings {
             eps: 0.1,
             epochs: 3,
             seed: 0,
-            backdoor: false,
+            poison: None,
             target: 0,
             rate: 0.05,
         }
@@ -91,13 +139,9 @@ impl TrainSettings {
             }
         }
         if let Some(raw) = query.get("train_poison") {
-            match raw {
-                "badnets" => t.backdoor = true,
-                "none" => t.backdoor = false,
-                _ => warn(format!(
-                    "ignored train_poison={:?}: use badnets or none",
-                    checks::truncate(raw)
-                )),
+            match PagePoison::parse(raw) {
+                Ok(p) => t.poison = p,
+                Err(e) => warn(format!("ignored {e}")),
             }
         }
         if let Some(raw) = query.get("train_target") {
@@ -112,7 +156,7 @@ impl TrainSettings {
                 Err(e) => warn(format!("ignored train_rate: {e}")),
             }
         }
-        if !t.backdoor {
+        if t.poison.is_none() {
             // Without the step its settings are not in the link, so a state read back from the
             // link must not hold them either.
             (t.target, t.rate) = (Self::default().target, Self::default().rate);
@@ -126,10 +170,12 @@ impl TrainSettings {
             "&train_arch={}&train_obj={}&train_eps={}&train_epochs={}&train_seed={}",
             self.arch, self.objective, self.eps, self.epochs, self.seed
         ));
-        if self.backdoor {
+        if let Some(poison) = self.poison {
             out.push_str(&format!(
-                "&train_poison=badnets&train_target={}&train_rate={}",
-                self.target, self.rate
+                "&train_poison={}&train_target={}&train_rate={}",
+                poison.id(),
+                self.target,
+                self.rate
             ));
         }
     }

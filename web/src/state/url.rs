@@ -272,6 +272,7 @@ fn read_embed(q: &Query, warn: &mut impl FnMut(String)) -> Option<Panel> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::train::PagePoison;
     use perturb::attack::{AttackMethod, Norm};
     use perturb::train::ObjectiveKind;
 
@@ -293,7 +294,7 @@ mod tests {
         s.certify.samples = 500;
         s.train.objective = ObjectiveKind::Ibp;
         s.train.epochs = 7;
-        s.train.backdoor = true;
+        s.train.poison = Some(PagePoison::CleanLabel);
         s.train.target = 4;
         s.train.rate = 0.125;
         s.curves.models = Some(vec!["fashion-small-cnn"]);
@@ -319,7 +320,7 @@ mod tests {
         full.attack.target = Some(3);
         full.embed = Some(Panel::Certify);
         full.tour = Some(2);
-        full.train.backdoor = true;
+        full.train.poison = Some(PagePoison::Badnets);
         let valid = full.to_query();
         let hostile = [
             "NaN",
@@ -416,7 +417,7 @@ mod tests {
             (5, AttackMethod::Fgsm, 0.2)
         );
         assert_eq!(s.train.arch, "mlp");
-        assert!(!s.train.backdoor, "no poisoning step in older links");
+        assert_eq!(s.train.poison, None, "no poisoning step in older links");
         assert!(!s.to_query().contains("train_poison"));
         assert_eq!(s.curves.models, Some(vec!["mnist-mlp", "mnist-lenet5"]));
     }

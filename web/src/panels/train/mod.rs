@@ -25,7 +25,7 @@ use crate::platform::Backend;
 use crate::platform::browser::{fetch_bytes, object_url};
 use crate::state::TrainSettings;
 use crate::state::checks;
-use crate::state::train::{MAX_POISON_RATE, MAX_TRAIN_EPOCHS, poison_rate};
+use crate::state::train::{MAX_POISON_RATE, MAX_TRAIN_EPOCHS, PagePoison, poison_rate};
 use poisoning::{Backdoor, PoisonShown, Verdicts};
 
 /// The page's training images (first 2,000 of MNIST's training split; `cargo xtask subset`).
@@ -46,6 +46,9 @@ pub struct TrainProps {
     pub backend: Rc<Backend>,
     /// The shipped test images (the evaluation slice comes from them).
     pub data: Rc<Dataset>,
+    /// The model shown at the top of the page: the surrogate clean-label poisons are crafted
+    /// against.
+    pub model: Rc<Sequential>,
     /// The images the page shows (the shipped ones and the user's picture, if any), for the
     /// trigger check.
     pub shown: Rc<Dataset>,
@@ -63,6 +66,7 @@ impl PartialEq for TrainProps {
     fn eq(&self, other: &Self) -> bool {
         Rc::ptr_eq(&self.backend, &other.backend)
             && Rc::ptr_eq(&self.data, &other.data)
+            && Rc::ptr_eq(&self.model, &other.model)
             && Rc::ptr_eq(&self.shown, &other.shown)
             && self.index == other.index
             && self.initial == other.initial
@@ -196,6 +200,7 @@ async fn measure(
 struct TrainJob {
     settings: TrainSettings,
     backend: Rc<Backend>,
+    surrogate: Rc<Sequential>,
     eval_set: Dataset,
     job: Job,
     on_progress: Callback<(usize, usize, Option<f32>)>,
@@ -212,8 +217,9 @@ async fn run_training(job: TrainJob) -> Result<Trained, String> {
     );
     let clean_set = Dataset::from_idx(DatasetKind::Mnist, &images, &labels)
         .map_err(|e| format!("the training images are unreadable: {e}"))?;
-    let planted = if s.backdoor {
-        let (set, backdoor, shown) = poisoning::plant(&clean_set, &s)?;
+    let planted = if let Some(kind) = s.poison {
+        let (set, backdoor, shown) =
+            poisoning::plant(kind, &clean_set, &s, &job.surrogate, &job.backend).await?;
         job.on_poisoned.emit((shown, backdoor.clone()));
         let stamped = triggered(&job.eval_set, &backdoor.trigger, backdoor.target).map_err(text)?;
         Some((set, backdoor, stamped))
@@ -271,10 +277,9 @@ async fn run_training(job: TrainJob) -> Result<Trained, String> {
             _ => format!(" ε={}", s.eps),
         },
         s.seed,
-        if s.backdoor {
-            format!(", BadNets backdoor → {} on {}%", s.target, s.rate * 100.0)
-        } else {
-            String::new()
+        match s.poison {
+            Some(p) => format!(", {} → {} on {}%", p.title(), s.target, s.rate * 100.0),
+            None => String::new(),
         }
     );
     let model = Rc::new(net.sequential());
@@ -425,11 +430,7 @@ impl Component for TrainPanel {
                 Ok(())
             }),
             TrainMsg::Poison(raw) => self.edit(ctx, |s| {
-                s.backdoor = match raw.as_str() {
-                    "badnets" => true,
-                    "none" => false,
-                    _ => return Err("unknown poisoning step".into()),
-                };
+                s.poison = PagePoison::parse(&raw)?;
                 Ok(())
             }),
             TrainMsg::Target(raw) => self.edit(ctx, |s| {
@@ -466,6 +467,7 @@ impl Component for TrainPanel {
                 let job = TrainJob {
                     settings: self.settings,
                     backend: p.backend.clone(),
+                    surrogate: p.model.clone(),
                     eval_set: p.data.range(held_out, p.data.len()),
                     job: self.job.clone(),
                     on_progress: ctx.link().callback(|(d, t, l)| TrainMsg::Progress(d, t, l)),
@@ -517,7 +519,8 @@ impl Component for TrainPanel {
                 <p class="note">{ "A small run on 2,000 MNIST training images (batches of 50, Adam 1e-3) on this page's backend. \
                     Every 20 steps the model so far is measured on 200 held-out test images: clean accuracy, accuracy under \
                     PGD-10, and the fraction IBP proves. Adversarial training trades clean accuracy for robustness (Eq. 14); \
-                    IBP training makes the certificate hold. Turn on the poisoning step to plant a BadNets backdoor                     (Gu et al.; the paper's §IV) in the training images first and watch the trigger take." }</p>
+                    IBP training makes the certificate hold. Turn on the poisoning step to plant a backdoor \
+                    (the paper's §IV) in the training images first and watch whether the trigger takes." }</p>
                 <form class="controls" novalidate=true onsubmit={link.callback(|e: SubmitEvent| { e.prevent_default(); TrainMsg::Run })}>
                     <label>{ "architecture " }
                         <select id="train-arch" onchange={link.callback(|e| TrainMsg::Arch(selected(e)))}>
@@ -537,11 +540,13 @@ impl Component for TrainPanel {
                         onchange={link.callback(TrainMsg::Seed)} />
                     <label>{ "poisoning " }
                         <select id="train-poison" onchange={link.callback(|e| TrainMsg::Poison(selected(e)))}>
-                            <option value="none" selected={!s.backdoor}>{ "none" }</option>
-                            <option value="badnets" selected={s.backdoor}>{ "BadNets backdoor" }</option>
+                            <option value="none" selected={s.poison.is_none()}>{ "none" }</option>
+                            { for PagePoison::ALL.iter().map(|p| html! {
+                                <option value={p.id()} selected={s.poison == Some(*p)}>{ p.title() }</option>
+                            }) }
                         </select>
                     </label>
-                    { if s.backdoor { html! { <>
+                    { if s.poison.is_some() { html! { <>
                         <NumberField id="train-target" label="target class " value={s.target.to_string()} min="0" max="9"
                             onchange={link.callback(TrainMsg::Target)} />
                         <NumberField id="train-rate" label="poisoned share " value={s.rate.to_string()} min="0"

@@ -1,24 +1,30 @@
-//! The training panel's poisoning step: a BadNets backdoor planted in the page's training images
-//! before training (`perturb::poison`), the poisoned images shown beside the clean ones, the
-//! detectors' verdict on the training set after training, and the trigger stamped on the shown
-//! test image or the user's own picture.
+//! The training panel's poisoning step: a backdoor planted in the page's training images before
+//! training (`perturb::poison`: BadNets, or clean-label poisons crafted against the model shown
+//! at the top of the page), the poisoned images shown beside the clean ones, the detectors'
+//! verdict on the training set after training, and the trigger stamped on the shown test image or
+//! the user's own picture.
 
 use std::rc::Rc;
 
 use perturb::data::Dataset;
 use perturb::model::Sequential;
 use perturb::poison::{
-    BadNetsConfig, DetectionScore, DetectorConfig, DetectorKind, PoisonedSet, Trigger, TriggerFlip,
-    badnets, detect_features, features, trigger_flip,
+    BadNetsConfig, CleanLabelConfig, DetectionScore, DetectorConfig, DetectorKind, PoisonedSet,
+    Trigger, TriggerFlip, badnets, clean_label, detect_features, features, trigger_flip,
 };
 use yew::prelude::*;
 
 use crate::components::Digit;
 use crate::platform::Backend;
 use crate::state::TrainSettings;
+use crate::state::train::PagePoison;
 
 /// Poisoned images shown beside their clean originals.
 const SHOWN_POISONS: usize = 6;
+/// L∞ radius of the clean-label poisons' PGD (Turner et al.'s and ART's MNIST setting).
+const CLEAN_LABEL_EPS: f32 = 0.3;
+/// PGD steps of the clean-label poisons.
+const CLEAN_LABEL_STEPS: usize = 40;
 
 /// One poisoned training image beside its clean original.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,6 +42,8 @@ pub struct PoisonShown {
 /// The backdoor a run planted.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Backdoor {
+    /// How it was planted.
+    pub kind: PagePoison,
     /// The trigger stamped on the poisons.
     pub trigger: Trigger,
     /// The class the trigger sends images to.
@@ -44,23 +52,48 @@ pub struct Backdoor {
     pub poisons: usize,
     /// Training images in all.
     pub images: usize,
+    /// Largest change of a pixel outside the trigger, in [0, 1] units.
+    pub linf_outside_trigger: f32,
 }
 
 /// Each detector's verdict on the poisoned training set, or why there is none.
 pub type Verdicts = Result<Vec<(DetectorKind, DetectionScore)>, String>;
 
-/// Plant the settings' backdoor in `train`: the poisoned set and what the panel shows of it.
-pub fn plant(
+/// Plant `kind` with the settings' target and share in `train` (clean-label poisons are crafted
+/// against `surrogate`): the poisoned set and what the panel shows of it.
+pub async fn plant(
+    kind: PagePoison,
     train: &Dataset,
     s: &TrainSettings,
+    surrogate: &Sequential,
+    backend: &Backend,
 ) -> Result<(PoisonedSet, Backdoor, Vec<PoisonShown>), String> {
-    let config = BadNetsConfig {
-        rate: s.rate,
-        target: s.target,
-        trigger: Trigger::default(),
-        seed: s.seed,
-    };
-    let set = badnets(train, &config).map_err(|e| e.to_string())?;
+    let trigger = Trigger::default();
+    let set = match kind {
+        PagePoison::Badnets => badnets(
+            train,
+            &BadNetsConfig {
+                rate: s.rate,
+                target: s.target,
+                trigger,
+                seed: s.seed,
+            },
+        ),
+        PagePoison::CleanLabel => {
+            let config = CleanLabelConfig {
+                rate: s.rate,
+                target: s.target,
+                trigger,
+                epsilon: CLEAN_LABEL_EPS,
+                steps: CLEAN_LABEL_STEPS,
+                batch_size: 50,
+                seed: s.seed,
+                ..CleanLabelConfig::default()
+            };
+            clean_label(train, surrogate, &config, &backend.device).await
+        }
+    }
+    .map_err(|e| e.to_string())?;
     let shown = set
         .poisons
         .iter()
@@ -73,10 +106,16 @@ pub fn plant(
         })
         .collect();
     let backdoor = Backdoor {
-        trigger: config.trigger,
+        kind,
+        trigger,
         target: s.target,
         poisons: set.poisons.len(),
         images: train.len(),
+        linf_outside_trigger: set
+            .poisons
+            .iter()
+            .map(|p| p.linf_outside_trigger)
+            .fold(0.0, f32::max),
     };
     Ok((set, backdoor, shown))
 }
@@ -121,18 +160,33 @@ pub async fn flip(
 pub fn view_poisons(shown: &[PoisonShown], backdoor: &Backdoor, classes: &[&str]) -> Html {
     let shape = [1, 28, 28];
     html! {
-        <figure id="poison-preview" data-poisons={backdoor.poisons.to_string()}>
-            <figcaption>{ format!(
-                "{} of the {} training images poisoned: the trigger (a {}×{} checkerboard near the bottom-right \
-                corner) stamped on, the label changed to {}. The first {}, clean above, poisoned below:",
-                backdoor.poisons, backdoor.images, backdoor.trigger.size, backdoor.trigger.size,
-                classes[backdoor.target], shown.len()) }</figcaption>
+        <figure id="poison-preview" data-kind={backdoor.kind.id()} data-poisons={backdoor.poisons.to_string()}
+            data-linf-outside-trigger={backdoor.linf_outside_trigger.to_string()}>
+            <figcaption>{ match backdoor.kind {
+                PagePoison::Badnets => format!(
+                    "{} of the {} training images poisoned: images of other classes with the trigger (a {}×{} \
+                    checkerboard near the bottom-right corner) stamped on and the label changed to {}. The first {}, \
+                    clean above, poisoned below:",
+                    backdoor.poisons, backdoor.images, backdoor.trigger.size, backdoor.trigger.size,
+                    classes[backdoor.target], shown.len()),
+                PagePoison::CleanLabel => format!(
+                    "{} of the {} training images poisoned: images of class {} moved by PGD-{CLEAN_LABEL_STEPS} \
+                    (ε = {CLEAN_LABEL_EPS}, largest change outside the trigger {:.3}) to look unlike {} to the model shown \
+                    at the top, then stamped with the trigger; every label stays correct. The first {}, clean above, \
+                    poisoned below:",
+                    backdoor.poisons, backdoor.images, classes[backdoor.target], backdoor.linf_outside_trigger,
+                    classes[backdoor.target], shown.len()),
+            } }</figcaption>
             <div class="poisons">
             { for shown.iter().map(|p| html! {
                 <div class="poison" data-label-before={p.label_before.to_string()} data-label-after={p.label_after.to_string()}>
                     <Digit pixels={p.before.clone()} shape={shape} label={format!("clean training image labelled {}", classes[p.label_before as usize])} />
                     <Digit pixels={p.after.clone()} shape={shape} label={format!("poisoned copy labelled {}", classes[p.label_after as usize])} />
-                    <span>{ format!("{} → {}", classes[p.label_before as usize], classes[p.label_after as usize]) }</span>
+                    <span>{ if p.label_before == p.label_after {
+                        format!("{} (kept)", classes[p.label_after as usize])
+                    } else {
+                        format!("{} → {}", classes[p.label_before as usize], classes[p.label_after as usize])
+                    } }</span>
                 </div>
             }) }
             </div>
