@@ -1,6 +1,6 @@
 // Long work never freezes the page: while the CPU backend attacks a defence with EOT (the
 // heaviest panel job), a 50 ms timer in the page keeps firing — the core hands control back to
-// the browser between steps — and Stop takes effect.
+// the browser between steps — and Stop takes effect. It waits on the panel's progress, not on time.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, open, set } from './browser.mjs';
@@ -24,9 +24,12 @@ test('the page keeps responding during a long EOT run on the CPU, and Stop works
     }, 50);
   });
   await page.click('#defense-run');
-  // Let it run into the EOT row, then stop.
-  await page.locator('#defense-rows li[data-id="defended"]').waitFor({ timeout: 300_000 });
-  await page.waitForTimeout(1500);
+  // Let it finish the first EOT batch (the third row's first 50 images), then stop: the second
+  // batch never ends, so the row never completes.
+  await page.waitForFunction(() => {
+    const status = document.querySelector('#defense-status');
+    return status?.dataset.row === '2' && Number(status.dataset.images) >= 50;
+  }, null, { timeout: 300_000 });
   await page.click('#defense-stop');
   await page.locator('#defense-run:not([disabled])').waitFor({ timeout: 60_000 });
   const gaps = await page.evaluate(() => { clearInterval(window.__timer); return window.__gaps; });

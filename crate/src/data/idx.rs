@@ -22,27 +22,46 @@ pub struct IdxImages {
     pub pixels: Vec<u8>,
 }
 
-/// Inflate `bytes` when they start with the gzip magic, else return them as they are.
-pub fn maybe_gunzip(bytes: &[u8], what: &'static str) -> Result<Vec<u8>> {
-    if bytes.starts_with(&[0x1f, 0x8b]) {
-        // A stream that inflates past the largest file an IDX header may describe is refused
-        // there, not after filling memory (a gzip bomb).
-        let limit = (MAX_ELEMENTS + 64) as u64;
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(bytes)
-            .take(limit + 1)
-            .read_to_end(&mut out)
-            .map_err(|e| Error::format(what, format!("gzip stream is corrupt: {e}")))?;
-        if out.len() as u64 > limit {
-            return Err(Error::format(
-                what,
-                format!("gzip stream inflates past {limit} bytes"),
-            ));
+/// The whole size of an IDX file whose first bytes are `header` (as many as there are, up to
+/// 16): what its dimensions describe, or just the header's length when it is not an IDX header
+/// (the parser then refuses it for what it is).
+fn described_len(header: &[u8], what: &'static str) -> Result<usize> {
+    let word = |at: usize| read_u32(header, at, what).map(|v| v as usize);
+    match read_u32(header, 0, what) {
+        Ok(IMAGES_MAGIC) if header.len() >= 16 => {
+            Ok(16 + checked_len(&[word(4)?, word(8)?, word(12)?], what)?)
         }
-        Ok(out)
-    } else {
-        Ok(bytes.to_vec())
+        Ok(LABELS_MAGIC) if header.len() >= 8 => Ok(8 + checked_len(&[word(4)?], what)?),
+        _ => Ok(header.len()),
     }
+}
+
+/// Inflate `bytes` when they start with the gzip magic, else return them as they are. A stream
+/// is inflated no further than its IDX header describes (one byte more, to tell), so a gzip bomb
+/// behind a small header costs that header's size, not the bomb's.
+pub fn maybe_gunzip(bytes: &[u8], what: &'static str) -> Result<Vec<u8>> {
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        return Ok(bytes.to_vec());
+    }
+    let corrupt = |e: std::io::Error| Error::format(what, format!("gzip stream is corrupt: {e}"));
+    let mut decoder = flate2::read::GzDecoder::new(bytes);
+    let mut out = Vec::new();
+    (&mut decoder)
+        .take(16)
+        .read_to_end(&mut out)
+        .map_err(corrupt)?;
+    let limit = described_len(&out, what)?.max(out.len());
+    decoder
+        .take((limit - out.len()) as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(corrupt)?;
+    if out.len() > limit {
+        return Err(Error::format(
+            what,
+            format!("gzip stream inflates past the {limit} bytes its header describes"),
+        ));
+    }
+    Ok(out)
 }
 
 fn read_u32(bytes: &[u8], at: usize, what: &'static str) -> Result<u32> {

@@ -168,6 +168,57 @@ fn idx_and_csv_never_panic_and_implausible_counts_are_refused() {
     });
 }
 
+/// `bytes` gzip-compressed, then `zeros` more zero bytes in the same stream.
+fn gzip_with_zeros(bytes: &[u8], zeros: usize) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes).unwrap();
+    let chunk = vec![0u8; 1 << 20];
+    for _ in 0..zeros / chunk.len() {
+        encoder.write_all(&chunk).unwrap();
+    }
+    encoder.finish().unwrap()
+}
+
+#[test]
+fn gzip_bombs_behind_small_idx_headers_are_refused_at_the_header_size() {
+    // A valid 20-image file (15,696 bytes) followed by 256 MiB of zeros in one gzip stream, about
+    // 250 kB on disk: inflated no further than the header describes, plus one byte.
+    let data = shipped_test_subset(DatasetKind::Mnist).unwrap().take(20);
+    let mut images = Vec::new();
+    for v in [0x803u32, 20, 28, 28] {
+        images.extend_from_slice(&v.to_be_bytes());
+    }
+    images.extend_from_slice(data.pixels());
+    let mut labels = Vec::new();
+    for v in [0x801u32, 20] {
+        labels.extend_from_slice(&v.to_be_bytes());
+    }
+    labels.extend(data.labels().iter().map(|&l| l as u8));
+    let (images_gz, labels_gz) = (gzip_with_zeros(&images, 0), gzip_with_zeros(&labels, 0));
+    assert_eq!(
+        Dataset::from_idx(DatasetKind::Mnist, &images_gz, &labels_gz).unwrap(),
+        data
+    );
+    let bomb = gzip_with_zeros(&images, 256 << 20);
+    assert!(bomb.len() < 1 << 20, "{} bytes", bomb.len());
+    let err = Dataset::from_idx(DatasetKind::Mnist, &bomb, &labels_gz)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("inflates past the 15696 bytes its header describes"),
+        "{err}"
+    );
+    let bomb = gzip_with_zeros(&labels, 64 << 20);
+    let err = Dataset::from_idx(DatasetKind::Mnist, &images_gz, &bomb)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("inflates past the 28 bytes its header describes"),
+        "{err}"
+    );
+}
+
 #[test]
 fn images_never_panic_and_a_huge_canvas_is_refused() {
     let mut png = Vec::new();

@@ -80,6 +80,8 @@ pub enum DefenseMsg {
     Run,
     /// Stop after the current batch.
     Stop,
+    /// Images of the current configuration attacked so far.
+    Batch(usize),
     /// One configuration done.
     Row(DefenseRow),
     /// All done, or failed.
@@ -97,19 +99,23 @@ pub struct DefensePanel {
     running: bool,
     job: Job,
     rows: Vec<DefenseRow>,
+    /// Images of the row in progress attacked so far.
+    row_images: usize,
     error: Option<String>,
     auditing: bool,
     audit: Option<Result<AuditReport, String>>,
 }
 
 /// Clean and robust accuracy of `attacker` (the deployed model, or the adaptive view of it,
-/// which has the same outputs) under PGD-20 with `eot` draws per gradient.
+/// which has the same outputs) under PGD-20 with `eot` draws per gradient; `on_batch` hears the
+/// images done after every batch.
 async fn robust(
     attacker: &dyn Classifier,
     data: &Dataset,
     backend: &Backend,
     (eps, eot): (f32, usize),
     job: &Job,
+    on_batch: &Callback<usize>,
 ) -> Result<(f64, f64), String> {
     let settings = AttackSettings {
         steps: PGD_STEPS,
@@ -124,7 +130,10 @@ async fn robust(
         Norm::Linf,
         &[eps],
         |threat| settings.attack(threat),
-        |_| job.go_on(),
+        |progress| {
+            on_batch.emit(progress.images);
+            job.go_on()
+        },
     )
     .await
     .map_err(|e| e.to_string())?;
@@ -153,13 +162,14 @@ async fn run_defenses(
     data: Rc<Dataset>,
     settings: DefenseSettings,
     job: Job,
+    on_batch: Callback<usize>,
     on_row: Callback<DefenseRow>,
 ) -> Result<(), String> {
     let text = |e: perturb::Error| e.to_string();
     let (spec, eps) = (settings.spec(), settings.eps);
     let slice = data.take(settings.images);
     let model = model.as_ref();
-    let (clean, r) = robust(&model, &slice, &backend, (eps, 1), &job).await?;
+    let (clean, r) = robust(&model, &slice, &backend, (eps, 1), &job, &on_batch).await?;
     on_row.emit(DefenseRow {
         id: "none",
         title: "No defence, PGD",
@@ -167,7 +177,15 @@ async fn run_defenses(
         robust: r,
     });
     let deployed = spec.deploy(model, 0).map_err(text)?;
-    let (clean, r) = robust(deployed.as_ref(), &slice, &backend, (eps, 1), &job).await?;
+    let (clean, r) = robust(
+        deployed.as_ref(),
+        &slice,
+        &backend,
+        (eps, 1),
+        &job,
+        &on_batch,
+    )
+    .await?;
     on_row.emit(DefenseRow {
         id: "defended",
         title: row_title(spec, false),
@@ -184,6 +202,7 @@ async fn run_defenses(
         &backend,
         (eps, view.eot_samples),
         &job,
+        &on_batch,
     )
     .await?;
     on_row.emit(DefenseRow {
@@ -286,6 +305,7 @@ impl Component for DefensePanel {
             running: false,
             job: Job::new(),
             rows: Vec::new(),
+            row_images: 0,
             error: None,
             auditing: false,
             audit: None,
@@ -331,6 +351,7 @@ impl Component for DefensePanel {
                 }
                 self.running = true;
                 self.rows.clear();
+                self.row_images = 0;
                 self.error = None;
                 self.job = Job::new();
                 let p = ctx.props();
@@ -340,13 +361,18 @@ impl Component for DefensePanel {
                     p.data.clone(),
                     self.settings,
                     self.job.clone(),
+                    ctx.link().callback(DefenseMsg::Batch),
                     ctx.link().callback(DefenseMsg::Row),
                 );
                 ctx.link()
                     .send_future(async move { DefenseMsg::Finished(fut.await) });
             }
             DefenseMsg::Stop => self.job.stop(),
-            DefenseMsg::Row(row) => self.rows.push(row),
+            DefenseMsg::Batch(images) => self.row_images = images,
+            DefenseMsg::Row(row) => {
+                self.rows.push(row);
+                self.row_images = 0;
+            }
             DefenseMsg::Audit => {
                 if self.auditing || self.form_error.is_some() {
                     return false;
@@ -413,7 +439,11 @@ impl Component for DefensePanel {
                 </form>
                 { form_error("defense", &self.form_error) }
                 { for self.error.as_ref().map(|e| html! { <p class="error">{ e }</p> }) }
-                { if self.running { html! { <p id="defense-status">{ format!("Attacking… {} of 3 done", self.rows.len()) }</p> } } else { html! {} } }
+                { if self.running { html! {
+                    <p id="defense-status" data-row={self.rows.len().to_string()} data-images={self.row_images.to_string()}>
+                        { format!("Attacking… {} of 3 done; the next: {} of {} images", self.rows.len(), self.row_images, s.images) }
+                    </p>
+                } } else { html! {} } }
                 <ol class="bars" id="defense-rows" data-ready={done.to_string()}>
                 { for self.rows.iter().map(|r| html! {
                     <li data-id={r.id} data-robust={r.robust.to_string()} data-clean={r.clean.to_string()}>
