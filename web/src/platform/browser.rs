@@ -116,3 +116,16 @@ pub fn object_url(bytes: &[u8], mime: &str) -> Result<String, String> {
         .map_err(|_| "could not make a download")?;
     web_sys::Url::create_object_url_with_blob(&blob).map_err(|_| "could not make a download".into())
 }
+
+/// Bytes of the page's WebAssembly memory (it grows and never shrinks): exported for the soak
+/// test, which reads it as `window.wasmBindings.wasm_memory_bytes()`.
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn wasm_memory_bytes() -> f64 {
+    let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
+    f64::from(
+        memory
+            .buffer()
+            .unchecked_into::<js_sys::ArrayBuffer>()
+            .byte_length(),
+    )
+}
