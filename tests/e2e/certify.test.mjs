@@ -1,6 +1,6 @@
 // The certify panel: IBP proves the IBP-trained model's class at ε=0.1 with bounds that contain the
 // clean logits and a largest proven ε beyond 0.1; the standard model is not proven at that ε; the
-// URL carries the panel's settings; a bad ε is refused.
+// URL carries the panel's settings; a bad ε is refused; WebGPU's bounds are the CPU backend's.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, open, set, SHOTS } from './browser.mjs';
@@ -60,6 +60,33 @@ test('the standard model is not proven at ε=0.1; CROWN-IBP and ε follow the UR
   await page.locator('#cert-eps').dispatchEvent('change');
   await page.locator('#cert-form-error').waitFor();
   assert.deepEqual(errors, []);
+});
+
+test('IBP and CROWN-IBP on WebGPU give the CPU backend\'s bounds (sound in the browser as natively)', async () => {
+  // The CPU backend's bounds are the ones the native suite checks for soundness against
+  // auto_LiRPA and against optimised points; WebGPU's must contain them up to float rounding.
+  for (const method of ['ibp', 'crown-ibp']) {
+    const query = `?model=mnist-strided-cnn-ibp0.1&image=4&cert=${method}&cert_eps=0.1`;
+    const gpu = await open(browser, query);
+    const cpu = await open(browser, `${query}&backend=cpu`);
+    const [g, c] = [await certify(gpu.page), await certify(cpu.page)];
+    assert.equal(await gpu.page.locator('#backend').getAttribute('data-kind'), 'webgpu');
+    assert.equal(g.verified, c.verified, `${method}: ${g.text} vs ${c.text}`);
+    assert.equal(g.rows.length, 10);
+    const tol = (v) => 1e-4 * Math.max(1, Math.abs(v));
+    for (const [j, r] of g.rows.entries()) {
+      const want = c.rows[j];
+      assert.ok(r.lower <= want.lower + tol(want.lower) && r.upper >= want.upper - tol(want.upper),
+        `${method} logit ${j}: WebGPU ${JSON.stringify(r)} vs CPU ${JSON.stringify(want)}`);
+      assert.ok(Math.abs(r.lower - want.lower) <= 1e-3 * Math.max(1, Math.abs(want.lower)), `${method} ${j} lower`);
+      assert.ok(Math.abs(r.upper - want.upper) <= 1e-3 * Math.max(1, Math.abs(want.upper)), `${method} ${j} upper`);
+      assert.ok(r.lower <= r.logit + 1e-4 && r.logit <= r.upper + 1e-4, `${method} logit ${j} inside`);
+    }
+    assert.deepEqual(gpu.errors, []);
+    assert.deepEqual(cpu.errors, []);
+    await gpu.page.close();
+    await cpu.page.close();
+  }
 });
 
 test('embed mode shows one panel with minimal chrome; the snippet opens it', async () => {

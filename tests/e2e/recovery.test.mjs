@@ -24,7 +24,20 @@ test('destroying the WebGPU device falls back to the CPU with the state kept', a
   assert.match(page.url(), /image=3/);
   assert.match(page.url(), /eps=0\.25/);
   await page.click('#attack-run');
-  await page.locator('#attack-result[data-ready="true"]').waitFor({ timeout: 60_000 });
+  const result = page.locator('#attack-result[data-ready="true"]');
+  await result.waitFor({ timeout: 60_000 });
+  // The same attack on a page opened on the CPU backend from the start gives the same result.
+  const fresh = await open(browser, '?backend=cpu&image=3&attack=fgsm&eps=0.25');
+  await fresh.page.locator('#prediction[data-ready="true"]').waitFor({ timeout: 120_000 });
+  assert.equal(await fresh.page.locator('#prediction').getAttribute('data-class'),
+    await page.locator('#prediction').getAttribute('data-class'));
+  await fresh.page.click('#attack-run');
+  const want = fresh.page.locator('#attack-result[data-ready="true"]');
+  await want.waitFor({ timeout: 60_000 });
+  for (const key of ['data-success', 'data-class', 'data-linf']) {
+    assert.equal(await result.getAttribute(key), await want.getAttribute(key), key);
+  }
+  assert.deepEqual(fresh.errors, []);
   assert.deepEqual(errors, []);
 });
 
