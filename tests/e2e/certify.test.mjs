@@ -128,6 +128,40 @@ function probit(p) {
   return (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
 }
 
+test('an embedded panel sizes its iframe through the one-line listener, and follows its content', async () => {
+  const { page, errors } = await open(browser, '?backend=cpu&model=mnist-strided-cnn-ibp0.1&image=2&cert_eps=0.05');
+  await page.locator('#prediction[data-ready="true"]').waitFor({ timeout: 120_000 });
+  const snippet = await page.locator('#embed-certify-sized').inputValue();
+  assert.match(snippet, /<iframe src="[^"]+embed=certify[^"]*" width="760" height="720"/);
+  assert.match(snippet, /<script>addEventListener\("message"/);
+  const host = await browser.newPage({ viewport: { width: 1000, height: 760 } });
+  const hostErrors = [];
+  host.on('pageerror', (e) => hostErrors.push(String(e)));
+  await host.setContent(`<!DOCTYPE html><html><body><h1>Course page</h1>${snippet}</body></html>`);
+  const frame = host.frames().find((f) => f.url().includes('embed=certify'));
+  await frame.locator('#prediction[data-ready="true"]').waitFor({ timeout: 120_000 });
+  const sized = async () => {
+    // The iframe's height equals the embedded page's content height (within a pixel).
+    await host.waitForFunction(async () => true);
+    const content = await frame.evaluate(() => Math.ceil(document.documentElement.getBoundingClientRect().height));
+    await host.waitForFunction((h) => {
+      const f = document.querySelector('iframe');
+      return Math.abs(parseFloat(f.style.height) - h) <= 1;
+    }, content, { timeout: 10_000 });
+    return content;
+  };
+  const before = await sized();
+  assert.ok(before > 300 && before !== 720, `content height ${before}`);
+  await frame.click('#cert-run');
+  await frame.locator('#cert-result[data-ready="true"]').waitFor({ timeout: 120_000 });
+  const after = await sized();
+  assert.ok(after > before, `the certificate's bounds make it taller: ${before} → ${after}`);
+  console.log(`embedded certify panel: ${before} px, then ${after} px with the certificate`);
+  assert.deepEqual(hostErrors, []);
+  assert.deepEqual(errors, []);
+  await host.close();
+});
+
 test('randomized smoothing certifies the noise-trained model with R = σ·Φ⁻¹(p̲A)', async () => {
   const { page, errors } = await open(browser, '?model=mnist-small-cnn-noise0.25&image=0&sigma=0.25&n=1000');
   await page.locator('#prediction[data-ready="true"]').waitFor({ timeout: 120_000 });

@@ -384,17 +384,25 @@ impl App {
         html! {
             <details id="embed" class="panel">
                 <summary>{ "Embed a panel in course material" }</summary>
-                <p class="note">{ "Paste into a page; it opens on this model, image and these settings, with minimal chrome." }</p>
+                <p class="note">{ "Paste into a page; it opens on this model, image and these settings, with minimal chrome. \
+                    The second form adds a one-line listener: the panel then tells the page its height as it changes, \
+                    so the frame never needs a guessed height or a scroll bar (one listener serves every Perturb frame on the page)." }</p>
                 { for Panel::ALL.iter().map(|p| {
-                    let snippet = format!(
+                    let frame = format!(
                         r#"<iframe src="{base}{}" width="760" height="720" style="border:0" title="Perturb: {}"></iframe>"#,
                         with_embed(Some(*p)),
                         p.id()
                     );
+                    let sized = format!("{frame}{}", crate::platform::embed::LISTENER);
                     html! {
-                        <label class="snippet">{ p.id() }
-                            <textarea id={format!("embed-{}", p.id())} readonly=true rows="3" value={snippet} />
-                        </label>
+                        <div class="snippet">
+                            <label>{ format!("{} (fixed height)", p.id()) }
+                                <textarea id={format!("embed-{}", p.id())} readonly=true rows="3" value={frame} />
+                            </label>
+                            <label>{ format!("{} (sizes itself)", p.id()) }
+                                <textarea id={format!("embed-{}-sized", p.id())} readonly=true rows="4" value={sized} />
+                            </label>
+                        </div>
                     }
                 }) }
             </details>
@@ -671,7 +679,10 @@ impl Component for App {
         true
     }
 
-    fn rendered(&mut self, _ctx: &Context<Self>, _first_render: bool) {
+    fn rendered(&mut self, _ctx: &Context<Self>, first_render: bool) {
+        if first_render && let Some(panel) = self.settings.embed {
+            crate::platform::embed::report_height(panel.id());
+        }
         // The panels appear only once the model is loaded, after the browser gave up on the
         // fragment: scroll the tour's panel into view then, once.
         if self.scrolled || self.model.is_none() {
