@@ -35,3 +35,17 @@ export async function set(page, selector, value) {
   await page.fill(selector, value);
   await page.locator(selector).dispatchEvent('change');
 }
+
+/** Open "Bring your own digit", draw one vertical stroke (a 1) on the pad and use it. */
+export async function drawOne(page) {
+  await page.locator('#bring-your-own summary').click();
+  // Mouse events land only inside the viewport: bring the whole pad into it first.
+  await page.locator('#sketch').scrollIntoViewIfNeeded();
+  const box = await page.locator('#sketch').boundingBox();
+  await page.mouse.move(box.x + 140, box.y + 40);
+  await page.mouse.down();
+  await page.mouse.move(box.x + 145, box.y + 240, { steps: 12 });
+  await page.mouse.up();
+  await page.click('#sketch-use');
+  await page.locator('#label[data-drawn="true"]').waitFor();
+}

@@ -2,7 +2,7 @@
 // model reads and every panel can attack; non-images and oversized files are refused clearly.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, open, SHOTS } from './browser.mjs';
+import { drawOne, launch, open, SHOTS } from './browser.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -15,16 +15,7 @@ async function ready(page) {
 test('a drawn 1 is read as 1, relabelled, attacked; the URL says it cannot travel', async () => {
   const { page, errors } = await open(browser, '?backend=cpu&attack=fgsm&eps=0.3');
   await ready(page);
-  await page.locator('#bring-your-own summary').click();
-  // Mouse events land only inside the viewport: bring the whole pad into it first.
-  await page.locator('#sketch').scrollIntoViewIfNeeded();
-  const box = await page.locator('#sketch').boundingBox();
-  await page.mouse.move(box.x + 140, box.y + 40);
-  await page.mouse.down();
-  await page.mouse.move(box.x + 145, box.y + 240, { steps: 12 });
-  await page.mouse.up();
-  await page.click('#sketch-use');
-  await page.locator('#label[data-drawn="true"]').waitFor();
+  await drawOne(page);
   await ready(page);
   assert.equal(await page.locator('#prediction').getAttribute('data-class'), '1');
   assert.equal(await page.locator('#label').getAttribute('data-class'), '1');

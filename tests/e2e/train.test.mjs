@@ -3,7 +3,7 @@
 // other panels; the settings travel in the URL; Stop keeps the model so far; bad input is refused.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, open, set, SHOTS } from './browser.mjs';
+import { drawOne, launch, open, set, SHOTS } from './browser.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -95,15 +95,7 @@ test('the poisoning step: a BadNets backdoor takes in the tab and the trigger fl
   await page.locator('#train').screenshot({ path: `${SHOTS}/train-poisoned.png` });
   assert.match(page.url(), /train_poison=badnets&train_target=0&train_rate=0.05/);
   // The user's own drawing, a 1: the check follows the shown image.
-  await page.locator('#bring-your-own summary').click();
-  await page.locator('#sketch').scrollIntoViewIfNeeded();
-  const box = await page.locator('#sketch').boundingBox();
-  await page.mouse.move(box.x + 140, box.y + 40);
-  await page.mouse.down();
-  await page.mouse.move(box.x + 145, box.y + 240, { steps: 12 });
-  await page.mouse.up();
-  await page.click('#sketch-use');
-  await page.locator('#label[data-drawn="true"]').waitFor();
+  await drawOne(page);
   const drawn = page.locator('#poison-check[data-index="1000"][data-ready="true"]');
   await drawn.waitFor({ timeout: 60_000 });
   console.log('drawn digit', await drawn.getAttribute('data-clean'), '→', await drawn.getAttribute('data-triggered'));

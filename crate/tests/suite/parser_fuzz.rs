@@ -115,21 +115,28 @@ fn layer_specs_never_panic() {
     });
 }
 
+/// 28×28 `data` as raw IDX image and label files: a big-endian magic and dimensions, then the
+/// bytes.
+fn raw_idx(data: &Dataset) -> (Vec<u8>, Vec<u8>) {
+    let count = data.len() as u32;
+    let mut images = Vec::new();
+    for v in [0x803u32, count, 28, 28] {
+        images.extend_from_slice(&v.to_be_bytes());
+    }
+    images.extend_from_slice(data.pixels());
+    let mut labels = Vec::new();
+    for v in [0x801u32, count] {
+        labels.extend_from_slice(&v.to_be_bytes());
+    }
+    labels.extend(data.labels().iter().map(|&l| l as u8));
+    (images, labels)
+}
+
 #[test]
 fn idx_and_csv_never_panic_and_implausible_counts_are_refused() {
     let data = shipped_test_subset(DatasetKind::Mnist).unwrap().take(20);
     let (images, labels) = data.to_idx_gz().unwrap();
-    // Raw IDX: a big-endian magic and dimensions, then the bytes.
-    let mut images_raw = Vec::new();
-    for v in [0x803u32, 20, 28, 28] {
-        images_raw.extend_from_slice(&v.to_be_bytes());
-    }
-    images_raw.extend_from_slice(data.pixels());
-    let mut labels_raw = Vec::new();
-    for v in [0x801u32, 20] {
-        labels_raw.extend_from_slice(&v.to_be_bytes());
-    }
-    labels_raw.extend(data.labels().iter().map(|&l| l as u8));
+    let (images_raw, labels_raw) = raw_idx(&data);
     assert_eq!(
         Dataset::from_idx(DatasetKind::Mnist, &images_raw, &labels_raw).unwrap(),
         data
@@ -185,16 +192,7 @@ fn gzip_bombs_behind_small_idx_headers_are_refused_at_the_header_size() {
     // A valid 20-image file (15,696 bytes) followed by 256 MiB of zeros in one gzip stream, about
     // 250 kB on disk: inflated no further than the header describes, plus one byte.
     let data = shipped_test_subset(DatasetKind::Mnist).unwrap().take(20);
-    let mut images = Vec::new();
-    for v in [0x803u32, 20, 28, 28] {
-        images.extend_from_slice(&v.to_be_bytes());
-    }
-    images.extend_from_slice(data.pixels());
-    let mut labels = Vec::new();
-    for v in [0x801u32, 20] {
-        labels.extend_from_slice(&v.to_be_bytes());
-    }
-    labels.extend(data.labels().iter().map(|&l| l as u8));
+    let (images, labels) = raw_idx(&data);
     let (images_gz, labels_gz) = (gzip_with_zeros(&images, 0), gzip_with_zeros(&labels, 0));
     assert_eq!(
         Dataset::from_idx(DatasetKind::Mnist, &images_gz, &labels_gz).unwrap(),
