@@ -2,7 +2,7 @@
 //! 2,000 MNIST training images, one batch at a time on the page's backend with the browser
 //! handed control between steps, live clean / PGD-robust / IBP-verified accuracy on held-out test
 //! images, Stop, and the trained model then usable in every other panel (and downloadable).
-//! With the poisoning step on, a BadNets backdoor is planted first ([`poisoning`]): the chart
+//! With the poisoning step on, a backdoor (BadNets or clean-label) is planted first ([`poisoning`]): the chart
 //! adds the trigger's success rate, and the result the detectors' verdict and the trigger stamped
 //! on the shown image.
 
@@ -115,7 +115,7 @@ pub enum TrainMsg {
     Epochs(String),
     /// New seed text.
     Seed(String),
-    /// Poisoning step picked (`none` or `badnets`).
+    /// Poisoning step picked (`none`, `badnets` or `clean-label`).
     Poison(String),
     /// New backdoor target text.
     Target(String),
