@@ -11,8 +11,9 @@ say() { echo "setup: $*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Debian packages: headless browser + driver, a software Vulkan driver, Fashion-MNIST, and Slurm
-# with munge for the single-node cluster the sharding test starts (scripts/slurm/cluster.sh).
-debs=(chromium chromium-driver mesa-vulkan-drivers libvulkan1 dataset-fashion-mnist slurm-wlm munge)
+# with munge for the single-node cluster the sharding test starts (scripts/slurm/cluster.sh), and
+# brotli for the precompressed bundle (scripts/precompress.sh).
+debs=(chromium chromium-driver mesa-vulkan-drivers libvulkan1 dataset-fashion-mnist slurm-wlm munge brotli)
 missing=()
 for p in "${debs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -34,10 +34,11 @@ step "core in headless Chromium (wasm-bindgen-test, WebGPU via SwiftShader and C
   CHROMEDRIVER=/usr/bin/chromedriver \
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   WASM_BINDGEN_TEST_TIMEOUT=600 \
-    cargo test --release --target wasm32-unknown-unknown -p perturb-web
+    cargo test --profile web --target wasm32-unknown-unknown -p perturb-web
 )
 
 step "build the playground"
+# index.html builds with the `web` profile (Cargo.toml), as the wasm tests above did: deps are reused.
 trunk build --release
 raw=$(stat -c %s dist/*.wasm)
 gz=$(gzip -9 -c dist/*.wasm | wc -c)

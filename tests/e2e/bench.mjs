@@ -2,13 +2,17 @@
 // time to first prediction (page load, wasm compile, backend start, shader warm-up, one forward
 // pass) and the per-step time of PGD on one image, on WebGPU and on the CPU backend; then the same
 // for the ImageNet model (EfficientNet-Lite0 at 224×224), cold (weights downloaded) and with the
-// weights in the browser's cache. `npm run bench -- imagenet` runs only the ImageNet part.
+// weights in the browser's cache. `npm run bench -- imagenet` runs only the ImageNet part,
+// `npm run bench -- mnist` only the MNIST part; `cpu` or `webgpu` picks one backend.
 import { launch, open, BASE_URL } from './browser.mjs';
 
 const STEPS = 200;
 const onlyImagenet = process.argv.includes('imagenet');
+const onlyMnist = process.argv.includes('mnist');
 const browser = await launch();
-for (const backend of onlyImagenet ? [] : ['webgpu', 'cpu']) {
+const only = ['webgpu', 'cpu'].filter((b) => process.argv.includes(b));
+const backends = only.length ? only : ['webgpu', 'cpu'];
+for (const backend of onlyImagenet ? [] : backends) {
   const query = backend === 'cpu' ? '?backend=cpu&' : '?';
   const started = Date.now();
   // The PGD-trained model at a small ε: the attack never succeeds, so every step runs.
@@ -31,7 +35,7 @@ for (const backend of onlyImagenet ? [] : ['webgpu', 'cpu']) {
 
 // ImageNet: a fresh browser context has an empty cache.
 const IMAGENET_STEPS = 3;
-for (const backend of ['webgpu', 'cpu']) {
+for (const backend of onlyMnist ? [] : backends) {
   const context = await browser.newContext();
   const query = `?dataset=imagenet&${backend === 'cpu' ? 'backend=cpu&' : ''}attack=pgd&eps=0.00001&steps=${IMAGENET_STEPS}`;
   const times = [];

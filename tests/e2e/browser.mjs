@@ -21,9 +21,9 @@ export async function launch() {
   });
 }
 
-/** Open `query` on the playground, collecting page errors. */
-export async function open(browser, query = '') {
-  const page = await browser.newPage({ viewport: { width: 1000, height: 760 } });
+/** Open `query` on the playground (at `viewport`, 1000×760 unless given), collecting page errors. */
+export async function open(browser, query = '', { viewport = { width: 1000, height: 760 }, colorScheme } = {}) {
+  const page = await browser.newPage({ viewport, colorScheme, hasTouch: viewport.width < 600 });
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(BASE_URL + query);

@@ -44,30 +44,27 @@ async fn predict(
         .map_err(|e| e.to_string())
 }
 
-/// The shipped test images of `kind`, or one blank image and the reason. ImageNet's samples come
-/// later ([`samples::imagenet_samples`]); one blank photo stands in until then.
+/// The compiled-in test images of `kind`, or one blank image and the reason. The other datasets'
+/// images come later ([`samples::test_images`]); one blank image stands in until then.
 fn test_images(kind: DatasetKind) -> (Dataset, Option<String>) {
-    if kind == DatasetKind::ImageNet {
-        let shape = kind.image_shape();
-        let blank = vec![0; shape.iter().product()];
-        return (
-            Dataset::with_shape(kind, shape, blank, vec![0]).expect("one blank photo"),
-            None,
-        );
+    let shape = kind.image_shape();
+    let blank = || Dataset::with_shape(kind, shape, vec![0; shape.iter().product()], vec![0]);
+    if samples::fetched(kind) {
+        return (blank().expect("one blank image"), None);
     }
     match shipped_test_subset(kind) {
         Ok(d) => (d, None),
         Err(e) => (
-            Dataset::new(kind, 28, 28, vec![0; 784], vec![0]).expect("one blank image"),
+            blank().expect("one blank image"),
             Some(format!("shipped test images are unreadable: {e}")),
         ),
     }
 }
 
-/// Fetch and prepare ImageNet's sample photos; [`Msg::Samples`] brings them.
-fn request_samples(ctx: &Context<App>) {
+/// Fetch and prepare `kind`'s test images; [`Msg::Samples`] brings them.
+fn request_samples(ctx: &Context<App>, kind: DatasetKind) {
     ctx.link()
-        .send_future(async { Msg::Samples(samples::imagenet_samples().await) });
+        .send_future(async move { Msg::Samples(kind, samples::test_images(kind).await) });
 }
 
 /// The page's address without query or fragment.
@@ -107,8 +104,8 @@ pub enum Msg {
     Loaded(u32, Result<(Rc<Sequential>, Option<Source>), String>),
     /// Bytes of the picked model's weights downloaded so far, of the total if known.
     LoadProgress(u32, u64, Option<u64>),
-    /// ImageNet's sample photos arrived (or failed).
-    Samples(Result<Dataset, String>),
+    /// A fetched dataset's test images arrived (or failed).
+    Samples(DatasetKind, Result<Dataset, String>),
     /// The certify panel's parameters changed.
     Certify(CertifySettings),
     /// Show another test image.
@@ -158,7 +155,7 @@ pub struct App {
     progress: Option<(u64, Option<u64>)>,
     /// Where the shown model's weights came from, for large ones.
     weights_source: Option<Source>,
-    /// ImageNet's sample photos are still on their way.
+    /// The shown dataset's test images are still on their way (all but MNIST are fetched).
     samples_pending: bool,
     /// How long the last prediction (one forward pass) took, in milliseconds.
     forward_ms: Option<f64>,
@@ -362,6 +359,19 @@ impl App {
         }
     }
 
+    /// Links to each panel, kept at the top of the panels' column as it scrolls.
+    fn view_nav(&self) -> Html {
+        let curves_run = self.settings.dataset != DatasetKind::ImageNet;
+        html! {
+            <nav id="panel-nav" aria-label="panels">
+                { for Panel::ALL.iter().map(|p| html! {
+                    <a href={format!("#{}", p.element_id(curves_run))} data-panel={p.id()}>{ p.title() }</a>
+                }) }
+                <a href="#embed" data-panel="embed">{ "Embed" }</a>
+            </nav>
+        }
+    }
+
     /// Outside embed mode, copy-paste iframe snippets for each panel in the current state; inside
     /// it, a link to the full page.
     fn view_embed_help(&self) -> Html {
@@ -470,9 +480,14 @@ impl App {
         true
     }
 
-    /// ImageNet's samples are here: show the image the URL names among them.
-    fn samples_arrived(&mut self, ctx: &Context<Self>, result: Result<Dataset, String>) -> bool {
-        if self.settings.dataset != DatasetKind::ImageNet {
+    /// A fetched dataset's images are here: show the image the URL names among them.
+    fn samples_arrived(
+        &mut self,
+        ctx: &Context<Self>,
+        kind: DatasetKind,
+        result: Result<Dataset, String>,
+    ) -> bool {
+        if self.settings.dataset != kind {
             return false;
         }
         self.samples_pending = false;
@@ -486,16 +501,21 @@ impl App {
                 self.prediction = None;
                 self.request_prediction(ctx);
             }
-            Err(e) => self.error = Some(format!("the ImageNet sample photos are unreadable: {e}")),
+            Err(e) => {
+                self.error = Some(format!(
+                    "the {} test images are unreadable: {e}",
+                    dataset_title(kind)
+                ))
+            }
         }
         true
     }
 
-    /// Fetch and prepare ImageNet's sample photos when that dataset is shown.
+    /// Fetch and prepare the shown dataset's test images unless they are compiled in.
     fn load_samples(&mut self, ctx: &Context<Self>) {
-        self.samples_pending = self.settings.dataset == DatasetKind::ImageNet;
+        self.samples_pending = samples::fetched(self.settings.dataset);
         if self.samples_pending {
-            request_samples(ctx);
+            request_samples(ctx, self.settings.dataset);
         }
     }
 
@@ -590,12 +610,12 @@ impl Component for App {
         let force_cpu = settings.force_cpu;
         ctx.link()
             .send_future(async move { Msg::Booted(backend::init(force_cpu).await) });
-        let samples_pending = settings.dataset == DatasetKind::ImageNet;
+        let samples_pending = samples::fetched(settings.dataset);
         if samples_pending {
-            request_samples(ctx);
+            request_samples(ctx, settings.dataset);
         }
         Self {
-            // ImageNet's photos arrive later; the URL's image is shown then.
+            // Fetched images arrive later; the URL's image is shown then.
             index: if samples_pending { 0 } else { settings.image },
             shipped: Rc::new(data.clone()),
             data: Rc::new(data),
@@ -637,7 +657,7 @@ impl Component for App {
                 }
                 self.progress = Some((done, total));
             }
-            Msg::Samples(result) => return self.samples_arrived(ctx, result),
+            Msg::Samples(kind, result) => return self.samples_arrived(ctx, kind, result),
             Msg::Picture(Err(e)) => self.picture_error = Some(e),
             Msg::Picture(Ok(pixels)) => self.read_picture(ctx, pixels),
             Msg::PictureRead(pixels, read) => match read {
@@ -733,6 +753,8 @@ impl Component for App {
                 } }
                 { for self.settings.warnings.iter().map(|w| html! { <p class="warning">{ w }</p> }) }
                 { for self.error.as_ref().map(|e| html! { <p id="error" class="error">{ e }</p> }) }
+                <div class="workspace">
+                <aside class="selection" aria-label="dataset, model and image">
                 { if embed { html! {} } else { html! {
                     <Pickers dataset={self.settings.dataset} model={self.settings.model.id}
                         use_trained={self.settings.use_trained} trained={self.trained.as_ref().map(|(_, t)| t.clone())}
@@ -741,7 +763,7 @@ impl Component for App {
                         on_dataset={ctx.link().callback(Msg::PickDataset)} on_model={ctx.link().callback(Msg::PickModel)} />
                 } } }
                 { if self.samples_pending { html! {
-                    <p id="samples-loading" class="note">{ "Fetching and preparing the ImageNet sample photos…" }</p>
+                    <p id="samples-loading" class="note">{ format!("Fetching the {} test images…", dataset_title(self.settings.dataset)) }</p>
                 } } else { html! {
                 <section class="sample">
                     <Digit pixels={self.data.image(self.index)} shape={self.data.image_shape()}
@@ -765,8 +787,13 @@ impl Component for App {
                     (false, _) => html! { <Sketch on_picture={ctx.link().callback(Msg::Picture)} /> },
                 } }
                 { for self.picture_error.as_ref().map(|e| html! { <p id="picture-error" class="error">{ e }</p> }) }
-                { self.view_panels(ctx) }
-                { self.view_embed_help() }
+                </aside>
+                <div class="panels">
+                    { if embed { html! {} } else { self.view_nav() } }
+                    { self.view_panels(ctx) }
+                    { self.view_embed_help() }
+                </div>
+                </div>
             </main>
         }
     }

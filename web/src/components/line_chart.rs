@@ -3,10 +3,14 @@
 
 use yew::prelude::*;
 
-/// Colours of successive series.
-pub const COLOURS: [&str; 8] = [
-    "#2f6fde", "#d9480f", "#2b8a3e", "#862e9c", "#c2255c", "#1098ad", "#5c940d", "#495057",
-];
+/// How many series colours the style sheet defines (`--series-0` … `--series-7`, Okabe–Ito:
+/// colour-blind safe, with lighter variants in dark mode).
+pub const COLOURS: usize = 8;
+
+/// The CSS colour of series `i`.
+pub fn colour(i: usize) -> String {
+    format!("var(--series-{})", i % COLOURS)
+}
 
 /// One line of the chart.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,10 +47,11 @@ pub fn accuracy_chart(frame: &Frame, series: &[Series]) -> Html {
     let y = |a: f64| top + (h - top - bottom) * (1.0 - a as f32);
     html! {
         <svg id={frame.id.to_string()} class="plot" width={w.to_string()} height={h.to_string()}
+            viewBox={format!("0 0 {w} {h}")}
             data-curves={series.len().to_string()} role="img" aria-label={frame.aria.to_string()}>
             { for [0.0, 0.5, 1.0].iter().map(|a| html! {
                 <>
-                <line x1={left.to_string()} x2={(w - right).to_string()} y1={y(*a).to_string()} y2={y(*a).to_string()} stroke="#d8dbe3" />
+                <line x1={left.to_string()} x2={(w - right).to_string()} y1={y(*a).to_string()} y2={y(*a).to_string()} class="grid" />
                 <text x="4" y={(y(*a) + 4.0).to_string()} class="axis">{ format!("{:.0}%", a * 100.0) }</text>
                 </>
             }) }
@@ -55,7 +60,7 @@ pub fn accuracy_chart(frame: &Frame, series: &[Series]) -> Html {
             }) }
             <text x={(left + 60.0).to_string()} y={(h - 2.0).to_string()} class="axis">{ frame.caption }</text>
             { for series.iter().enumerate().map(|(i, s)| {
-                let colour = COLOURS[i % COLOURS.len()];
+                let colour = colour(i);
                 let points: Vec<String> = s.points.iter()
                     .map(|(px, a)| format!("{:.1},{:.1}", x(*px), y(*a)))
                     .collect();
@@ -63,7 +68,7 @@ pub fn accuracy_chart(frame: &Frame, series: &[Series]) -> Html {
                 html! {
                     <>
                     <polyline class="curve" data-id={s.id.clone()} data-values={values.join(",")}
-                        points={points.join(" ")} fill="none" stroke={colour} stroke-width="2" />
+                        points={points.join(" ")} fill="none" stroke={colour.clone()} stroke-width="2" />
                     <text x={(w - right + 8.0).to_string()} y={(top + 12.0 + 14.0 * i as f32).to_string()}
                         class="axis" style={format!("fill: {colour}")}>{ s.label.clone() }</text>
                     </>

@@ -205,7 +205,7 @@ impl AttackLab {
 fn loss_plot(trace: &[TraceStep], what: &str) -> Html {
     let (w, h) = (320.0f32, 120.0f32);
     if trace.is_empty() {
-        return html! { <svg id="loss-plot" class="plot" width={w.to_string()} height={h.to_string()} data-points="0" /> };
+        return html! { <svg id="loss-plot" class="plot" width={w.to_string()} height={h.to_string()} viewBox={format!("0 0 {w} {h}")} data-points="0" /> };
     }
     let (lo, hi) = trace.iter().fold((f32::MAX, f32::MIN), |(lo, hi), t| {
         (lo.min(t.mean_loss), hi.max(t.mean_loss))
@@ -222,13 +222,13 @@ fn loss_plot(trace: &[TraceStep], what: &str) -> Html {
         })
         .collect();
     html! {
-        <svg id="loss-plot" class="plot" width={w.to_string()} height={h.to_string()}
+        <svg id="loss-plot" class="plot" width={w.to_string()} height={h.to_string()} viewBox={format!("0 0 {w} {h}")}
             data-points={trace.len().to_string()} data-first={trace[0].mean_loss.to_string()}
             data-last={trace[trace.len() - 1].mean_loss.to_string()} role="img" aria-label={what.to_string()}>
             <text x="2" y="14" class="axis">{ format!("{hi:.2}") }</text>
             <text x="2" y={(h - 20.0).to_string()} class="axis">{ format!("{lo:.2}") }</text>
             <text x={(w / 2.0 - 40.0).to_string()} y={(h - 4.0).to_string()} class="axis">{ what }</text>
-            <polyline points={points.join(" ")} fill="none" stroke="#2f6fde" stroke-width="2" />
+            <polyline class="trace" points={points.join(" ")} fill="none" stroke-width="2" />
         </svg>
     }
 }

@@ -42,6 +42,26 @@ impl Panel {
         Panel::Curves,
     ];
 
+    /// What the navigation calls it.
+    pub fn title(self) -> &'static str {
+        match self {
+            Panel::Attack => "Attack lab",
+            Panel::Certify => "Certify",
+            Panel::Curves => "Curves",
+            Panel::Defenses => "Defences",
+            Panel::Train => "Train",
+        }
+    }
+
+    /// The id of its section in the page (the curves' is `batch` when they can run).
+    pub fn element_id(self, curves_run: bool) -> &'static str {
+        match self {
+            Panel::Attack => "attack-lab",
+            Panel::Curves if curves_run => "batch",
+            other => other.id(),
+        }
+    }
+
     /// The URL value.
     pub fn id(self) -> &'static str {
         match self {
