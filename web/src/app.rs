@@ -185,25 +185,40 @@ impl App {
         });
     }
 
+    /// The model's reading of the shown image (a live region: screen readers hear each new one)
+    /// and its class probabilities.
     fn view_prediction(&self) -> Html {
         let classes = self.data.kind.class_names();
-        match &self.prediction {
-            None if !self.warmed_up && self.backend.is_some() => html! {
-                <p id="prediction" data-ready="false">{ "Warming up shaders…" }</p>
-            },
-            None => html! { <p id="prediction" data-ready="false">{ "Predicting…" }</p> },
-            Some(Err(e)) => html! { <p id="prediction" class="error" data-ready="error">{ e }</p> },
+        let (line, bars) = match &self.prediction {
+            None if !self.warmed_up && self.backend.is_some() => (
+                html! { <p id="prediction" data-ready="false">{ "Warming up shaders…" }</p> },
+                html! {},
+            ),
+            None => (
+                html! { <p id="prediction" data-ready="false">{ "Predicting…" }</p> },
+                html! {},
+            ),
+            Some(Err(e)) => (
+                html! { <p id="prediction" class="error" data-ready="error">{ e }</p> },
+                html! {},
+            ),
             Some(Ok(probs)) => {
                 let best = argmax(probs);
-                html! {
-                    <>
-                    <p id="prediction" data-ready="true" data-class={best.to_string()}>
-                        { format!("Prediction: {} ({:.1}%)", classes[best], probs[best] * 100.0) }
-                    </p>
-                    { probability_bars("probs", probs, classes, best) }
-                    </>
-                }
+                (
+                    html! {
+                        <p id="prediction" data-ready="true" data-class={best.to_string()}>
+                            { format!("Prediction: {} ({:.1}%)", classes[best], probs[best] * 100.0) }
+                        </p>
+                    },
+                    probability_bars("probs", probs, classes, best),
+                )
             }
+        };
+        html! {
+            <>
+            <div role="status" aria-live="polite">{ line }</div>
+            { bars }
+            </>
         }
     }
 }

@@ -122,7 +122,7 @@ async fn webgpu_pgd_stays_in_the_ball_and_beats_fgsm() {
         trace: true,
         ..PgdConfig::pgd(&threat, 10)
     };
-    let strong = pgd(&model, images, &labels, &threat, &config, |_| true)
+    let strong = pgd(&model, images.clone(), &labels, &threat, &config, |_| true)
         .await
         .unwrap();
     assert_eq!(
@@ -130,6 +130,24 @@ async fn webgpu_pgd_stays_in_the_ball_and_beats_fgsm() {
         10,
         "one trace point per step, read asynchronously"
     );
+    // Read four steps at a time: fewer round trips, the same trace.
+    let batched = PgdConfig {
+        trace_every: 4,
+        ..config
+    };
+    let mut reads = 0;
+    let again = pgd(&model, images, &labels, &threat, &batched, |p| {
+        reads += usize::from(!p.trace.is_empty());
+        true
+    })
+    .await
+    .unwrap();
+    assert_eq!(reads, 3, "steps 4, 8 and 10");
+    assert_eq!(again.trace.len(), 10);
+    for (a, b) in again.trace.iter().zip(&strong.trace) {
+        assert_eq!((a.restart, a.step), (b.restart, b.step));
+        assert!((a.mean_loss - b.mean_loss).abs() < 1e-4, "{a:?} vs {b:?}");
+    }
     let adv = read(strong.adversarial).await.unwrap();
     let worst = adv
         .iter()

@@ -463,7 +463,7 @@ async fn single_run(
         if !on_progress(AttackProgress {
             done: restart * config.steps + i + 1,
             total: 0,
-            trace: point,
+            trace: point.into_iter().collect(),
             queries: None,
         }) {
             cancelled = true;

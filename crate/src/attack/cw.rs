@@ -292,7 +292,7 @@ fn progress(
     AttackProgress {
         done: round * config.steps + step,
         total,
-        trace,
+        trace: trace.into_iter().collect(),
         queries: None,
     }
 }

@@ -238,7 +238,7 @@ pub async fn hop_skip_jump(
                 if !on_progress(AttackProgress {
                     done: i * config.iterations + t,
                     total,
-                    trace: Some(point),
+                    trace: vec![point],
                     queries: Some(walk.oracle.queries()),
                 }) {
                     cancelled = true;

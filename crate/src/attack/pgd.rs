@@ -33,8 +33,12 @@ pub struct PgdConfig {
     pub loss: AttackLoss,
     /// Seed of the random starts.
     pub seed: u64,
-    /// Record batch means after every step (costs one readback per step).
+    /// Record batch means after every step.
     pub trace: bool,
+    /// Read the recorded means back every this many steps (and after the last): each read is a
+    /// round trip to the device, which dominates a small GPU step; 1 reports every step live.
+    #[serde(default = "one")]
+    pub trace_every: usize,
     /// Draws of a randomized model averaged per gradient (EOT, Eq. 16); 1 for a deterministic one.
     #[serde(default = "one")]
     pub eot_samples: usize,
@@ -56,6 +60,7 @@ impl PgdConfig {
             loss: AttackLoss::CrossEntropy,
             seed: 0,
             trace: false,
+            trace_every: 1,
             eot_samples: 1,
         }
     }
@@ -141,6 +146,7 @@ pub async fn pgd(
     let mut rng = SplitMix64::new(config.seed);
     let total = config.steps * config.restarts;
     let mut trace = Vec::new();
+    let mut pending = Vec::new();
     let mut cancelled = false;
     let mut best: Option<Candidate> = None;
     for restart in 0..config.restarts {
@@ -175,26 +181,24 @@ pub async fn pgd(
             } else {
                 stepped
             };
-            let point = if config.trace {
-                let means = read_all_f32(vec![value.mean(), success.float().mean()]).await?;
-                let point = TraceStep {
-                    restart,
-                    step,
-                    mean_loss: means[0][0],
-                    success_rate: means[1][0],
-                };
-                trace.push(point);
-                Some(point)
-            } else {
-                None
-            };
+            let mut points = Vec::new();
+            if config.trace {
+                // The means stay on the device until a batch of them is read in one round trip.
+                pending.push((restart, step, value.mean(), success.float().mean()));
+                if pending.len() >= config.trace_every.max(1) || step == config.steps {
+                    points = read_trace(&mut pending).await?;
+                    trace.extend_from_slice(&points);
+                }
+            }
             let done = restart * config.steps + step;
             if !on_progress(AttackProgress {
                 done,
                 total,
-                trace: point,
+                trace: points,
                 queries: None,
             }) {
+                // The points recorded but not read yet still belong to the trace.
+                trace.extend(read_trace(&mut pending).await?);
                 cancelled = true;
                 break;
             }
@@ -233,6 +237,30 @@ pub async fn pgd(
         trace,
         cancelled,
     })
+}
+
+/// Read the pending trace means (restart, step, mean objective, success rate) in one round trip.
+async fn read_trace(
+    pending: &mut Vec<(usize, usize, Tensor<1>, Tensor<1>)>,
+) -> Result<Vec<TraceStep>> {
+    if pending.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (keys, tensors): (Vec<_>, Vec<_>) = pending
+        .drain(..)
+        .map(|(restart, step, loss, success)| ((restart, step), [loss, success]))
+        .unzip();
+    let means = read_all_f32(tensors.into_iter().flatten().collect()).await?;
+    Ok(keys
+        .into_iter()
+        .enumerate()
+        .map(|(i, (restart, step))| TraceStep {
+            restart,
+            step,
+            mean_loss: means[2 * i][0],
+            success_rate: means[2 * i + 1][0],
+        })
+        .collect())
 }
 
 /// One restart's end point per sample, with its objective, success and steps taken.

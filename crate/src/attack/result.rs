@@ -39,14 +39,15 @@ pub struct TraceStep {
 }
 
 /// Where a running attack is, for progress bars and the Stop button.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AttackProgress {
     /// Steps done over all restarts.
     pub done: usize,
     /// Steps the whole attack will take at most.
     pub total: usize,
-    /// The newest trace point, when tracing is on.
-    pub trace: Option<TraceStep>,
+    /// The trace points read since the last report, when tracing is on: one per step, or
+    /// PGD's `trace_every` of them at once (each read is a round trip to the device).
+    pub trace: Vec<TraceStep>,
     /// Model queries spent so far, for query-only (black-box) attacks.
     pub queries: Option<usize>,
 }

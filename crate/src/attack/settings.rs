@@ -118,11 +118,18 @@ pub struct AttackSettings {
     pub target: Option<usize>,
     /// C&W's settings; `None` keeps their defaults (and must stay `None` for FGSM and PGD).
     pub cw: Option<CwSettings>,
-    /// Record the batch's mean loss after every step (one readback per step).
+    /// Record the batch's mean loss after every step.
     pub trace: bool,
+    /// PGD reads the recorded means every this many steps (one round trip to the device each).
+    #[serde(default = "default_trace_every")]
+    pub trace_every: usize,
     /// Square and HopSkipJump: the queries each image may cost at most.
     #[serde(default = "default_queries")]
     pub queries: usize,
+}
+
+fn default_trace_every() -> usize {
+    1
 }
 
 fn default_queries() -> usize {
@@ -146,6 +153,7 @@ impl Default for AttackSettings {
             target: None,
             cw: None,
             trace: false,
+            trace_every: 1,
             queries: default_queries(),
         }
     }
@@ -328,6 +336,7 @@ impl AttackSettings {
                 loss: self.loss,
                 seed: self.seed,
                 trace: self.trace,
+                trace_every: self.trace_every,
                 eot_samples: self.eot_samples,
                 ..PgdConfig::fgsm(threat)
             }),
@@ -361,6 +370,7 @@ impl AttackSettings {
                     loss: self.loss,
                     seed: self.seed,
                     trace: self.trace,
+                    trace_every: self.trace_every,
                     eot_samples: self.eot_samples,
                     ..base
                 })

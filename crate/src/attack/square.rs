@@ -189,7 +189,7 @@ pub async fn square(
         if !on_progress(AttackProgress {
             done: it + 1,
             total: iterations,
-            trace: Some(point),
+            trace: vec![point],
             queries: Some(oracle.queries()),
         }) {
             cancelled = true;

@@ -96,7 +96,8 @@ fn early_stop_freezes_successful_samples_and_cancel_stops() {
         &traced,
         |p| {
             calls += 1;
-            assert!(p.trace.is_some());
+            assert_eq!(p.trace.len(), 1);
+            assert_eq!(p.trace[0].step, p.done);
             p.done < 3
         },
     ))
@@ -104,6 +105,55 @@ fn early_stop_freezes_successful_samples_and_cancel_stops() {
     assert!(out.cancelled);
     assert_eq!(calls, 3);
     assert_eq!(out.trace.len(), 3);
+
+    // Read every 4 steps: the same points, in batches (and the unread ones when stopped).
+    let batched = PgdConfig {
+        trace_every: 4,
+        steps: 10,
+        ..traced.clone()
+    };
+    let mut sizes = Vec::new();
+    let every = pollster::block_on(pgd(
+        &f.model,
+        f.images.clone(),
+        &f.labels,
+        &threat,
+        &batched,
+        |p| {
+            sizes.push(p.trace.len());
+            true
+        },
+    ))
+    .unwrap();
+    assert_eq!(sizes, [0, 0, 0, 4, 0, 0, 0, 4, 0, 2]);
+    let each = pollster::block_on(pgd(
+        &f.model,
+        f.images.clone(),
+        &f.labels,
+        &threat,
+        &PgdConfig {
+            trace_every: 1,
+            ..batched.clone()
+        },
+        |_| true,
+    ))
+    .unwrap();
+    assert_eq!(every.trace, each.trace);
+    let mut calls = 0;
+    let stopped = pollster::block_on(pgd(
+        &f.model,
+        f.images.clone(),
+        &f.labels,
+        &threat,
+        &batched,
+        |_| {
+            calls += 1;
+            calls < 6
+        },
+    ))
+    .unwrap();
+    assert!(stopped.cancelled);
+    assert_eq!(stopped.trace, each.trace[..6]);
 }
 
 #[test]

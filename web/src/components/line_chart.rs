@@ -1,7 +1,10 @@
 //! An SVG chart of accuracies (0–100 %) against a non-negative x: the robustness curves, the
-//! training curves and smoothing's certified accuracy against radius share it.
+//! training curves and smoothing's certified accuracy against radius share it. Each point reads
+//! out its values on hover (and to screen readers); the chart saves as SVG, PNG and CSV.
 
 use yew::prelude::*;
+
+use super::ExportBar;
 
 /// How many series colours the style sheet defines (`--series-0` … `--series-7`, Okabe–Ito:
 /// colour-blind safe, with lighter variants in dark mode).
@@ -36,10 +39,35 @@ pub struct Frame<'a> {
     pub x_ticks: Vec<f32>,
     /// Caption under the axis.
     pub caption: &'a str,
+    /// What x is, with its unit: the CSV column and the hover read-out.
+    pub x_name: &'a str,
 }
 
-/// Draw `series` in `frame`; each polyline carries its accuracies in `data-values`.
+/// The chart's data as CSV: one row per point (`series,{x_name},accuracy`).
+pub fn series_csv(x_name: &str, series: &[Series]) -> String {
+    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let mut csv = format!("series,{},accuracy\n", quote(x_name));
+    for s in series {
+        for (x, a) in &s.points {
+            csv.push_str(&format!("{},{x},{a:.6}\n", quote(&s.label)));
+        }
+    }
+    csv
+}
+
+/// Draw `series` in `frame`; each polyline carries its accuracies in `data-values`. Below the
+/// chart, buttons save it.
 pub fn accuracy_chart(frame: &Frame, series: &[Series]) -> Html {
+    html! {
+        <div class="chart">
+            { chart_svg(frame, series) }
+            <ExportBar name={frame.id.to_string()} chart={frame.id.to_string()}
+                csv={series_csv(frame.x_name, series)} />
+        </div>
+    }
+}
+
+fn chart_svg(frame: &Frame, series: &[Series]) -> Html {
     let (w, h) = (460.0f32, 240.0f32);
     let (left, right, top, bottom) = (40.0, 150.0, 10.0, 30.0);
     let x_max = frame.x_max.max(f32::MIN_POSITIVE);
@@ -71,6 +99,12 @@ pub fn accuracy_chart(frame: &Frame, series: &[Series]) -> Html {
                         points={points.join(" ")} fill="none" stroke={colour.clone()} stroke-width="2" />
                     <text x={(w - right + 8.0).to_string()} y={(top + 12.0 + 14.0 * i as f32).to_string()}
                         class="axis" style={format!("fill: {colour}")}>{ s.label.clone() }</text>
+                    { for s.points.iter().map(|(px, a)| html! {
+                        <circle class="point" cx={format!("{:.1}", x(*px))} cy={format!("{:.1}", y(*a))} r="3.5"
+                            fill={colour.clone()}>
+                            <title>{ format!("{}: {} {px} → {:.1}%", s.label, frame.x_name, a * 100.0) }</title>
+                        </circle>
+                    }) }
                     </>
                 }
             }) }

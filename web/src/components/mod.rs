@@ -2,6 +2,7 @@
 //! gallery, the pickers and the drawing pad.
 
 pub mod digit;
+pub mod export_bar;
 pub mod gallery;
 pub mod line_chart;
 pub mod number_field;
@@ -12,6 +13,7 @@ pub mod run_control;
 pub mod sketch;
 
 pub use digit::Digit;
+pub use export_bar::ExportBar;
 pub use gallery::Gallery;
 pub use number_field::{NumberField, form_error, selected};
 pub use photo::Photo;

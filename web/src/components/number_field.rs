@@ -51,7 +51,7 @@ pub fn number_field(props: &NumberFieldProps) -> Html {
 pub fn form_error(prefix: &str, error: &Option<String>) -> Html {
     match error {
         Some(e) => {
-            html! { <p class="warning" id={format!("{prefix}-form-error")}>{ e.clone() }</p> }
+            html! { <p class="warning" role="alert" id={format!("{prefix}-form-error")}>{ e.clone() }</p> }
         }
         None => html! {},
     }

@@ -14,8 +14,8 @@ use yew::prelude::*;
 
 use super::{PanelProps, apply_edit};
 use crate::components::probability_bars::{argmax, probability_bars};
-use crate::components::{Digit, Job, NumberField, RunStop, form_error, selected};
-use crate::platform::Backend;
+use crate::components::{Digit, ExportBar, Job, NumberField, RunStop, form_error, selected};
+use crate::platform::{Backend, BackendKind};
 use crate::state::attack::{MAX_QUERIES, MAX_RESTARTS, MAX_STEPS, for_run};
 use crate::state::checks::{self, MAX_L2};
 
@@ -61,8 +61,9 @@ pub enum LabMsg {
     Run,
     /// Ask the running attack to stop after its current step.
     Stop,
-    /// One step done (loss and success rate, queries spent so far).
-    Step(TraceStep, Option<usize>),
+    /// Progress: trace points read (loss and success rate per step), queries spent so far,
+    /// steps done.
+    Step(Vec<TraceStep>, Option<usize>, usize),
     /// The run ended.
     Done(Result<LabResult, String>),
 }
@@ -83,6 +84,8 @@ pub struct AttackLab {
     step_ms: Option<f64>,
     /// Queries the running (or last) query-only attack has spent.
     queries: Option<usize>,
+    /// Steps the running (or last) attack has taken.
+    done: usize,
 }
 
 /// Run the attack `settings` describe on the shown image.
@@ -93,7 +96,7 @@ async fn run_attack(
     index: usize,
     settings: AttackSettings,
     job: Job,
-    on_step: Callback<(TraceStep, Option<usize>)>,
+    on_step: Callback<(Vec<TraceStep>, Option<usize>, usize)>,
 ) -> Result<LabResult, String> {
     let device = &backend.device;
     let text = |e: perturb::Error| e.to_string();
@@ -104,14 +107,12 @@ async fn run_attack(
             "the target class {label} is the true class; pick another"
         ));
     }
-    let settings = for_run(settings);
+    let settings = for_run(settings, backend.kind == BackendKind::WebGpu);
     settings.validate().map_err(text)?;
     let threat = settings.threat(settings.epsilon, 1).map_err(text)?;
     let model = model.as_ref();
     let on_progress = |p: AttackProgress| {
-        if let Some(point) = p.trace {
-            on_step.emit((point, p.queries));
-        }
+        on_step.emit((p.trace, p.queries, p.done));
         job.go_on()
     };
     let outcome = settings
@@ -147,7 +148,7 @@ async fn run_attack(
 impl AttackLab {
     /// The running attack's step, and once a step has run, the time left at its pace.
     fn status(&self) -> String {
-        let done = self.trace.len();
+        let done = self.done;
         let total = self.settings.steps * self.settings.restarts.max(1);
         if let Some(q) = self.queries {
             return format!("Running… {q} of {} queries", self.settings.queries);
@@ -229,11 +230,61 @@ fn loss_plot(trace: &[TraceStep], what: &str) -> Html {
             <text x="2" y={(h - 20.0).to_string()} class="axis">{ format!("{lo:.2}") }</text>
             <text x={(w / 2.0 - 40.0).to_string()} y={(h - 4.0).to_string()} class="axis">{ what }</text>
             <polyline class="trace" points={points.join(" ")} fill="none" stroke-width="2" />
+            // A read-out per step on hover while the points are few enough to aim at.
+            { for (trace.len() <= 200).then(|| html! { <>{ for trace.iter().zip(&points).map(|(t, p)| {
+                let (x, y) = p.split_once(',').unwrap_or(("0", "0"));
+                html! {
+                    <circle class="point trace-point" cx={x.to_string()} cy={y.to_string()} r="3">
+                        <title>{ format!("restart {} step {}: {:.4}", t.restart + 1, t.step, t.mean_loss) }</title>
+                    </circle>
+                }
+            }) }</> }) }
         </svg>
     }
 }
 
+/// The trace as CSV: one row per step.
+fn trace_csv(trace: &[TraceStep]) -> String {
+    let mut csv = String::from("restart,step,mean_loss,success_rate\n");
+    for t in trace {
+        csv.push_str(&format!(
+            "{},{},{},{}\n",
+            t.restart, t.step, t.mean_loss, t.success_rate
+        ));
+    }
+    csv
+}
+
 impl AttackLab {
+    /// The run shown as JSON: its settings, the image, the probabilities before and after, the
+    /// perturbation's norms and the trace.
+    fn result_json(&self, ctx: &Context<Self>) -> Option<String> {
+        let (Some(Ok(r)), Some(ran)) = (&self.result, self.ran) else {
+            return None;
+        };
+        let props = ctx.props();
+        let linf = r.perturbation.iter().fold(0.0f32, |m, d| m.max(d.abs()));
+        let l2 = r.perturbation.iter().map(|d| d * d).sum::<f32>().sqrt();
+        let value = serde_json::json!({
+            "dataset": props.data.kind.id(),
+            "image": props.index,
+            "true_class": props.data.labels()[props.index],
+            "settings": ran,
+            "class_before": argmax(&r.before),
+            "class_after": argmax(&r.after),
+            "probabilities_before": r.before,
+            "probabilities_after": r.after,
+            "linf": linf,
+            "l2": l2,
+            "stopped": r.stopped,
+            "queries": r.queries,
+            "trace": self.trace.iter().map(|t| serde_json::json!({
+                "restart": t.restart, "step": t.step, "mean_loss": t.mean_loss, "success_rate": t.success_rate,
+            })).collect::<Vec<_>>(),
+        });
+        serde_json::to_string_pretty(&value).ok()
+    }
+
     /// Apply a checked form edit; a refused value leaves the settings as they were.
     fn edit(
         &mut self,
@@ -248,26 +299,41 @@ impl AttackLab {
         );
     }
 
-    fn view_result(&self, ctx: &Context<Self>) -> Html {
+    /// The run's outcome in words (announced to screen readers) and, after a run, the original,
+    /// perturbation and adversarial side by side; before one, what a run will show.
+    fn view_result(&self, ctx: &Context<Self>) -> (Html, Html) {
         let props = ctx.props();
         let classes = props.data.kind.class_names();
         let label = usize::from(props.data.labels()[props.index]);
         match &self.result {
-            None => html! {},
-            Some(Err(e)) => {
-                html! { <p id="attack-result" class="error" data-ready="error">{ e }</p> }
-            }
+            None if self.running => (html! {}, html! {}),
+            None => (
+                html! {},
+                html! {
+                    <p id="attack-empty" class="empty">
+                        { "Run an attack: the original, the perturbation and the adversarial image appear here, \
+                           with the class probabilities before and after." }
+                    </p>
+                },
+            ),
+            Some(Err(e)) => (
+                html! { <p id="attack-result" class="error" data-ready="error">{ e }</p> },
+                html! {},
+            ),
             Some(Ok(r)) => {
                 let (was, now) = (argmax(&r.before), argmax(&r.after));
                 let linf = r.perturbation.iter().fold(0.0f32, |m, d| m.max(d.abs()));
                 let l2 = r.perturbation.iter().map(|d| d * d).sum::<f32>().sqrt();
                 let target = self.ran.and_then(|s| s.target);
                 if target.is_none() && was != label {
-                    return html! {
-                        <p id="attack-result" data-ready="true" data-success="already" data-class={was.to_string()}>
-                            { format!("Nothing to attack: the model already reads this {} as {}.", classes[label], classes[was]) }
-                        </p>
-                    };
+                    return (
+                        html! {
+                            <p id="attack-result" data-ready="true" data-success="already" data-class={was.to_string()}>
+                                { format!("Nothing to attack: the model already reads this {} as {}.", classes[label], classes[was]) }
+                            </p>
+                        },
+                        html! {},
+                    );
                 }
                 let success = match target {
                     Some(target) => now == target,
@@ -275,7 +341,7 @@ impl AttackLab {
                 };
                 let shape = props.data.image_shape();
                 let photo = shape[0] == 3;
-                html! {
+                let summary = html! {
                     <>
                     <p id="attack-result" data-ready="true" data-success={success.to_string()}
                         data-class={now.to_string()} data-linf={format!("{linf:.4}")} data-l2={format!("{l2:.4}")}>
@@ -294,6 +360,9 @@ impl AttackLab {
                         },
                         None => html! {},
                     } }
+                    </>
+                };
+                let figures = html! {
                     <div class="triptych">
                         <figure>
                             <Digit pixels={props.data.image(props.index)} shape={shape} label="original image" />
@@ -315,8 +384,8 @@ impl AttackLab {
                             { probability_bars("probs-after", &r.after, classes, now) }
                         </figure>
                     </div>
-                    </>
-                }
+                };
+                (summary, figures)
             }
         }
     }
@@ -338,6 +407,7 @@ impl Component for AttackLab {
             started: 0.0,
             step_ms: None,
             queries: None,
+            done: 0,
         }
     }
 
@@ -411,6 +481,7 @@ impl Component for AttackLab {
                 self.running = true;
                 self.started = js_sys::Date::now();
                 self.trace.clear();
+                self.done = 0;
                 self.queries = self.settings.method.is_query_only().then_some(0);
                 self.result = None;
                 self.ran = Some(self.settings);
@@ -424,15 +495,16 @@ impl Component for AttackLab {
                     self.settings,
                     self.job.clone(),
                     ctx.link()
-                        .callback(|(point, queries)| LabMsg::Step(point, queries)),
+                        .callback(|(points, queries, done)| LabMsg::Step(points, queries, done)),
                 );
                 ctx.link()
                     .send_future(async move { LabMsg::Done(fut.await) });
             }
             LabMsg::Stop => self.job.stop(),
-            LabMsg::Step(point, queries) => {
+            LabMsg::Step(points, queries, done) => {
                 if self.running {
-                    self.trace.push(point);
+                    self.trace.extend(points);
+                    self.done = done;
                     if queries.is_some() {
                         self.queries = queries;
                     }
@@ -440,9 +512,8 @@ impl Component for AttackLab {
             }
             LabMsg::Done(result) => {
                 self.running = false;
-                if self.trace.len() >= 2 {
-                    self.step_ms =
-                        Some((js_sys::Date::now() - self.started) / self.trace.len() as f64);
+                if self.done >= 2 {
+                    self.step_ms = Some((js_sys::Date::now() - self.started) / self.done as f64);
                 }
                 self.queries = None;
                 self.result = Some(result);
@@ -465,6 +536,7 @@ impl Component for AttackLab {
             _ => "step → loss",
         };
         let classes = ctx.props().data.kind.class_names();
+        let (summary, figures) = self.view_result(ctx);
         let alpha = |e: Event| {
             e.target_unchecked_into::<web_sys::HtmlInputElement>()
                 .value()
@@ -472,6 +544,8 @@ impl Component for AttackLab {
         html! {
             <section id="attack-lab" class="panel">
                 <h2>{ "Attack lab" }</h2>
+                <div class="lab">
+                <div class="lab-controls">
                 <form class="controls" novalidate=true onsubmit={link.callback(|e: SubmitEvent| { e.prevent_default(); LabMsg::Run })}>
                     <label>{ "Attack " }
                         <select id="attack-method" onchange={link.callback(|e| LabMsg::Method(selected(e)))}>
@@ -518,12 +592,23 @@ impl Component for AttackLab {
                 </form>
                 { form_error("attack", &self.form_error) }
                 { self.view_cost(ctx) }
-                { if self.running { html! {
-                    <p id="attack-status" aria-live="polite"
-                        data-queries={self.queries.map(|q| q.to_string()).unwrap_or_default()}>{ self.status() }</p>
-                } } else { html! {} } }
                 { loss_plot(&self.trace, plotted) }
-                { self.view_result(ctx) }
+                { if self.trace.is_empty() && self.result.is_none() { html! {} } else { html! {
+                    <ExportBar name="attack" chart={(!self.trace.is_empty()).then_some(AttrValue::from("loss-plot"))}
+                        csv={(!self.trace.is_empty()).then(|| AttrValue::from(trace_csv(&self.trace)))}
+                        json={self.result_json(ctx).map(AttrValue::from)} />
+                } } }
+                </div>
+                <div class="lab-result">
+                    <div role="status" aria-live="polite">
+                        { if self.running { html! {
+                            <p id="attack-status" data-queries={self.queries.map(|q| q.to_string()).unwrap_or_default()}>{ self.status() }</p>
+                        } } else { html! {} } }
+                        { summary }
+                    </div>
+                    { figures }
+                </div>
+                </div>
             </section>
         }
     }

@@ -13,7 +13,7 @@ use perturb::zoo::{self, ZooEntry};
 use yew::prelude::*;
 
 use crate::components::line_chart::{Frame, Series, accuracy_chart};
-use crate::components::{Job, NumberField, form_error};
+use crate::components::{ExportBar, Job, NumberField, form_error};
 use crate::platform::Backend;
 use crate::platform::zoo::load;
 use crate::state::CurveSettings;
@@ -244,16 +244,18 @@ impl BatchView {
         let short = |id: &str| id.trim_start_matches("mnist-").to_string();
         let complete = !self.transferring && self.rows.len() == self.targets.len();
         html! {
+            <>
             <table id="transfer-matrix" class="matrix" data-ready={complete.to_string()}>
                 <caption>{ format!("Transfer success at ε = {} (rows craft PGD-{} adversarials on {} images; columns are attacked;                     the share of the images a column classifies correctly that the row's adversarials fool)",
                     self.transfer_eps, self.steps, self.images) }</caption>
                 <tr><th>{ "crafted on ↓ / attacked →" }</th>
-                    { for self.targets.iter().map(|t| html! { <th>{ short(t) }</th> }) }</tr>
+                    { for self.targets.iter().map(|t| html! { <th scope="col">{ short(t) }</th> }) }</tr>
                 { for self.rows.iter().map(|(s, values)| html! {
                     <tr data-surrogate={*s}>
-                        <th>{ short(s) }</th>
+                        <th scope="row">{ short(s) }</th>
                         { for values.iter().zip(&self.targets).map(|(v, t)| html! {
                             <td data-target={*t} data-value={v.to_string()}
+                                title={format!("crafted on {}, attacking {}: {:.1}% fooled", short(s), short(t), v * 100.0)}
                                 class={classes!((*s == *t).then_some("white-box"))}
                                 style={format!("background: rgba(217, 72, 15, {:.2})", v * 0.85)}>
                                 { format!("{:.0}%", v * 100.0) }
@@ -262,7 +264,23 @@ impl BatchView {
                     </tr>
                 }) }
             </table>
+            { if complete { html! { <ExportBar name="transfer-matrix" csv={self.matrix_csv()} /> } } else { html! {} } }
+            </>
         }
+    }
+
+    /// The transfer matrix as CSV: one row per (crafted on, attacked) pair.
+    fn matrix_csv(&self) -> String {
+        let mut csv = String::from("crafted_on,attacked,eps,steps,images,fooled\n");
+        for (s, values) in &self.rows {
+            for (v, t) in values.iter().zip(&self.targets) {
+                csv.push_str(&format!(
+                    "{s},{t},{},{},{},{v}\n",
+                    self.transfer_eps, self.steps, self.images
+                ));
+            }
+        }
+        csv
     }
 
     fn plot(&self) -> Html {
@@ -287,6 +305,7 @@ impl BatchView {
             x_max: EPSILONS[EPSILONS.len() - 1],
             x_ticks: EPSILONS.to_vec(),
             caption: "ε (L∞) → robust accuracy",
+            x_name: "ε (L∞)",
         };
         accuracy_chart(&frame, &series)
     }

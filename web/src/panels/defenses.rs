@@ -14,7 +14,7 @@ use perturb::defense::DefenseSpec;
 use perturb::model::{Classifier, Sequential};
 use yew::prelude::*;
 
-use crate::components::{Job, NumberField, RunStop, form_error, selected};
+use crate::components::{ExportBar, Job, NumberField, RunStop, form_error, selected};
 use crate::platform::Backend;
 use crate::platform::browser::yield_now;
 use crate::state::DefenseSettings;
@@ -294,6 +294,26 @@ impl DefensePanel {
     }
 }
 
+impl DefensePanel {
+    /// The rows as CSV: the attack, clean and robust accuracy, with the settings they ran at.
+    fn rows_csv(&self) -> String {
+        let s = self.settings;
+        let defence = if s.noise {
+            format!("noise sigma={}", s.sigma)
+        } else {
+            format!("quantize levels={}", s.levels)
+        };
+        let mut csv = String::from("row,defence,eps,images,clean,robust\n");
+        for r in &self.rows {
+            csv.push_str(&format!(
+                "{},{defence},{},{},{},{}\n",
+                r.id, s.eps, s.images, r.clean, r.robust
+            ));
+        }
+        csv
+    }
+}
+
 impl Component for DefensePanel {
     type Message = DefenseMsg;
     type Properties = DefenseProps;
@@ -453,9 +473,12 @@ impl Component for DefensePanel {
                     </li>
                 }) }
                 </ol>
-                { if done { html! { <p class="note">{ format!(
+                { if done { html! { <>
+                    <p class="note" role="status">{ format!(
                     "Robust accuracy at ε = {} over {} images (PGD-20, one random start; clean accuracy behind the defence {:.1}%).",
-                    s.eps, s.images, self.rows[1].clean * 100.0) }</p> } } else { html! {} } }
+                    s.eps, s.images, self.rows[1].clean * 100.0) }</p>
+                    <ExportBar name="defenses" csv={self.rows_csv()} />
+                </> } } else { html! {} } }
                 { if self.auditing { html! { <p id="audit-status">{ format!("Auditing {} images…", s.images.min(MAX_AUDIT_IMAGES)) }</p> } } else { html! {} } }
                 { self.view_audit() }
             </section>

@@ -5,6 +5,7 @@ pub mod backend;
 pub mod browser;
 pub mod cache;
 pub mod embed;
+pub mod export;
 pub mod recovery;
 pub mod samples;
 pub mod zoo;

@@ -35,12 +35,19 @@ pub const PAGE_CW: CwSettings = CwSettings {
     learning_rate: 0.05,
 };
 
-/// The settings a run uses: those that apply to the method, C&W's page preset, and the trace.
-pub fn for_run(settings: AttackSettings) -> AttackSettings {
+/// Steps between trace reads on WebGPU: each read waits for the GPU to finish, which costs more
+/// than a small model's step, so the plot grows this many steps at a time there (the CPU backend
+/// reads every step).
+pub const GPU_TRACE_EVERY: usize = 8;
+
+/// The settings a run uses: those that apply to the method, C&W's page preset, and the trace
+/// (read every step, or every [`GPU_TRACE_EVERY`] steps on a GPU).
+pub fn for_run(settings: AttackSettings, gpu: bool) -> AttackSettings {
     let cw = (settings.method == AttackMethod::Cw).then_some(PAGE_CW);
     AttackSettings {
         cw,
         trace: true,
+        trace_every: if gpu { GPU_TRACE_EVERY } else { 1 },
         ..settings.applicable()
     }
 }

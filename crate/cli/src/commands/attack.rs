@@ -167,6 +167,7 @@ impl AttackArgs {
                 learning_rate: self.cw_lr.unwrap_or(d.learning_rate),
             }),
             trace: false,
+            trace_every: 1,
             queries: self.queries.unwrap_or(AttackSettings::default().queries),
         };
         if self.queries.is_some() && !self.attack.is_query_only() {

@@ -398,8 +398,10 @@ impl Component for CertifyPanel {
                         <button id="cert-run" type="submit" disabled={self.running}>{ "Certify" }</button>
                     </form>
                     { form_error("cert", &self.form_error) }
+                    <div role="status" aria-live="polite">
                     { if self.running { html! { <p id="cert-status">{ "Bounding…" }</p> } } else { html! {} } }
                     { self.view_result(ctx) }
+                    </div>
                 </> } } }
                 <h3>{ "Randomized smoothing (Cohen et al.)" }</h3>
                 <p class="note">{ "The smoothed classifier votes over Gaussian noise; CERTIFY bounds the top class's \
@@ -413,8 +415,10 @@ impl Component for CertifyPanel {
                     <button id="smooth-run" type="submit" disabled={self.smoothing}>{ "Smooth and certify" }</button>
                 </form>
                 { for cost.map(|c| html! { <p id="smooth-estimate" class="note">{ c }{ if photos { " Try n = 100 first." } else { "" } }</p> }) }
+                <div role="status" aria-live="polite">
                 { if self.smoothing { html! { <p id="smooth-status">{ "Sampling…" }</p> } } else { html! {} } }
                 { self.view_smoothed(ctx) }
+                </div>
                 { if photos { html! {
                     <p class="note" id="smoothing-curve-unavailable">{ "The certified-accuracy curve over many test images is left to the command line for ImageNet (perturb certify --method smoothing)." }</p>
                 } } else { html! {

@@ -153,6 +153,7 @@ impl SmoothingCurve {
             x_max: x_max as f32,
             x_ticks: ticks,
             caption: "L2 radius → certified accuracy",
+            x_name: "L2 radius",
         };
         let abstained = certs.iter().filter(|c| c.class.is_none()).count();
         html! {

@@ -370,6 +370,7 @@ impl TrainPanel {
             x_max: total,
             x_ticks: ticks,
             caption: "training steps → accuracy on held-out test images",
+            x_name: "training step",
         };
         accuracy_chart(&frame, &series)
     }
