@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { launch, open, SHOTS } from './browser.mjs';
+import { launch, open, ready, SHOTS } from './browser.mjs';
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const DESKTOP = { width: 1280, height: 800 };
@@ -16,11 +16,6 @@ const PANELS = ['attack-lab', 'defenses', 'train', 'certify', 'batch'];
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
-
-async function ready(page) {
-  await page.locator('#prediction[data-ready="true"]').waitFor({ timeout: 120_000 });
-  await page.locator('#attack-lab').waitFor();
-}
 
 /** axe-core's serious and critical violations inside `selector`, as readable lines. */
 async function violations(page, selector) {

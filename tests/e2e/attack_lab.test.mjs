@@ -2,16 +2,11 @@
 // halts a long run, the URL carries the parameters (share link), and bad form input is refused.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, open, set, SHOTS } from './browser.mjs';
+import { launch, open, ready, set, SHOTS } from './browser.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
-
-async function ready(page) {
-  await page.locator('#prediction[data-ready="true"]').waitFor({ timeout: 120_000 });
-  await page.locator('#attack-lab').waitFor();
-}
 
 async function result(page) {
   const el = page.locator('#attack-result[data-ready="true"]');

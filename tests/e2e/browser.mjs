@@ -30,6 +30,12 @@ export async function open(browser, query = '', { viewport = { width: 1000, heig
   return { page, errors };
 }
 
+/** Wait until the page has predicted the shown image and the attack lab is there. */
+export async function ready(page) {
+  await page.locator('#prediction[data-ready="true"]').waitFor({ timeout: 120_000 });
+  await page.locator('#attack-lab').waitFor();
+}
+
 /** Type `value` into the input `selector` and commit it (the page reacts to `change`). */
 export async function set(page, selector, value) {
   await page.fill(selector, value);
