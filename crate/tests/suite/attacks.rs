@@ -126,18 +126,14 @@ fn early_stop_freezes_successful_samples_and_cancel_stops() {
     ))
     .unwrap();
     assert_eq!(sizes, [0, 0, 0, 4, 0, 0, 0, 4, 0, 2]);
-    let each = pollster::block_on(pgd(
-        &f.model,
-        f.images.clone(),
-        &f.labels,
+    let each = run(
+        &f,
         &threat,
         &PgdConfig {
             trace_every: 1,
             ..batched.clone()
         },
-        |_| true,
-    ))
-    .unwrap();
+    );
     assert_eq!(every.trace, each.trace);
     let mut calls = 0;
     let stopped = pollster::block_on(pgd(

@@ -39,6 +39,15 @@ pub struct LabResult {
     pub queries: Option<usize>,
 }
 
+impl LabResult {
+    /// The perturbation's L∞ and L2 norms.
+    fn norms(&self) -> (f32, f32) {
+        let linf = self.perturbation.iter().fold(0.0f32, |m, d| m.max(d.abs()));
+        let l2 = self.perturbation.iter().map(|d| d * d).sum::<f32>().sqrt();
+        (linf, l2)
+    }
+}
+
 /// Messages of [`AttackLab`].
 pub enum LabMsg {
     /// Change the method.
@@ -213,14 +222,18 @@ fn loss_plot(trace: &[TraceStep], what: &str) -> Html {
     });
     let span = (hi - lo).max(1e-6);
     let n = trace.len().max(2) - 1;
-    let points: Vec<String> = trace
+    let coords: Vec<(f32, f32)> = trace
         .iter()
         .enumerate()
         .map(|(i, t)| {
             let x = 30.0 + (w - 40.0) * i as f32 / n as f32;
             let y = 10.0 + (h - 30.0) * (1.0 - (t.mean_loss - lo) / span);
-            format!("{x:.1},{y:.1}")
+            (x, y)
         })
+        .collect();
+    let points: Vec<String> = coords
+        .iter()
+        .map(|(x, y)| format!("{x:.1},{y:.1}"))
         .collect();
     html! {
         <svg id="loss-plot" class="plot" width={w.to_string()} height={h.to_string()} viewBox={format!("0 0 {w} {h}")}
@@ -231,10 +244,9 @@ fn loss_plot(trace: &[TraceStep], what: &str) -> Html {
             <text x={(w / 2.0 - 40.0).to_string()} y={(h - 4.0).to_string()} class="axis">{ what }</text>
             <polyline class="trace" points={points.join(" ")} fill="none" stroke-width="2" />
             // A read-out per step on hover while the points are few enough to aim at.
-            { for (trace.len() <= 200).then(|| html! { <>{ for trace.iter().zip(&points).map(|(t, p)| {
-                let (x, y) = p.split_once(',').unwrap_or(("0", "0"));
+            { for (trace.len() <= 200).then(|| html! { <>{ for trace.iter().zip(&coords).map(|(t, (x, y))| {
                 html! {
-                    <circle class="point trace-point" cx={x.to_string()} cy={y.to_string()} r="3">
+                    <circle class="point trace-point" cx={format!("{x:.1}")} cy={format!("{y:.1}")} r="3">
                         <title>{ format!("restart {} step {}: {:.4}", t.restart + 1, t.step, t.mean_loss) }</title>
                     </circle>
                 }
@@ -263,8 +275,7 @@ impl AttackLab {
             return None;
         };
         let props = ctx.props();
-        let linf = r.perturbation.iter().fold(0.0f32, |m, d| m.max(d.abs()));
-        let l2 = r.perturbation.iter().map(|d| d * d).sum::<f32>().sqrt();
+        let (linf, l2) = r.norms();
         let value = serde_json::json!({
             "dataset": props.data.kind.id(),
             "image": props.index,
@@ -322,8 +333,7 @@ impl AttackLab {
             ),
             Some(Ok(r)) => {
                 let (was, now) = (argmax(&r.before), argmax(&r.after));
-                let linf = r.perturbation.iter().fold(0.0f32, |m, d| m.max(d.abs()));
-                let l2 = r.perturbation.iter().map(|d| d * d).sum::<f32>().sqrt();
+                let (linf, l2) = r.norms();
                 let target = self.ran.and_then(|s| s.target);
                 if target.is_none() && was != label {
                     return (
