@@ -63,3 +63,29 @@ test('dark mode follows prefers-color-scheme', async () => {
     await page.close();
   }
 });
+
+test('the panel bar marks the panel being read (aria-current), by link and by scrolling', async () => {
+  const { page, errors } = await open(browser, '?backend=cpu', { viewport: SIZES.desktop });
+  await page.locator('#prediction[data-ready="true"]').waitFor({ timeout: 120_000 });
+  const marked = () => page.locator('#panel-nav a[aria-current="true"]');
+  const links = await page.locator('#panel-nav a').evaluateAll((as) => as.map((a) => a.dataset.panel));
+  assert.ok(links.length >= 6, `panel bar links: ${links}`);
+  // At the top of the page the first panel is the one being read.
+  await marked().first().waitFor();
+  assert.equal(await marked().getAttribute('data-panel'), links[0]);
+  // Following each link marks it, and only it — the short last one too, at the end of the page.
+  for (const id of [...links.slice(1), links[0]]) {
+    await page.click(`#panel-nav a[data-panel="${id}"]`);
+    await page.locator(`#panel-nav a[data-panel="${id}"][aria-current="true"]`).waitFor({ timeout: 5_000 });
+    assert.equal(await marked().count(), 1, `after following ${id}`);
+  }
+  // Scrolling by hand (no link) moves the mark with the reader.
+  const third = await page.locator(`#panel-nav a[data-panel="${links[2]}"]`).getAttribute('href');
+  await page.evaluate((sel) => {
+    const top = document.querySelector(sel).getBoundingClientRect().top + window.scrollY;
+    window.scrollTo(0, top - 50);
+  }, third);
+  await page.locator(`#panel-nav a[data-panel="${links[2]}"][aria-current="true"]`).waitFor({ timeout: 5_000 });
+  assert.equal(await marked().count(), 1);
+  assert.deepEqual(errors, []);
+});

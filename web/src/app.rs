@@ -24,7 +24,7 @@ use crate::panels::defenses::DefensePanel;
 use crate::panels::tour;
 use crate::panels::train::TrainPanel;
 use crate::platform::cache::Source;
-use crate::platform::{Backend, BackendKind, backend, recovery, samples};
+use crate::platform::{Backend, BackendKind, backend, recovery, samples, scroll_spy};
 use crate::state::checks::truncate;
 use crate::state::{
     CertifySettings, CurveSettings, DefenseSettings, Panel, TrainSettings, UrlSettings,
@@ -124,6 +124,8 @@ pub enum Msg {
     UseTrained(Rc<Sequential>, String),
     /// The WebGPU device was lost (the browser's reason).
     DeviceLost(String),
+    /// The page scrolled: the panel bar marks the panel now being read (`None` before it exists).
+    Reading(Option<String>),
     /// A drawn or uploaded picture, prepared (or why not).
     Picture(Result<Vec<u8>, String>),
     /// The model's reading of the picture, which becomes its first label.
@@ -161,6 +163,8 @@ pub struct App {
     forward_ms: Option<f64>,
     /// The tour's panel has been scrolled into view.
     scrolled: bool,
+    /// The panel being read, marked `aria-current` in the panel bar.
+    reading: Option<String>,
     error: Option<String>,
 }
 
@@ -374,15 +378,21 @@ impl App {
         }
     }
 
+    /// `aria-current` of the panel bar's link to `panel`.
+    fn current_mark(&self, panel: &str) -> Option<&'static str> {
+        (self.reading.as_deref() == Some(panel)).then_some("true")
+    }
+
     /// Links to each panel, kept at the top of the panels' column as it scrolls.
     fn view_nav(&self) -> Html {
         let curves_run = self.settings.dataset != DatasetKind::ImageNet;
         html! {
             <nav id="panel-nav" aria-label="panels">
                 { for Panel::ALL.iter().map(|p| html! {
-                    <a href={format!("#{}", p.element_id(curves_run))} data-panel={p.id()}>{ p.title() }</a>
+                    <a href={format!("#{}", p.element_id(curves_run))} data-panel={p.id()}
+                        aria-current={self.current_mark(p.id())}>{ p.title() }</a>
                 }) }
-                <a href="#embed" data-panel="embed">{ "Embed" }</a>
+                <a href="#embed" data-panel="embed" aria-current={self.current_mark("embed")}>{ "Embed" }</a>
             </nav>
         }
     }
@@ -622,6 +632,8 @@ impl Component for App {
         }
         let (data, error) = test_images(settings.dataset);
         listen_for_device_loss(ctx);
+        let link = ctx.link().clone();
+        scroll_spy::watch(move || link.send_message(Msg::Reading(scroll_spy::current_panel())));
         let force_cpu = settings.force_cpu;
         ctx.link()
             .send_future(async move { Msg::Booted(backend::init(force_cpu).await) });
@@ -648,6 +660,7 @@ impl Component for App {
             samples_pending,
             forward_ms: None,
             scrolled: false,
+            reading: None,
             error,
         }
     }
@@ -665,6 +678,12 @@ impl Component for App {
                 ctx.link().send_message(Msg::PickModel(TRAINED.into()));
             }
             Msg::DeviceLost(reason) => return self.device_lost(ctx, &reason),
+            Msg::Reading(panel) => {
+                if panel == self.reading {
+                    return false;
+                }
+                self.reading = panel;
+            }
             Msg::Loaded(pick, result) => return self.loaded(ctx, pick, result),
             Msg::LoadProgress(pick, done, total) => {
                 if pick != self.pick {
@@ -714,9 +733,14 @@ impl Component for App {
         true
     }
 
-    fn rendered(&mut self, _ctx: &Context<Self>, first_render: bool) {
+    fn rendered(&mut self, ctx: &Context<Self>, first_render: bool) {
         if first_render && let Some(panel) = self.settings.embed {
             crate::platform::embed::report_height(panel.id());
+        }
+        // Panels come and go with the model and dataset: mark the one in view without a scroll.
+        let reading = scroll_spy::current_panel();
+        if reading != self.reading {
+            ctx.link().send_message(Msg::Reading(reading));
         }
         // The panels appear only once the model is loaded, after the browser gave up on the
         // fragment: scroll the tour's panel into view then, once.

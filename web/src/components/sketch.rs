@@ -174,7 +174,17 @@ impl Component for Sketch {
 
     fn view(&self, ctx: &Context<Self>) -> Html {
         let link = ctx.link();
-        let at = |e: &PointerEvent| (f64::from(e.offset_x()), f64::from(e.offset_y()));
+        let at = |e: &PointerEvent| {
+            let (x, y) = (f64::from(e.offset_x()), f64::from(e.offset_y()));
+            // The pad may be drawn narrower than its pixels (a phone): map back to them.
+            let shown = e
+                .target()
+                .and_then(|t| t.dyn_into::<HtmlCanvasElement>().ok())
+                .map(|c| f64::from(c.client_width()))
+                .filter(|&w| w > 0.0);
+            let scale = shown.map_or(1.0, |w| f64::from(PAD) / w);
+            (x * scale, y * scale)
+        };
         html! {
             <details id="bring-your-own" class="byo">
                 <summary>{ "Draw a digit or upload a picture" }</summary>
@@ -188,6 +198,7 @@ impl Component for Sketch {
                         })}
                         onpointermove={link.callback(move |e: PointerEvent| { let (x, y) = at(&e); SketchMsg::Move(x, y) })}
                         onpointerup={link.callback(|_| SketchMsg::Up)}
+                        onpointercancel={link.callback(|_| SketchMsg::Up)}
                         onpointerleave={link.callback(|_| SketchMsg::Up)} />
                     <div class="byo-actions">
                         <button id="sketch-use" onclick={link.callback(|_| SketchMsg::UseDrawing)}>{ "Use the drawing" }</button>

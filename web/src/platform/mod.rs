@@ -8,6 +8,7 @@ pub mod embed;
 pub mod export;
 pub mod recovery;
 pub mod samples;
+pub mod scroll_spy;
 pub mod zoo;
 
 pub use backend::{Backend, BackendKind};
