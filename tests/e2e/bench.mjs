@@ -4,9 +4,13 @@
 // for the ImageNet model (EfficientNet-Lite0 at 224×224), cold (weights downloaded) and with the
 // weights in the browser's cache. `npm run bench -- imagenet` runs only the ImageNet part,
 // `npm run bench -- mnist` only the MNIST part; `cpu` or `webgpu` picks one backend.
+// `trace-ab` times PGD with the trace read every step and every 8 steps (`trace_every`), runs
+// alternating, in one session; `steps=N` sets the PGD steps per run (200).
 import { launch, open, BASE_URL } from './browser.mjs';
 
-const STEPS = 200;
+const stepsArg = process.argv.find((a) => a.startsWith('steps='));
+const STEPS = stepsArg ? Number(stepsArg.slice(6)) : 200;
+const traceAb = process.argv.includes('trace-ab');
 const onlyImagenet = process.argv.includes('imagenet');
 const onlyMnist = process.argv.includes('mnist');
 const browser = await launch();
@@ -14,23 +18,41 @@ const only = ['webgpu', 'cpu'].filter((b) => process.argv.includes(b));
 const backends = only.length ? only : ['webgpu', 'cpu'];
 for (const backend of onlyImagenet ? [] : backends) {
   const query = backend === 'cpu' ? '?backend=cpu&' : '?';
-  const started = Date.now();
   // The PGD-trained model at a small ε: the attack never succeeds, so every step runs.
-  const { page } = await open(browser, `${query}model=mnist-small-cnn-pgd0.3&attack=pgd&eps=0.02&steps=${STEPS}`);
-  await page.locator('#prediction[data-ready="true"]').waitFor({ timeout: 300_000 });
-  const first = Date.now() - started;
-  const adapter = await page.locator('#backend').textContent();
-  const runs = [];
-  for (let i = 0; i < 3; i++) {
+  const attack = `model=mnist-small-cnn-pgd0.3&attack=pgd&eps=0.02&steps=${STEPS}`;
+  // One tab per variant (the URL's trace_every), each warmed by an untimed run (shader
+  // compilation), then timed runs alternating between the tabs.
+  const variants = traceAb ? ['1', '8'] : [null];
+  const tabs = [];
+  let first;
+  for (const every of variants) {
+    const started = Date.now();
+    const { page } = await open(browser, `${query}${attack}${every ? `&trace_every=${every}` : ''}`);
+    await page.locator('#prediction[data-ready="true"]').waitFor({ timeout: 300_000 });
+    first ??= Date.now() - started;
+    tabs.push({ every, page, runs: [] });
+  }
+  const adapter = await tabs[0].page.locator('#backend').textContent();
+  const attackOnce = async (page) => {
     const t = Date.now();
     await page.click('#attack-run');
-    await page.locator('#attack-result[data-ready="true"]').waitFor({ timeout: 300_000 });
+    await page.locator('#attack-result[data-ready="true"]').waitFor({ timeout: 600_000 });
     const steps = Number(await page.locator('#loss-plot').getAttribute('data-points'));
-    runs.push((Date.now() - t) / steps);
+    return (Date.now() - t) / steps;
+  };
+  if (traceAb) for (const tab of tabs) await attackOnce(tab.page);
+  for (let i = 0; i < 3; i++) {
+    for (const tab of tabs) {
+      await tab.page.bringToFront();
+      tab.runs.push(await attackOnce(tab.page));
+    }
   }
-  runs.sort((a, b) => a - b);
-  console.log(`${adapter.trim()}: first prediction ${first} ms; PGD on one image ${runs[1].toFixed(1)} ms/step (median of 3 runs of ${STEPS} steps)`);
-  await page.close();
+  for (const { every, page, runs } of tabs) {
+    runs.sort((a, b) => a - b);
+    const what = every ? `, trace read every ${every} step(s)` : '';
+    console.log(`${adapter.trim()}: first prediction ${first} ms; PGD on one image ${runs[1].toFixed(1)} ms/step${what} (median of 3 runs of ${STEPS} steps)`);
+    await page.close();
+  }
 }
 
 // ImageNet: a fresh browser context has an empty cache.

@@ -6,7 +6,7 @@ crate/tests/lirpa_golden.rs. Run by hand (not in CI):
     python3 tests/golden/gen_auto_lirpa.py > tests/golden/auto_lirpa.json
 
 auto_LiRPA 0.3, the only release on PyPI, was written for torch < 1.13, which has no wheel for
-current Pythons. Two shims below make it run on torch 2.5.1 without touching its bound code:
+current Pythons. Three shims (tests/golden/lirpa_shims.py) make it run on torch 2.5.1 without touching its bound code:
 torch's private `_set_opset_version` is gone (it now sets `GLOBALS.export_onnx_opset_version`),
 graph nodes are no longer subscriptable by attribute name (`node[k]` becomes the typed getter), and
 `Module._named_members` gained a `remove_duplicate` argument. auto_LiRPA 0.3 also needs
@@ -29,29 +29,10 @@ import os
 import sys
 
 import torch
-import torch.onnx.symbolic_helper as symbolic_helper
 from torch import nn
-from torch.onnx._globals import GLOBALS
-
-
-def _set_opset_version(version):
-    GLOBALS.export_onnx_opset_version = version
-
-
-symbolic_helper._set_opset_version = _set_opset_version
-torch._C.Node.__getitem__ = lambda node, key: getattr(node, node.kindOf(key))(key)
-
-import auto_LiRPA  # noqa: E402
-from auto_LiRPA import BoundedModule, BoundedTensor, PerturbationLpNorm  # noqa: E402
-
-# A third shim: torch >= 2.0 passes `remove_duplicate` to `Module._named_members`, which
-# BoundedModule overrides with the older signature.
-_named_members = BoundedModule._named_members
-BoundedModule._named_members = (
-    lambda self, get_members_fn, prefix="", recurse=True, remove_duplicate=True:
-    _named_members(self, get_members_fn, prefix, recurse))
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lirpa_shims import BoundedModule, BoundedTensor, PerturbationLpNorm, auto_LiRPA  # noqa: E402 (shims)
 from mnist_small_cnn import load_images, load_model  # noqa: E402
 
 # Specs in Perturb's format; the PyTorch nn.Sequential below uses the same layer indices, so the

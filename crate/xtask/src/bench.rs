@@ -2,6 +2,7 @@
 //! never timed unit tests), and, where PyTorch and torchattacks are installed, the same attack on
 //! PyTorch-CPU with the same weights and images (`tests/bench/torch_pgd.py`) and the ratio.
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use clap::Args;
@@ -50,14 +51,19 @@ pub struct BenchArgs {
     /// ResNet-18 suite: the batch sizes.
     #[arg(long, value_delimiter = ',', default_value = "1,16,64")]
     pub(crate) batches: Vec<usize>,
+    /// PGD suite: also time each layer's forward pass and input gradient, the whole forward and
+    /// forward+backward, and the rest of the step (beside PyTorch's).
+    #[arg(long)]
+    pub(crate) breakdown: bool,
     /// Python with torch (and torchattacks, torchvision) for the PyTorch-CPU reference ("none"
     /// to skip).
     #[arg(long, default_value = "python3")]
     pub(crate) torch_python: String,
 }
 
-/// Run the PyTorch reference with as many threads as Burn's CPU backend uses; its ms per step.
-fn torch_reference(python: &str, args: &BenchArgs) -> Option<f64> {
+/// Run the PyTorch reference with as many threads as Burn's CPU backend uses: its ms per step
+/// and, with `--breakdown`, its rows by label.
+fn torch_reference(python: &str, args: &BenchArgs) -> Option<(f64, BTreeMap<String, f64>)> {
     use std::process::Command;
     let has_torch = Command::new(python)
         .args(["-c", "import torch, torchattacks"])
@@ -68,14 +74,7 @@ fn torch_reference(python: &str, args: &BenchArgs) -> Option<f64> {
         println!("PyTorch reference skipped: {python} cannot import torch and torchattacks");
         return None;
     }
-    let threads = std::env::var("RAYON_NUM_THREADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-        });
+    let threads = crate::bench_certify::rayon_threads();
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../tests/bench/torch_pgd.py"
@@ -86,6 +85,7 @@ fn torch_reference(python: &str, args: &BenchArgs) -> Option<f64> {
         .args(["--batch-size", &args.batch_size.to_string()])
         .args(["--steps", &args.steps.to_string()])
         .args(["--repeats", &args.repeats.to_string()])
+        .args(args.breakdown.then_some("--breakdown"))
         .output()
         .ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
@@ -95,7 +95,16 @@ fn torch_reference(python: &str, args: &BenchArgs) -> Option<f64> {
         return None;
     }
     let before = text.split(" ms per step").next()?;
-    before.rsplit(' ').next()?.parse().ok()
+    let step = before.rsplit(' ').next()?.parse().ok()?;
+    // Breakdown rows: `row<TAB>label<TAB>ms`.
+    let rows = text
+        .lines()
+        .filter_map(|line| {
+            let mut parts = line.strip_prefix("row\t")?.split('\t');
+            Some((parts.next()?.to_string(), parts.next()?.parse().ok()?))
+        })
+        .collect();
+    Some((step, rows))
 }
 
 /// Run the chosen suite.
@@ -143,15 +152,31 @@ pub fn run(args: BenchArgs) -> Result<()> {
         median * 1e3 / args.steps as f64,
         indices.len() as f64 / median
     );
-    if args.torch_python != "none"
-        && args.device == DeviceArg::Cpu
-        && let Some(torch_ms) = torch_reference(&args.torch_python, &args)
-    {
-        let ours = median * 1e3 / args.steps as f64;
+    let ours = median * 1e3 / args.steps as f64;
+    let torch = (args.torch_python != "none" && args.device == DeviceArg::Cpu)
+        .then(|| torch_reference(&args.torch_python, &args))
+        .flatten();
+    if let Some((torch_ms, _)) = &torch {
         println!(
             "Perturb / PyTorch-CPU time per step: {:.2}× ({ours:.2} ms vs {torch_ms:.2} ms)",
             ours / torch_ms
         );
+    }
+    if args.breakdown {
+        let (images, _) = data.batch(&indices, &device)?;
+        let torch_rows = torch.map(|(step, mut rows)| {
+            rows.insert("PGD step (measured above)".into(), step);
+            rows
+        });
+        crate::bench_breakdown::run(
+            &model,
+            images,
+            &labels,
+            ours,
+            args.repeats.max(5),
+            &device,
+            torch_rows,
+        )?;
     }
     Ok(())
 }

@@ -30,7 +30,68 @@ fn median_seconds(repeats: usize, mut f: impl FnMut() -> Result<()>) -> Result<f
     Ok(times[times.len() / 2])
 }
 
-/// IBP, CROWN-IBP and CROWN per batch on the default model at ε = 0.01, and CERTIFY per image.
+/// auto_LiRPA's milliseconds per batch and verified count for each method on the same batch
+/// (`tests/bench/lirpa_bounds.py`), where the Python has torch and auto_LiRPA.
+fn lirpa_reference(args: &BenchArgs, n: usize) -> Option<Vec<(String, f64, usize)>> {
+    use std::process::Command;
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/bench/lirpa_bounds.py"
+    );
+    let threads = rayon_threads();
+    let out = Command::new(&args.torch_python)
+        .arg(script)
+        .args(["--threads", &threads.to_string()])
+        .args(["--batch-size", &n.to_string()])
+        .args(["--repeats", &args.repeats.to_string()])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        println!(
+            "auto_LiRPA reference skipped: {}",
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        );
+        return None;
+    }
+    print!(
+        "{}",
+        text.lines()
+            .filter(|l| !l.starts_with("row\t"))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+    );
+    Some(
+        text.lines()
+            .filter_map(|line| {
+                let mut parts = line.strip_prefix("row\t")?.split('\t');
+                Some((
+                    parts.next()?.to_string(),
+                    parts.next()?.parse().ok()?,
+                    parts.next()?.parse().ok()?,
+                ))
+            })
+            .collect(),
+    )
+}
+
+/// The CPU backend's thread count (as the PyTorch references are given).
+pub(crate) fn rayon_threads() -> usize {
+    std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
+}
+
+/// IBP, CROWN-IBP and CROWN per batch on the default model at ε = 0.01 (beside auto_LiRPA's on
+/// the same batch where it is installed), and CERTIFY per image.
 pub fn certification(args: &BenchArgs) -> Result<()> {
     let device = args.device.init()?;
     let model = perturb::zoo::default_model(&device)?;
@@ -39,6 +100,10 @@ pub fn certification(args: &BenchArgs) -> Result<()> {
     let (images, labels) = data.batch(&indices, &device)?;
     let n = indices.len();
     let threat = ThreatModel::new(Norm::Linf, 0.01)?;
+    let lirpa = (args.torch_python != "none")
+        .then(|| lirpa_reference(args, n))
+        .flatten()
+        .unwrap_or_default();
     for method in BoundMethod::ALL {
         let name = method.id().to_uppercase();
         let seconds = median_seconds(args.repeats, || {
@@ -46,12 +111,21 @@ pub fn certification(args: &BenchArgs) -> Result<()> {
             perturb::blocking::block_on(read_f32(margins.sum()))?;
             Ok(())
         })?;
+        let margins = bound_margins(&model, images.clone(), labels.clone(), &threat, method)?;
+        let lowest = perturb::blocking::block_on(read_f32(margins.min_dim(1).reshape([n])))?;
+        let verified = lowest.iter().filter(|&&m| m > 0.0).count();
         println!(
-            "{name} bounds, default model, batch {n} on {:?}: {:.1} ms per batch, {:.2} ms per image",
+            "{name} bounds, default model, batch {n} on {:?}: {:.1} ms per batch, {:.2} ms per image, {verified} verified",
             args.device,
             seconds * 1e3,
             seconds * 1e3 / n as f64
         );
+        if let Some((_, ms, lirpa_verified)) = lirpa.iter().find(|(m, ..)| *m == name) {
+            println!(
+                "  auto_LiRPA {name}: {ms:.1} ms per batch, {lirpa_verified} verified; Perturb / auto_LiRPA {:.2}×",
+                seconds * 1e3 / ms
+            );
+        }
     }
     let config = SmoothingConfig {
         samples: args.samples,

@@ -42,7 +42,7 @@ fn torch_reference(
         env!("CARGO_MANIFEST_DIR"),
         "/../../tests/bench/torch_resnet18.py"
     );
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = crate::bench_certify::rayon_threads();
     let list: Vec<String> = batches.iter().map(usize::to_string).collect();
     let out = std::process::Command::new(python)
         .args([script, "--batches", &list.join(","), "--repeats"])

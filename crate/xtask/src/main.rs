@@ -2,11 +2,16 @@
 //! against PyTorch and the data files derived from the fetched datasets.
 
 mod bench;
+mod bench_breakdown;
 mod bench_certify;
 mod bench_imagenet;
 mod subset;
 
 use clap::{Parser, Subcommand};
+
+/// The same allocator as the `perturb` binary's, so the benchmarks time what users run.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Developer tasks for Perturb.
 #[derive(Debug, Parser)]

@@ -1,6 +1,6 @@
 //! The attack lab's settings: the core's [`AttackSettings`] with the page's defaults and limits,
 //! read from and written to the URL (`attack`, `norm`, `eps`, `steps`, `alpha`, `restarts`,
-//! `seed`, `target`, `queries`).
+//! `seed`, `target`, `queries`, and `trace_every`, a tuning knob for GPUs).
 
 use perturb::attack::{AttackMethod, AttackSettings, CwSettings, Norm};
 
@@ -16,15 +16,20 @@ pub const MAX_QUERIES: usize = 20_000;
 /// The query budget the page starts query-only attacks with.
 pub const PAGE_QUERIES: usize = 1000;
 
-/// The page's attack before the URL or the form change it: PGD-20 at L∞ ε = 0.15.
+/// The page's attack before the URL or the form change it: PGD-20 at L∞ ε = 0.15, the trace read
+/// as the backend suits ([`for_run`]).
 pub fn page_default() -> AttackSettings {
     AttackSettings {
         epsilon: 0.15,
         steps: 20,
         queries: PAGE_QUERIES,
+        trace_every: AUTO_TRACE,
         ..AttackSettings::default()
     }
 }
+
+/// `trace_every` of a page whose URL does not set it: the page picks per backend ([`for_run`]).
+pub const AUTO_TRACE: usize = 0;
 
 /// C&W in the page: c from 1 and 5 search rounds (fewer rounds than the command line's, from a
 /// constant that already fools most digits).
@@ -41,13 +46,19 @@ pub const PAGE_CW: CwSettings = CwSettings {
 pub const GPU_TRACE_EVERY: usize = 8;
 
 /// The settings a run uses: those that apply to the method, C&W's page preset, and the trace
-/// (read every step, or every [`GPU_TRACE_EVERY`] steps on a GPU).
+/// (read every step, or every [`GPU_TRACE_EVERY`] steps on a GPU, unless the URL's `trace_every`
+/// says otherwise).
 pub fn for_run(settings: AttackSettings, gpu: bool) -> AttackSettings {
     let cw = (settings.method == AttackMethod::Cw).then_some(PAGE_CW);
+    let trace_every = match settings.trace_every {
+        AUTO_TRACE if gpu => GPU_TRACE_EVERY,
+        AUTO_TRACE => 1,
+        chosen => chosen,
+    };
     AttackSettings {
         cw,
         trace: true,
-        trace_every: if gpu { GPU_TRACE_EVERY } else { 1 },
+        trace_every,
         ..settings.applicable()
     }
 }
@@ -104,6 +115,9 @@ pub fn read(
     if let Some(n) = query.checked("queries", queries, warn) {
         a.queries = n;
     }
+    if let Some(k) = query.checked("trace_every", count("trace_every", MAX_STEPS), warn) {
+        a.trace_every = k;
+    }
     if a.method == AttackMethod::Hsj && a.target.take().is_some() {
         warn("ignored target: hsj is untargeted".into());
     }
@@ -127,5 +141,39 @@ pub fn write(a: &AttackSettings, out: &mut String) {
     }
     if a.method.is_query_only() {
         out.push_str(&format!("&queries={}", a.queries));
+    }
+    if a.trace_every != AUTO_TRACE {
+        out.push_str(&format!("&trace_every={}", a.trace_every));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::UrlSettings;
+
+    #[test]
+    fn the_trace_is_read_as_the_backend_suits_unless_the_url_says() {
+        let auto = UrlSettings::parse("?attack=pgd", 1000).attack;
+        assert_eq!(auto.trace_every, AUTO_TRACE);
+        assert_eq!(for_run(auto, true).trace_every, GPU_TRACE_EVERY);
+        assert_eq!(for_run(auto, false).trace_every, 1);
+        assert!(
+            !UrlSettings::parse("?attack=pgd", 1000)
+                .to_query()
+                .contains("trace_every")
+        );
+        let chosen = UrlSettings::parse("?attack=pgd&trace_every=1", 1000);
+        assert!(chosen.warnings.is_empty(), "{:?}", chosen.warnings);
+        assert_eq!(for_run(chosen.attack, true).trace_every, 1);
+        let every_32 = UrlSettings::parse("?attack=pgd&trace_every=32", 1000);
+        assert_eq!(for_run(every_32.attack, false).trace_every, 32);
+        // A share link keeps the choice.
+        assert_eq!(UrlSettings::parse(&every_32.to_query(), 1000), every_32);
+        for bad in ["0", "-1", "NaN", "501"] {
+            let s = UrlSettings::parse(&format!("?attack=pgd&trace_every={bad}"), 1000);
+            assert_eq!(s.attack.trace_every, AUTO_TRACE, "{bad}");
+            assert_eq!(s.warnings.len(), 1, "{bad}: {:?}", s.warnings);
+        }
     }
 }
