@@ -4,11 +4,20 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+
+# Each step's title, and how long the one before it took (the CI budget is spent per step).
+started=$SECONDS
+previous=
+step() {
+  [ -z "$previous" ] || echo "($previous: $((SECONDS - last)) s)"
+  previous=$*
+  last=$SECONDS
+  echo; echo "=== $* ==="
+}
+
+step "set-up (whatever a fresh machine lacks)"
 scripts/setup.sh
 export PATH="$root/web/node_modules/.bin:$PATH"   # wasm-opt for Trunk
-
-step() { echo; echo "=== $* ==="; }
-started=$SECONDS
 
 step "format, lints and docs"
 cargo fmt --all -- --check
@@ -52,5 +61,6 @@ trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.2; done
 (cd tests/e2e && PERTURB_URL="http://127.0.0.1:$port/" npm test --silent)
 
+echo "(${previous}: $((SECONDS - last)) s)"
 echo
 echo "all tests passed in $((SECONDS - started)) s"
