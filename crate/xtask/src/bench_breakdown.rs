@@ -9,7 +9,7 @@ use std::time::Instant;
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use perturb::Result;
 use perturb::loss::cross_entropy_per_sample;
-use perturb::model::{Activation, Classifier, Sequential};
+use perturb::model::{Activation, Classifier, Layer, Sequential};
 
 /// Median milliseconds of `f` over `repeats` calls after two warm-up calls.
 fn median_ms(repeats: usize, mut f: impl FnMut()) -> f64 {
@@ -34,6 +34,20 @@ fn settle(x: &Activation) {
     };
 }
 
+/// Forward `layer` at `input` (wrapped by `wrap`) and take the gradient of `upstream · output`
+/// with respect to the input, waiting for its values.
+fn input_gradient<const D: usize>(
+    layer: &Layer,
+    input: &Tensor<D>,
+    wrap: fn(Tensor<D>) -> Activation,
+    upstream: &Tensor<2>,
+) {
+    let input = input.clone().detach().autodiff().require_grad();
+    let output = layer.forward(wrap(input.clone())).into_flat();
+    let grads = (output * upstream.clone().autodiff()).sum().backward();
+    let _ = input.grad(&grads).map(|g| g.sum().into_data());
+}
+
 /// Each layer's forward time and the time of forward plus the gradient with respect to its
 /// input (for a fixed random upstream gradient), in ms, labelled `index:kind`.
 fn per_layer(model: &Sequential, images: Tensor<4>, repeats: usize) -> Vec<(String, f64, f64)> {
@@ -48,41 +62,18 @@ fn per_layer(model: &Sequential, images: Tensor<4>, repeats: usize) -> Vec<(Stri
         let label = format!("{i}:{kind}");
         let forward = median_ms(repeats, || settle(&layer.forward(x.clone())));
         let out = layer.forward(x.clone());
-        let backward = match (&x, &out) {
-            (Activation::Image(input), Activation::Image(o)) => {
-                let upstream = Tensor::<4>::random(o.dims(), Distribution::Default, &o.device());
-                median_ms(repeats, || {
-                    let input = input.clone().detach().autodiff().require_grad();
-                    let Activation::Image(y) = layer.forward(Activation::Image(input.clone()))
-                    else {
-                        unreachable!("same layer, same kind of output")
-                    };
-                    let grads = (y * upstream.clone().autodiff()).sum().backward();
-                    let _ = input.grad(&grads).map(|g| g.sum().into_data());
-                })
-            }
-            (input, Activation::Flat(o)) => {
-                let upstream = Tensor::<2>::random(o.dims(), Distribution::Default, &o.device());
-                let input = input.clone();
-                median_ms(repeats, || {
-                    let grad_input = match &input {
-                        Activation::Image(t) => {
-                            let t = t.clone().detach().autodiff().require_grad();
-                            let y = layer.forward(Activation::Image(t.clone())).into_flat();
-                            let grads = (y * upstream.clone().autodiff()).sum().backward();
-                            t.grad(&grads).map(|g| g.sum().into_data())
-                        }
-                        Activation::Flat(t) => {
-                            let t = t.clone().detach().autodiff().require_grad();
-                            let y = layer.forward(Activation::Flat(t.clone())).into_flat();
-                            let grads = (y * upstream.clone().autodiff()).sum().backward();
-                            t.grad(&grads).map(|g| g.sum().into_data())
-                        }
-                    };
-                    let _ = grad_input;
-                })
-            }
-            (Activation::Flat(_), Activation::Image(_)) => f64::NAN,
+        let upstream = Tensor::<2>::random(
+            out.clone().into_flat().dims(),
+            Distribution::Default,
+            &out.device(),
+        );
+        let backward = match &x {
+            Activation::Image(t) => median_ms(repeats, || {
+                input_gradient(layer, t, Activation::Image, &upstream)
+            }),
+            Activation::Flat(t) => median_ms(repeats, || {
+                input_gradient(layer, t, Activation::Flat, &upstream)
+            }),
         };
         rows.push((label, forward, backward));
         x = out;
