@@ -165,6 +165,8 @@ pub struct App {
     scrolled: bool,
     /// The panel being read, marked `aria-current` in the panel bar.
     reading: Option<String>,
+    /// The panel in view has been looked up since the panels appeared.
+    spied: bool,
     error: Option<String>,
 }
 
@@ -661,6 +663,7 @@ impl Component for App {
             forward_ms: None,
             scrolled: false,
             reading: None,
+            spied: false,
             error,
         }
     }
@@ -737,10 +740,13 @@ impl Component for App {
         if first_render && let Some(panel) = self.settings.embed {
             crate::platform::embed::report_height(panel.id());
         }
-        // Panels come and go with the model and dataset: mark the one in view without a scroll.
-        let reading = scroll_spy::current_panel();
-        if reading != self.reading {
-            ctx.link().send_message(Msg::Reading(reading));
+        // Mark the panel in view once the panels exist (with the model); scrolling keeps the mark
+        // up to date. Not on every render: reading positions forces a layout, and a run renders
+        // every step.
+        if !self.spied && self.model.is_some() {
+            self.spied = true;
+            ctx.link()
+                .send_message(Msg::Reading(scroll_spy::current_panel()));
         }
         // The panels appear only once the model is loaded, after the browser gave up on the
         // fragment: scroll the tour's panel into view then, once.
