@@ -97,11 +97,11 @@ fn torch_reference(python: &str, args: &BenchArgs) -> Option<(f64, BTreeMap<Stri
     let before = text.split(" ms per step").next()?;
     let step = before.rsplit(' ').next()?.parse().ok()?;
     // Breakdown rows: `row<TAB>label<TAB>ms`.
-    let rows = text
-        .lines()
-        .filter_map(|line| {
-            let mut parts = line.strip_prefix("row\t")?.split('\t');
-            Some((parts.next()?.to_string(), parts.next()?.parse().ok()?))
+    let rows = crate::bench_certify::reference_rows(&text)
+        .into_iter()
+        .filter_map(|row| match row.as_slice() {
+            [label, ms] => Some((label.to_string(), ms.parse().ok()?)),
+            _ => None,
         })
         .collect();
     Some((step, rows))

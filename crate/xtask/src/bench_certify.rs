@@ -65,17 +65,23 @@ fn lirpa_reference(args: &BenchArgs, n: usize) -> Option<Vec<(String, f64, usize
             .collect::<String>()
     );
     Some(
-        text.lines()
-            .filter_map(|line| {
-                let mut parts = line.strip_prefix("row\t")?.split('\t');
-                Some((
-                    parts.next()?.to_string(),
-                    parts.next()?.parse().ok()?,
-                    parts.next()?.parse().ok()?,
-                ))
+        reference_rows(&text)
+            .into_iter()
+            .filter_map(|row| match row.as_slice() {
+                [method, ms, verified] => {
+                    Some((method.to_string(), ms.parse().ok()?, verified.parse().ok()?))
+                }
+                _ => None,
             })
             .collect(),
     )
+}
+
+/// The `row<TAB>field<TAB>…` lines a reference script prints, split into fields.
+pub(crate) fn reference_rows(text: &str) -> Vec<Vec<&str>> {
+    text.lines()
+        .filter_map(|line| Some(line.strip_prefix("row\t")?.split('\t').collect()))
+        .collect()
 }
 
 /// The CPU backend's thread count (as the PyTorch references are given).
