@@ -64,40 +64,23 @@ pub struct BenchArgs {
 /// Run the PyTorch reference with as many threads as Burn's CPU backend uses: its ms per step
 /// and, with `--breakdown`, its rows by label.
 fn torch_reference(python: &str, args: &BenchArgs) -> Option<(f64, BTreeMap<String, f64>)> {
-    use std::process::Command;
-    let has_torch = Command::new(python)
-        .args(["-c", "import torch, torchattacks"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !has_torch {
-        println!("PyTorch reference skipped: {python} cannot import torch and torchattacks");
-        return None;
+    let mut script_args = vec![
+        "--batch-size".to_string(),
+        args.batch_size.to_string(),
+        "--steps".into(),
+        args.steps.to_string(),
+        "--repeats".into(),
+        args.repeats.to_string(),
+    ];
+    if args.breakdown {
+        script_args.push("--breakdown".into());
     }
-    let threads = crate::bench_certify::rayon_threads();
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/bench/torch_pgd.py"
-    );
-    let out = Command::new(python)
-        .arg(script)
-        .args(["--threads", &threads.to_string()])
-        .args(["--batch-size", &args.batch_size.to_string()])
-        .args(["--steps", &args.steps.to_string()])
-        .args(["--repeats", &args.repeats.to_string()])
-        .args(args.breakdown.then_some("--breakdown"))
-        .output()
-        .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    print!("{text}");
-    if !out.status.success() {
-        eprintln!("{}", String::from_utf8_lossy(&out.stderr));
-        return None;
-    }
+    let text = crate::reference::run(python, "torch_pgd.py", &script_args, "PyTorch")?;
+    print!("{}", crate::reference::prose(&text));
     let before = text.split(" ms per step").next()?;
     let step = before.rsplit(' ').next()?.parse().ok()?;
     // Breakdown rows: `row<TAB>label<TAB>ms`.
-    let rows = crate::bench_certify::reference_rows(&text)
+    let rows = crate::reference::rows(&text)
         .into_iter()
         .filter_map(|row| match row.as_slice() {
             [label, ms] => Some((label.to_string(), ms.parse().ok()?)),

@@ -33,39 +33,21 @@ fn median_seconds(repeats: usize, mut f: impl FnMut() -> Result<()>) -> Result<f
 /// auto_LiRPA's milliseconds per batch and verified count for each method on the same batch
 /// (`tests/bench/lirpa_bounds.py`), where the Python has torch and auto_LiRPA.
 fn lirpa_reference(args: &BenchArgs, n: usize) -> Option<Vec<(String, f64, usize)>> {
-    use std::process::Command;
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/bench/lirpa_bounds.py"
-    );
-    let threads = rayon_threads();
-    let out = Command::new(&args.torch_python)
-        .arg(script)
-        .args(["--threads", &threads.to_string()])
-        .args(["--batch-size", &n.to_string()])
-        .args(["--repeats", &args.repeats.to_string()])
-        .output()
-        .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        println!(
-            "auto_LiRPA reference skipped: {}",
-            String::from_utf8_lossy(&out.stderr)
-                .lines()
-                .last()
-                .unwrap_or("")
-        );
-        return None;
-    }
-    print!(
-        "{}",
-        text.lines()
-            .filter(|l| !l.starts_with("row\t"))
-            .map(|l| format!("{l}\n"))
-            .collect::<String>()
-    );
+    let script_args = [
+        "--batch-size".to_string(),
+        n.to_string(),
+        "--repeats".into(),
+        args.repeats.to_string(),
+    ];
+    let text = crate::reference::run(
+        &args.torch_python,
+        "lirpa_bounds.py",
+        &script_args,
+        "auto_LiRPA",
+    )?;
+    print!("{}", crate::reference::prose(&text));
     Some(
-        reference_rows(&text)
+        crate::reference::rows(&text)
             .into_iter()
             .filter_map(|row| match row.as_slice() {
                 [method, ms, verified] => {
@@ -75,25 +57,6 @@ fn lirpa_reference(args: &BenchArgs, n: usize) -> Option<Vec<(String, f64, usize
             })
             .collect(),
     )
-}
-
-/// The `row<TAB>field<TAB>…` lines a reference script prints, split into fields.
-pub(crate) fn reference_rows(text: &str) -> Vec<Vec<&str>> {
-    text.lines()
-        .filter_map(|line| Some(line.strip_prefix("row\t")?.split('\t').collect()))
-        .collect()
-}
-
-/// The CPU backend's thread count (as the PyTorch references are given).
-pub(crate) fn rayon_threads() -> usize {
-    std::env::var("RAYON_NUM_THREADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-        })
 }
 
 /// IBP, CROWN-IBP and CROWN per batch on the default model at ε = 0.01 (beside auto_LiRPA's on

@@ -38,30 +38,17 @@ fn torch_reference(
     repeats: usize,
     pgd_batch: usize,
 ) -> Option<serde_json::Value> {
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/bench/torch_resnet18.py"
-    );
-    let threads = crate::bench_certify::rayon_threads();
     let list: Vec<String> = batches.iter().map(usize::to_string).collect();
-    let out = std::process::Command::new(python)
-        .args([script, "--batches", &list.join(","), "--repeats"])
-        .arg(repeats.to_string())
-        .args(["--threads", &threads.to_string()])
-        .args(["--pgd-batch", &pgd_batch.to_string()])
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        println!(
-            "PyTorch reference skipped: {}",
-            String::from_utf8_lossy(&out.stderr)
-                .lines()
-                .last()
-                .unwrap_or("failed")
-        );
-        return None;
-    }
-    serde_json::from_slice(&out.stdout).ok()
+    let script_args = [
+        "--batches".to_string(),
+        list.join(","),
+        "--repeats".into(),
+        repeats.to_string(),
+        "--pgd-batch".into(),
+        pgd_batch.to_string(),
+    ];
+    let text = crate::reference::run(python, "torch_resnet18.py", &script_args, "PyTorch")?;
+    serde_json::from_str(&text).ok()
 }
 
 /// Run the suite.

@@ -5,6 +5,7 @@ mod bench;
 mod bench_breakdown;
 mod bench_certify;
 mod bench_imagenet;
+mod reference;
 mod subset;
 
 use clap::{Parser, Subcommand};
