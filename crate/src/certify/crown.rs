@@ -3,12 +3,15 @@
 //! input box in closed form. Tighter than IBP, which boxes every layer.
 //!
 //! Bounds on the pre-activations of each ReLU come from a CROWN pass of their own (chunked over
-//! neurons to bound memory) intersected with IBP, or from IBP alone (CROWN-IBP, cheaper). Every
-//! step is a tensor operation, so it runs on any device.
+//! neurons to bound memory) intersected with IBP, or from IBP alone (CROWN-IBP, cheaper). The
+//! CROWN pass before a ReLU skips, per image, the neurons whose bounds nothing reads
+//! ([`IntermediateNeurons`]). Every step is a tensor operation, so it runs on any device;
+//! natively, a pass that skips neurons reads back one count (the most neurons any image keeps) to
+//! size its work.
 
 use burn::tensor::module::{conv_transpose2d, fold4d, unfold4d};
 use burn::tensor::ops::{ConvTransposeOptions, UnfoldOptions};
-use burn::tensor::{Device, Int, Tensor};
+use burn::tensor::{Bool, Device, Int, Tensor};
 
 use super::ibp::{Interval, propagate, propagate_all};
 use crate::error::{Error, Result};
@@ -31,6 +34,28 @@ pub struct CrownConfig {
     pub intermediate: IntermediateBounds,
     /// Most coefficients held at once while bounding one layer (neurons are chunked to fit).
     pub max_elements: usize,
+    /// Full CROWN: which ReLU inputs get a CROWN pass (the others keep their IBP bounds).
+    pub neurons: IntermediateNeurons,
+}
+
+/// Which neurons entering a ReLU full CROWN bounds by a backward pass of their own.
+///
+/// A ReLU's relaxation reads only the sign of a stable neuron's bounds, so refining one that IBP
+/// already proves stable changes no relaxation — unless a max pool reads the ReLU's output, whose
+/// relaxation uses an active neuron's bounds themselves (a later layer's IBP also reads them, which
+/// can tighten it slightly). In the browser every neuron is bounded: skipping needs a synchronous
+/// readback of a count, which WebGPU cannot do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IntermediateNeurons {
+    /// Every neuron (slowest; at least as tight as the others).
+    All,
+    /// The unstable ones (`l < 0 < u` under IBP), and the active ones when the ReLU's output is
+    /// read by anything but a linear or convolutional layer: the same relaxations as `All`.
+    #[default]
+    Needed,
+    /// The unstable ones only, as auto_LiRPA's `sparse_intermediate_bounds` (its default); looser
+    /// than `All` behind a ReLU that feeds a max pool.
+    Unstable,
 }
 
 impl Default for CrownConfig {
@@ -38,6 +63,7 @@ impl Default for CrownConfig {
         Self {
             intermediate: IntermediateBounds::Crown,
             max_elements: 1 << 24,
+            neurons: IntermediateNeurons::Needed,
         }
     }
 }
@@ -447,6 +473,15 @@ fn needs_crown(layers: &[Layer], k: usize) -> bool {
     k > 1 && before.is_some_and(|l| !is_nonlinear(l))
 }
 
+/// Whether the output of layer `k` is read only by a linear or convolutional layer (through
+/// flattening), which never reads the bounds of its input.
+fn only_affine_reads(layers: &[Layer], k: usize) -> bool {
+    layers[k + 1..]
+        .iter()
+        .find(|l| !matches!(l, Layer::Flatten | Layer::Identity))
+        .is_some_and(|l| matches!(l, Layer::Linear { .. } | Layer::Conv2d { .. }))
+}
+
 /// The state of one CROWN run: the input box and the bounds of every nonlinear layer's input.
 struct Run<'a> {
     layers: &'a [Layer],
@@ -529,26 +564,88 @@ impl Run<'_> {
     /// Lower and upper bounds `[n, d]` of every neuron entering layer `upto`, chunked so that
     /// no step holds more than `max_elements` coefficients.
     fn neuron_bounds(&self, upto: usize, max_elements: usize) -> (Tensor<2>, Tensor<2>) {
-        let n = self.centre.dims()[0];
         let device = self.centre.device();
         let d = size(self.shapes[upto]);
+        let n = self.centre.dims()[0];
+        let (lower, upper) = self.bound_rows(upto, d, max_elements, |start, m| {
+            one_hot_float::<1, 2>(
+                Tensor::<1, Int>::arange(start as i64..(start + m) as i64, &device),
+                d,
+            )
+            .reshape([1, m, d])
+            .expand([n, m, d])
+        });
+        (lower, upper)
+    }
+
+    /// [`Self::neuron_bounds`] for the neurons where `unstable` `[n, d]` holds, each image its
+    /// own; `(l, u)` elsewhere (and intersected with the result where it holds).
+    fn unstable_neuron_bounds(
+        &self,
+        upto: usize,
+        max_elements: usize,
+        unstable: Tensor<2, Bool>,
+        (l, u): (Tensor<2>, Tensor<2>),
+    ) -> (Tensor<2>, Tensor<2>) {
+        let [n, d] = unstable.dims();
+        // The k-th unstable neuron of image i sits where `rank[i] == k`.
+        let rank = unstable.clone().int().cumsum(1) - 1;
+        let count = rank
+            .clone()
+            .max()
+            .into_data()
+            .iter::<i64>()
+            .next()
+            .unwrap_or(-1)
+            + 1;
+        if count <= 0 {
+            return (l, u);
+        }
+        let count = count as usize;
+        let device = l.device();
+        let (lower, upper) = self.bound_rows(upto, count, max_elements, |start, m| {
+            let slots = Tensor::<1, Int>::arange(start as i64..(start + m) as i64, &device)
+                .reshape([1, m, 1])
+                .expand([n, m, d]);
+            rank.clone()
+                .reshape([n, 1, d])
+                .expand([n, m, d])
+                .equal(slots)
+                .bool_and(unstable.clone().reshape([n, 1, d]).expand([n, m, d]))
+                .float()
+        });
+        // Back from slots to neurons; images with fewer unstable neurons than `count` bounded
+        // zero rows in their last slots, never gathered.
+        let at = rank.clamp(0, count as i64 - 1);
+        let lower = l
+            .clone()
+            .mask_where(unstable.clone(), lower.gather(1, at.clone()));
+        let upper = u.clone().mask_where(unstable, upper.gather(1, at));
+        (l.max_pair(lower), u.min_pair(upper))
+    }
+
+    /// Lower and upper bounds `[n, count]` of the `count` linear functions of layer `upto`'s
+    /// input whose coefficients `rows(start, m)` `[n, m, d]` gives, `m` at a time so that no step
+    /// holds more than `max_elements` coefficients.
+    fn bound_rows(
+        &self,
+        upto: usize,
+        count: usize,
+        max_elements: usize,
+        rows: impl Fn(usize, usize) -> Tensor<3>,
+    ) -> (Tensor<2>, Tensor<2>) {
+        let n = self.centre.dims()[0];
         let widest = self.shapes[..=upto]
             .iter()
             .map(|&s| size(s))
             .max()
-            .unwrap_or(d);
-        let chunk = (max_elements / (2 * n * widest)).clamp(1, d);
+            .unwrap_or(1);
+        let chunk = (max_elements / (2 * n * widest)).clamp(1, count);
         let (mut lower, mut upper) = (Vec::new(), Vec::new());
-        for start in (0..d).step_by(chunk) {
-            let m = chunk.min(d - start);
-            let eye = one_hot_float::<1, 2>(
-                Tensor::<1, Int>::arange(start as i64..(start + m) as i64, &device),
-                d,
-            );
-            let spec = Tensor::cat(vec![eye.clone(), eye.neg()], 0)
-                .reshape([1, 2 * m, d])
-                .expand([n, 2 * m, d]);
-            let both = self.lower(upto, spec);
+        for start in (0..count).step_by(chunk) {
+            let m = chunk.min(count - start);
+            let rows = rows(start, m);
+            let both = self.lower(upto, Tensor::cat(vec![rows.clone(), rows.neg()], 1));
             lower.push(both.clone().narrow(1, 0, m));
             upper.push(both.narrow(1, m, m).neg());
         }
@@ -620,9 +717,24 @@ fn prepare<'a>(model: &'a Sequential, input: Interval, config: &CrownConfig) -> 
         if is_nonlinear(layer) {
             let (mut l, mut u) = (current.lower.into_flat(), current.upper.into_flat());
             if config.intermediate == IntermediateBounds::Crown && needs_crown(layers, k) {
-                let (cl, cu) = run.neuron_bounds(k, config.max_elements);
-                l = l.max_pair(cl);
-                u = u.min_pair(cu);
+                let skip = match config.neurons {
+                    IntermediateNeurons::All => None,
+                    _ if cfg!(target_arch = "wasm32") || !matches!(layer, Layer::Relu) => None,
+                    IntermediateNeurons::Needed if !only_affine_reads(layers, k) => {
+                        Some(u.clone().lower_equal_elem(0.0))
+                    }
+                    _ => Some(
+                        u.clone()
+                            .lower_equal_elem(0.0)
+                            .bool_or(l.clone().greater_equal_elem(0.0)),
+                    ),
+                };
+                (l, u) = if let Some(skip) = skip {
+                    run.unstable_neuron_bounds(k, config.max_elements, skip.bool_not(), (l, u))
+                } else {
+                    let (cl, cu) = run.neuron_bounds(k, config.max_elements);
+                    (l.max_pair(cl), u.min_pair(cu))
+                };
             }
             current = Interval {
                 lower: reshape(l.clone(), run.shapes[k]),

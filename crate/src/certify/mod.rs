@@ -14,7 +14,10 @@ mod smoothing;
 mod stats;
 
 pub use bounds::{bound_logits, bound_margins, threat_box, verify};
-pub use crown::{CrownConfig, IntermediateBounds, crown_logit_bounds, crown_margin_lower_bounds};
+pub use crown::{
+    CrownConfig, IntermediateBounds, IntermediateNeurons, crown_logit_bounds,
+    crown_margin_lower_bounds,
+};
 pub use exact::{ExactConfig, ExactOutcome, ExactStats, TinyNet, verify_exact};
 pub use ibp::{
     Interval, input_box, logit_bounds, margin_lower_bounds, propagate, propagate_all, verified,

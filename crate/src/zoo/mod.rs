@@ -55,7 +55,7 @@ const fn entry(
 }
 
 /// Every model, MNIST's first (the default at the head), then Fashion-MNIST's, then ImageNet's.
-pub const ZOO: [ZooEntry; 13] = [
+pub const ZOO: [ZooEntry; 14] = [
     entry(
         "mnist-small-cnn",
         "small-cnn",
@@ -67,6 +67,12 @@ pub const ZOO: [ZooEntry; 13] = [
         "small-cnn",
         DatasetKind::Mnist,
         "Small CNN — PGD-trained ε=0.3 (Madry)",
+    ),
+    entry(
+        "mnist-lenet5-pgd0.3",
+        "lenet5",
+        DatasetKind::Mnist,
+        "LeNet-5 — PGD-trained ε=0.3 (Madry)",
     ),
     entry(
         "mnist-strided-cnn-ibp0.1",
