@@ -21,11 +21,13 @@ export async function launch() {
   });
 }
 
-/** Open `query` on the playground (at `viewport`, 1000×760 unless given), collecting page errors. */
-export async function open(browser, query = '', { viewport = { width: 1000, height: 760 }, colorScheme } = {}) {
+/** Open `query` on the playground (at `viewport`, 1000×760 unless given), collecting page errors;
+ * `init` (a function) runs in the page before its own scripts. */
+export async function open(browser, query = '', { viewport = { width: 1000, height: 760 }, colorScheme, init } = {}) {
   const page = await browser.newPage({ viewport, colorScheme, hasTouch: viewport.width < 600 });
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
+  if (init) await page.addInitScript(init);
   await page.goto(BASE_URL + query);
   return { page, errors };
 }
