@@ -5,7 +5,10 @@
 // weights in the browser's cache. `npm run bench -- imagenet` runs only the ImageNet part,
 // `npm run bench -- mnist` only the MNIST part; `cpu` or `webgpu` picks one backend.
 // `trace-ab` times PGD with the trace read every step and every 8 steps (`trace_every`), runs
-// alternating, in one session; `steps=N` sets the PGD steps per run (200).
+// alternating, in one session; `steps=N` sets the PGD steps per run (200). `profile` also records
+// one more run with Chromium's sampling profiler (CDP `Profiler`, 1 ms) and prints where the page's
+// main thread spent it: WebAssembly, the JS glue (WebGPU calls, bindings), the browser's own work,
+// garbage collection, or idle (waiting for the GPU process or a timer).
 import { launch, open, BASE_URL } from './browser.mjs';
 
 const stepsArg = process.argv.find((a) => a.startsWith('steps='));
@@ -13,6 +16,51 @@ const STEPS = stepsArg ? Number(stepsArg.slice(6)) : 200;
 const traceAb = process.argv.includes('trace-ab');
 const onlyImagenet = process.argv.includes('imagenet');
 const onlyMnist = process.argv.includes('mnist');
+const profile = process.argv.includes('profile');
+
+/** Self time of one attack run on `page`'s main thread, by kind, from CDP's sampling profiler. */
+async function profileAttack(page) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 1000 });
+  await cdp.send('Profiler.start');
+  await page.click('#attack-run');
+  await page.locator('#attack-result[data-ready="true"]').waitFor({ timeout: 600_000 });
+  const { profile: p } = await cdp.send('Profiler.stop');
+  await cdp.detach();
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const kind = (node) => {
+    const { functionName: name, url } = node.callFrame;
+    if (name === '(idle)') return 'idle';
+    if (name === '(garbage collector)') return 'garbage collection';
+    if (name === '(program)' || name === '(root)') return 'browser (program)';
+    if (url.startsWith('wasm://') || /\.wasm$/.test(url) || /^\$?wasm-function/.test(name)) return 'WebAssembly';
+    if (url.endsWith('.js')) return 'JS glue';
+    return 'other JS';
+  };
+  const totals = new Map();
+  const functions = new Map();
+  const deltas = p.timeDeltas;
+  p.samples.forEach((id, i) => {
+    const node = byId.get(id);
+    const ms = (deltas[i + 1] ?? 0) / 1000;
+    const k = kind(node);
+    totals.set(k, (totals.get(k) ?? 0) + ms);
+    const name = `${node.callFrame.functionName || '(anonymous)'} [${k}]`;
+    functions.set(name, (functions.get(name) ?? 0) + ms);
+  });
+  const all = [...totals.values()].reduce((a, b) => a + b, 0);
+  const share = ([k, ms]) => `${k} ${(100 * ms / all).toFixed(1)}%`;
+  const top = [...functions.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12);
+  // Static constructors (`inventory` registrations): wasm-ld re-runs them at every call into a
+  // module that never calls `__wasm_call_ctors` itself.
+  const ctors = [...functions.entries()].filter(([k]) => /__wasm_call_ctors|__ctor|inventory::/.test(k))
+    .reduce((a, [, ms]) => a + ms, 0);
+  top.unshift(['static constructors, all together', ctors]);
+  return [...totals.entries()].sort((a, b) => b[1] - a[1]).map(share).join(', ') + ` of ${all.toFixed(0)} ms`
+    + '\n  most self time (a build with a name section shows Rust names):\n    '
+    + top.map(share).join('\n    ');
+}
 const browser = await launch();
 const only = ['webgpu', 'cpu'].filter((b) => process.argv.includes(b));
 const backends = only.length ? only : ['webgpu', 'cpu'];
@@ -46,6 +94,10 @@ for (const backend of onlyImagenet ? [] : backends) {
       await tab.page.bringToFront();
       tab.runs.push(await attackOnce(tab.page));
     }
+  }
+  if (profile) {
+    const steps = await tabs[0].page.locator('#loss-plot').getAttribute('data-points');
+    console.log(`${adapter.trim()}: one PGD run (${steps} steps) under the profiler: ${await profileAttack(tabs[0].page)}`);
   }
   for (const { every, page, runs } of tabs) {
     runs.sort((a, b) => a - b);

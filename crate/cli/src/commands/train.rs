@@ -27,7 +27,7 @@ use crate::progress::bar;
 /// Arguments of `perturb train`.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// A zoo architecture (small-cnn, mlp, lenet5, strided-cnn, resnet-small, mobilenet-small) or
+    /// A zoo architecture (small-cnn, mlp, lenet5, strided-cnn, wide-cnn, resnet-small, mobilenet-small) or
     /// a JSON layer spec.
     #[arg(long, default_value = "small-cnn")]
     arch: String,

@@ -80,11 +80,12 @@ fn pool2() -> LayerSpec {
 }
 
 /// The MNIST zoo's architectures, which the page can train.
-pub const MNIST: [&str; 6] = [
+pub const MNIST: [&str; 7] = [
     "small-cnn",
     "mlp",
     "lenet5",
     "strided-cnn",
+    "wide-cnn",
     "resnet-small",
     "mobilenet-small",
 ];
@@ -102,7 +103,7 @@ pub const IMAGENET: [&str; 7] = [
 
 impl ModelSpec {
     /// The MNIST zoo's architectures (for 1×28×28 inputs and 10 classes).
-    pub const ZOO: [&'static str; 6] = MNIST;
+    pub const ZOO: [&'static str; 7] = MNIST;
 
     /// A named architecture: one of [`MNIST`] (1×28×28, 10 classes) or [`IMAGENET`] (at its own
     /// resolution: 224×224, 240×240 for EfficientNet-Lite1; 1,000 classes), or `ID@SIDE` for an
@@ -125,6 +126,7 @@ impl ModelSpec {
             "mlp" => Ok(Self::mlp()),
             "lenet5" => Ok(Self::lenet5()),
             "strided-cnn" => Ok(Self::strided_cnn()),
+            "wide-cnn" => Ok(Self::wide_cnn()),
             "resnet-small" => Ok(Self::resnet_small()),
             "mobilenet-small" => Ok(Self::mobilenet_small()),
             _ if IMAGENET.contains(&id) => Self::imagenet(id, Self::imagenet_resolution(id)),
