@@ -8,7 +8,9 @@
 // alternating, in one session; `steps=N` sets the PGD steps per run (200). `profile` also records
 // one more run with Chromium's sampling profiler (CDP `Profiler`, 1 ms) and prints where the page's
 // main thread spent it: WebAssembly, the JS glue (WebGPU calls, bindings), the browser's own work,
-// garbage collection, or idle (waiting for the GPU process or a timer).
+// garbage collection, or idle (waiting for the GPU process or a timer). `sweep` times batched PGD
+// in the robustness-curves view at batch 1, 16 and 50 (its batch size) on each backend: where
+// WebGPU overtakes the CPU backend as the batch grows.
 import { launch, open, BASE_URL } from './browser.mjs';
 
 const stepsArg = process.argv.find((a) => a.startsWith('steps='));
@@ -17,6 +19,25 @@ const traceAb = process.argv.includes('trace-ab');
 const onlyImagenet = process.argv.includes('imagenet');
 const onlyMnist = process.argv.includes('mnist');
 const profile = process.argv.includes('profile');
+const sweep = process.argv.includes('sweep');
+
+/** Milliseconds per PGD step of one batch in the curves view (6 budgets, PGD-`steps`, `images`
+ * images in one batch), the PGD-trained CNN (attacks rarely succeed, so every step runs). */
+async function curveStep(backend, images, steps) {
+  const query = `?${backend === 'cpu' ? 'backend=cpu&' : ''}embed=curves&curves=mnist-small-cnn-pgd0.3&curve_images=${images}&curve_steps=${steps}`;
+  const { page } = await open(browser, query);
+  await page.locator('#prediction[data-ready="true"]').waitFor({ timeout: 300_000 });
+  const run = async () => {
+    const t = Date.now();
+    await page.click('#batch-run');
+    await page.locator('#batch-status[data-ready="true"]').waitFor({ timeout: 600_000 });
+    return (Date.now() - t) / (6 * steps);
+  };
+  await run(); // warm-up: shaders for this batch size
+  const times = [await run(), await run(), await run()].sort((a, b) => a - b);
+  await page.close();
+  return times[1];
+}
 
 /** Self time of one attack run on `page`'s main thread, by kind, from CDP's sampling profiler. */
 async function profileAttack(page) {
@@ -64,7 +85,7 @@ async function profileAttack(page) {
 const browser = await launch();
 const only = ['webgpu', 'cpu'].filter((b) => process.argv.includes(b));
 const backends = only.length ? only : ['webgpu', 'cpu'];
-for (const backend of onlyImagenet ? [] : backends) {
+for (const backend of (onlyImagenet || sweep) ? [] : backends) {
   const query = backend === 'cpu' ? '?backend=cpu&' : '?';
   // The PGD-trained model at a small ε: the attack never succeeds, so every step runs.
   const attack = `model=mnist-small-cnn-pgd0.3&attack=pgd&eps=0.02&steps=${STEPS}`;
@@ -107,9 +128,17 @@ for (const backend of onlyImagenet ? [] : backends) {
   }
 }
 
+if (sweep) {
+  for (const images of [1, 16, 50]) {
+    const row = [];
+    for (const backend of backends) row.push(`${backend} ${(await curveStep(backend, images, 10)).toFixed(1)}`);
+    console.log(`curves view, batch ${images}: ms per PGD step (6 budgets × PGD-10, median of 3): ${row.join(', ')}`);
+  }
+}
+
 // ImageNet: a fresh browser context has an empty cache.
 const IMAGENET_STEPS = 3;
-for (const backend of onlyMnist ? [] : backends) {
+for (const backend of (onlyMnist || sweep) ? [] : backends) {
   const context = await browser.newContext();
   const query = `?dataset=imagenet&${backend === 'cpu' ? 'backend=cpu&' : ''}attack=pgd&eps=0.00001&steps=${IMAGENET_STEPS}`;
   const times = [];
