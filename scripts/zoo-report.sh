@@ -20,7 +20,7 @@ mkdir -p "$out"
 mnist=(mnist-small-cnn mnist-lenet5 mnist-mlp mnist-resnet-small mnist-mobilenet-small
        mnist-small-cnn-noise0.25 mnist-small-cnn-noise0.5 mnist-small-cnn-pgd0.3
        mnist-strided-cnn-ibp0.1)
-for extra in mnist-lenet5-pgd0.3 mnist-strided-cnn-ibp0.3; do
+for extra in mnist-lenet5-pgd0.3 mnist-strided-cnn-ibp0.3 mnist-wide-cnn-ibp0.3; do
   [ -f "models/$extra.json" ] && mnist+=("$extra")
 done
 

@@ -36,7 +36,7 @@ test('Fashion-MNIST: its images, classes and models; attacks run; switching back
   assert.equal(await page.locator('#model').inputValue(), 'mnist-small-cnn');
   assert.match(await page.locator('#label').textContent(), /^MNIST test image 0/);
   assert.doesNotMatch(page.url(), /dataset=/);
-  assert.equal(await page.locator('.batch-model').count(), 11);
+  assert.equal(await page.locator('.batch-model').count(), 12);
   assert.deepEqual(errors, []);
 });
 

@@ -56,7 +56,7 @@ const fn entry(
 
 /// Every model, MNIST's first (the default at the head; then the PGD- and IBP-trained ones the
 /// page's curves tick at first), then Fashion-MNIST's, then ImageNet's.
-pub const ZOO: [ZooEntry; 14] = [
+pub const ZOO: [ZooEntry; 15] = [
     entry(
         "mnist-small-cnn",
         "small-cnn",
@@ -86,6 +86,12 @@ pub const ZOO: [ZooEntry; 14] = [
         "lenet5",
         DatasetKind::Mnist,
         "LeNet-5 — PGD-trained ε=0.3 (Madry)",
+    ),
+    entry(
+        "mnist-wide-cnn-ibp0.3",
+        "wide-cnn",
+        DatasetKind::Mnist,
+        "Wide strided CNN — IBP-trained ε=0.3 (Gowal)",
     ),
     entry(
         "mnist-small-cnn-noise0.25",
