@@ -2,6 +2,7 @@
 
 use std::time::Instant;
 
+use burn::tensor::Tensor;
 use perturb::Result;
 use perturb::attack::{Norm, ThreatModel};
 use perturb::certify::{
@@ -28,6 +29,19 @@ fn median_seconds(repeats: usize, mut f: impl FnMut() -> Result<()>) -> Result<f
     }
     times.sort_by(f64::total_cmp);
     Ok(times[times.len() / 2])
+}
+
+/// Median seconds of computing margin lower bounds `[n, classes]` (each timed run reads every
+/// image's lowest margin back), and how many images the last run verified.
+fn timed_margins(repeats: usize, margins: impl Fn() -> Result<Tensor<2>>) -> Result<(f64, usize)> {
+    let mut lowest = Vec::new();
+    let seconds = median_seconds(repeats, || {
+        let m = margins()?;
+        let n = m.dims()[0];
+        lowest = perturb::blocking::block_on(read_f32(m.min_dim(1).reshape([n])))?;
+        Ok(())
+    })?;
+    Ok((seconds, lowest.iter().filter(|&&m| m > 0.0).count()))
 }
 
 /// auto_LiRPA's milliseconds per batch and verified count for each method on the same batch
@@ -75,14 +89,9 @@ pub fn certification(args: &BenchArgs) -> Result<()> {
         .unwrap_or_default();
     for method in BoundMethod::ALL {
         let name = method.id().to_uppercase();
-        // Each timed run reads every image's lowest margin back, and the last one is counted.
-        let mut lowest = Vec::new();
-        let seconds = median_seconds(args.repeats, || {
-            let margins = bound_margins(&model, images.clone(), labels.clone(), &threat, method)?;
-            lowest = perturb::blocking::block_on(read_f32(margins.min_dim(1).reshape([n])))?;
-            Ok(())
+        let (seconds, verified) = timed_margins(args.repeats, || {
+            bound_margins(&model, images.clone(), labels.clone(), &threat, method)
         })?;
-        let verified = lowest.iter().filter(|&&m| m > 0.0).count();
         println!(
             "{name} bounds, default model, batch {n} on {:?}: {:.1} ms per batch, {:.2} ms per image, {verified} verified",
             args.device,
@@ -110,14 +119,9 @@ pub fn certification(args: &BenchArgs) -> Result<()> {
             neurons,
             ..CrownConfig::default()
         };
-        let mut lowest = Vec::new();
-        let seconds = median_seconds(args.repeats, || {
-            let margins =
-                crown_margin_lower_bounds(&model, input.clone(), labels.clone(), &config)?;
-            lowest = perturb::blocking::block_on(read_f32(margins.min_dim(1).reshape([n])))?;
-            Ok(())
+        let (seconds, verified) = timed_margins(args.repeats, || {
+            crown_margin_lower_bounds(&model, input.clone(), labels.clone(), &config)
         })?;
-        let verified = lowest.iter().filter(|&&m| m > 0.0).count();
         println!(
             "CROWN bounds ({what}), batch {n}: {:.1} ms per batch, {verified} verified",
             seconds * 1e3

@@ -29,36 +29,29 @@ impl ModelSpec {
     /// convolutions instead of pooling, which keeps interval and CROWN bounds tight.
     /// conv4×4-16/2 → ReLU → conv4×4-32/2 → ReLU → fc-100 → ReLU → fc-10.
     pub fn strided_cnn() -> Self {
-        Self {
-            input: [1, 28, 28],
-            layers: vec![
-                conv("conv1", 1, 16, 4, 2, 1),
-                LayerSpec::Relu,
-                conv("conv2", 16, 32, 4, 2, 1),
-                LayerSpec::Relu,
-                LayerSpec::Flatten,
-                linear("fc1", 32 * 7 * 7, 100),
-                LayerSpec::Relu,
-                linear("fc2", 100, 10),
-            ],
-        }
+        Self::strided(16, 32, 100)
     }
 
     /// [`Self::strided_cnn`] twice as wide in its convolutions and five times in its hidden layer,
     /// for IBP training at ε = 0.3, where the small one runs out of capacity.
     /// conv4×4-32/2 → ReLU → conv4×4-64/2 → ReLU → fc-512 → ReLU → fc-10.
     pub fn wide_cnn() -> Self {
+        Self::strided(32, 64, 512)
+    }
+
+    /// conv4×4-`c1`/2 → ReLU → conv4×4-`c2`/2 → ReLU → fc-`hidden` → ReLU → fc-10.
+    fn strided(c1: usize, c2: usize, hidden: usize) -> Self {
         Self {
             input: [1, 28, 28],
             layers: vec![
-                conv("conv1", 1, 32, 4, 2, 1),
+                conv("conv1", 1, c1, 4, 2, 1),
                 LayerSpec::Relu,
-                conv("conv2", 32, 64, 4, 2, 1),
+                conv("conv2", c1, c2, 4, 2, 1),
                 LayerSpec::Relu,
                 LayerSpec::Flatten,
-                linear("fc1", 64 * 7 * 7, 512),
+                linear("fc1", c2 * 7 * 7, hidden),
                 LayerSpec::Relu,
-                linear("fc2", 512, 10),
+                linear("fc2", hidden, 10),
             ],
         }
     }
