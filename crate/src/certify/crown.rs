@@ -567,29 +567,28 @@ impl Run<'_> {
         let device = self.centre.device();
         let d = size(self.shapes[upto]);
         let n = self.centre.dims()[0];
-        let (lower, upper) = self.bound_rows(upto, d, max_elements, |start, m| {
+        self.bound_rows(upto, d, max_elements, |start, m| {
             one_hot_float::<1, 2>(
                 Tensor::<1, Int>::arange(start as i64..(start + m) as i64, &device),
                 d,
             )
             .reshape([1, m, d])
             .expand([n, m, d])
-        });
-        (lower, upper)
+        })
     }
 
-    /// [`Self::neuron_bounds`] for the neurons where `unstable` `[n, d]` holds, each image its
-    /// own; `(l, u)` elsewhere (and intersected with the result where it holds).
-    fn unstable_neuron_bounds(
+    /// [`Self::neuron_bounds`] for the neurons where `refine` `[n, d]` holds, each image its own;
+    /// `(l, u)` elsewhere (and intersected with the result where it holds).
+    fn selected_neuron_bounds(
         &self,
         upto: usize,
         max_elements: usize,
-        unstable: Tensor<2, Bool>,
+        refine: Tensor<2, Bool>,
         (l, u): (Tensor<2>, Tensor<2>),
     ) -> (Tensor<2>, Tensor<2>) {
-        let [n, d] = unstable.dims();
-        // The k-th unstable neuron of image i sits where `rank[i] == k`.
-        let rank = unstable.clone().int().cumsum(1) - 1;
+        let [n, d] = refine.dims();
+        // The k-th selected neuron of image i sits where `rank[i] == k`.
+        let rank = refine.clone().int().cumsum(1) - 1;
         let count = rank
             .clone()
             .max()
@@ -611,16 +610,16 @@ impl Run<'_> {
                 .reshape([n, 1, d])
                 .expand([n, m, d])
                 .equal(slots)
-                .bool_and(unstable.clone().reshape([n, 1, d]).expand([n, m, d]))
+                .bool_and(refine.clone().reshape([n, 1, d]).expand([n, m, d]))
                 .float()
         });
-        // Back from slots to neurons; images with fewer unstable neurons than `count` bounded
+        // Back from slots to neurons; images with fewer selected neurons than `count` bounded
         // zero rows in their last slots, never gathered.
         let at = rank.clamp(0, count as i64 - 1);
         let lower = l
             .clone()
-            .mask_where(unstable.clone(), lower.gather(1, at.clone()));
-        let upper = u.clone().mask_where(unstable, upper.gather(1, at));
+            .mask_where(refine.clone(), lower.gather(1, at.clone()));
+        let upper = u.clone().mask_where(refine, upper.gather(1, at));
         (l.max_pair(lower), u.min_pair(upper))
     }
 
@@ -730,7 +729,7 @@ fn prepare<'a>(model: &'a Sequential, input: Interval, config: &CrownConfig) -> 
                     ),
                 };
                 (l, u) = if let Some(skip) = skip {
-                    run.unstable_neuron_bounds(k, config.max_elements, skip.bool_not(), (l, u))
+                    run.selected_neuron_bounds(k, config.max_elements, skip.bool_not(), (l, u))
                 } else {
                     let (cl, cu) = run.neuron_bounds(k, config.max_elements);
                     (l.max_pair(cl), u.min_pair(cu))

@@ -1,8 +1,8 @@
 //! CROWN: exact on affine nets, tighter than IBP by hand on a two-unit ReLU net, sound on random
 //! nets (every layer kind) and on the default model against 10,000 sampled points and PGD
-//! adversarials, in every intermediate-bound mode (CROWN on the unstable neurons, CROWN on all,
-//! IBP); the unstable-neuron pass equal to the all-neuron one where it matters; and tighter than IBP
-//! on the default model.
+//! adversarials, in every intermediate-bound mode (CROWN on the neurons whose bounds are read, on
+//! all, on the unstable ones; IBP); the first equal to the all-neuron pass, the last never tighter;
+//! and tighter than IBP on the default model.
 
 use crate::common::soundness::{
     Claimed, abs_diff_net, affine_net, assert_sound, flat2, label_tensor, pgd_adversarials,
