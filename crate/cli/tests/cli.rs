@@ -321,6 +321,45 @@ fn certify_compare_shows_crown_at_least_as_tight_and_plots_both() {
 }
 
 #[test]
+fn certify_crown_neurons_are_chosen_reported_and_refused_elsewhere() {
+    // How much CROWN's margin bounds gain on IBP's, bounding `neurons`.
+    let gain = |neurons: &str| {
+        let out = perturb(&[
+            "certify",
+            "--method",
+            "compare",
+            "--crown-neurons",
+            neurons,
+            "--eps",
+            "0.03",
+            "--count",
+            "6",
+            "--batch-size",
+            "6",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["crown_neurons"], neurons, "{report}");
+        report["per_epsilon"][0]["mean_margin_bound_gain"]
+            .as_f64()
+            .unwrap()
+    };
+    // Behind the default CNN's max pools, auto_LiRPA's choice is looser (up to 2.0 on a margin).
+    let (needed, unstable) = (gain("needed"), gain("unstable"));
+    assert!(
+        needed > unstable + 1e-3,
+        "needed {needed}, unstable {unstable}"
+    );
+    let out = perturb(&["certify", "--method", "ibp", "--crown-neurons", "all"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("--crown-neurons applies to full CROWN"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn certify_smoothing_reports_a_falling_curve_and_refuses_bad_sigma() {
     let out = perturb(&[
         "certify",

@@ -42,15 +42,20 @@ pub struct CrownConfig {
 ///
 /// A ReLU's relaxation reads only the sign of a stable neuron's bounds, so refining one that IBP
 /// already proves stable changes no relaxation — unless a max pool reads the ReLU's output, whose
-/// relaxation uses an active neuron's bounds themselves (a later layer's IBP also reads them, which
-/// can tighten it slightly). In the browser every neuron is bounded: skipping needs a synchronous
+/// relaxation uses an active neuron's bounds themselves in a window where no input's lower bound
+/// reaches every other's upper bound (tighter bounds keep a decided window decided, on the same
+/// input). A later layer's IBP also reads them, which can tighten it slightly. In the browser every neuron is bounded: skipping needs a synchronous
 /// readback of a count, which WebGPU cannot do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
 pub enum IntermediateNeurons {
     /// Every neuron (slowest; at least as tight as the others).
     All,
-    /// The unstable ones (`l < 0 < u` under IBP), and the active ones when the ReLU's output is
-    /// read by anything but a linear or convolutional layer: the same relaxations as `All`.
+    /// The unstable ones (`l < 0 < u` under IBP), and the active ones whose bounds a later
+    /// relaxation reads: before a max pool, those in a window whose maximum IBP leaves open;
+    /// before anything but a pool or a linear or convolutional layer, all. The same relaxations
+    /// as `All`.
     #[default]
     Needed,
     /// The unstable ones only, as auto_LiRPA's `sparse_intermediate_bounds` (its default); looser
@@ -382,6 +387,75 @@ fn back(
     }
 }
 
+/// The windows of a max pool over inputs bounded by `l`, `u` `[n, c·h·w]`.
+struct PoolWindows {
+    /// One-hot choice `[n, c, kk, windows]` of each window's input with the largest lower bound.
+    select: Tensor<4>,
+    /// Whether that input's lower bound reaches every other's upper bound `[n, c, 1, windows]`:
+    /// the window's maximum is then that input.
+    decided: Tensor<4, Bool>,
+    /// The largest upper bound in each window `[n, c, 1, windows]`.
+    u_max: Tensor<4>,
+    options: UnfoldOptions,
+    kk: usize,
+    windows: usize,
+}
+
+impl PoolWindows {
+    fn new(
+        l: &Tensor<2>,
+        u: &Tensor<2>,
+        [kernel, stride, padding]: [usize; 3],
+        [c, h, w]: [usize; 3],
+        [ho, wo]: [usize; 2],
+    ) -> Self {
+        let n = l.dims()[0];
+        let (kk, windows) = (kernel * kernel, ho * wo);
+        let options = UnfoldOptions::new([stride; 2], [padding; 2], [1, 1]);
+        let unfold = |x: Tensor<2>| {
+            unfold4d(x.reshape([n, c, h, w]), [kernel; 2], options.clone())
+                .reshape([n, c, kk, windows])
+        };
+        let (mut lw, mut uw) = (unfold(l.clone()), unfold(u.clone()));
+        if padding > 0 {
+            let ones = Tensor::<2>::ones([1, c * h * w], &l.device());
+            let valid = unfold4d(ones.reshape([1, c, h, w]), [kernel; 2], options.clone())
+                .reshape([1, c, kk, windows])
+                .expand([n, c, kk, windows]);
+            let padded = valid.lower_elem(0.5);
+            lw = lw.mask_fill(padded.clone(), FAR);
+            uw = uw.mask_fill(padded, FAR);
+        }
+        let chosen = one_hot_mask::<3, 4>(lw.clone().argmax(2).reshape([n, c, windows]), kk)
+            .int()
+            .swap_dims(2, 3); // [n, c, kk, windows], one 1 per window
+        let chosen_mask = chosen.clone().equal_elem(1);
+        let select = chosen.float();
+        let l_chosen = (lw * select.clone()).sum_dim(2);
+        let others = uw.clone().mask_fill(chosen_mask, FAR).max_dim(2);
+        Self {
+            select,
+            decided: l_chosen.greater_equal(others),
+            u_max: uw.max_dim(2),
+            options,
+            kk,
+            windows,
+        }
+    }
+
+    /// Sum `per_input` `[n, s, c, kk, windows]` back onto the pool's inputs: `[n, s, c·h·w]`.
+    fn fold(&self, per_input: Tensor<5>, kernel: usize, [c, h, w]: [usize; 3]) -> Tensor<3> {
+        let [n, s, ..] = per_input.dims();
+        fold4d(
+            per_input.reshape([n * s, c * self.kk, self.windows]),
+            [h, w],
+            [kernel; 2],
+            self.options.clone(),
+        )
+        .reshape([n, s, c * h * w])
+    }
+}
+
 /// Max pooling relaxed per window: below by the input with the largest lower bound; above by the
 /// same input when its lower bound beats every other upper bound, else by the largest upper bound.
 fn max_pool_back(
@@ -389,54 +463,54 @@ fn max_pool_back(
     b: Tensor<2>,
     l: &Tensor<2>,
     u: &Tensor<2>,
-    [kernel, stride, padding]: [usize; 3],
+    pool: [usize; 3],
     input: Shape,
     output: Shape,
 ) -> Linear {
     let [n, s, _] = a.dims();
     let [c, h, w] = image_dims(input);
     let [_, ho, wo] = image_dims(output);
-    let (kk, windows) = (kernel * kernel, ho * wo);
-    let options = UnfoldOptions::new([stride; 2], [padding; 2], [1, 1]);
-    let unfold = |x: Tensor<2>| {
-        unfold4d(x.reshape([n, c, h, w]), [kernel; 2], options.clone()).reshape([n, c, kk, windows])
-    };
-    let (mut lw, mut uw) = (unfold(l.clone()), unfold(u.clone()));
-    if padding > 0 {
-        let ones = Tensor::<2>::ones([1, c * h * w], &a.device());
-        let valid = unfold4d(ones.reshape([1, c, h, w]), [kernel; 2], options.clone())
-            .reshape([1, c, kk, windows])
-            .expand([n, c, kk, windows]);
-        let padded = valid.lower_elem(0.5);
-        lw = lw.mask_fill(padded.clone(), FAR);
-        uw = uw.mask_fill(padded, FAR);
-    }
-    let chosen = one_hot_mask::<3, 4>(lw.clone().argmax(2).reshape([n, c, windows]), kk)
-        .int()
-        .swap_dims(2, 3); // [n, c, kk, windows], one 1 per window
-    let chosen_mask = chosen.clone().equal_elem(1);
-    let select = chosen.float();
-    let l_chosen = (lw * select.clone()).sum_dim(2);
-    let others = uw.clone().mask_fill(chosen_mask, FAR).max_dim(2);
-    let decided = l_chosen.greater_equal(others).float(); // [n, c, 1, windows]
-    let u_max = uw.max_dim(2);
+    let windows = PoolWindows::new(l, u, pool, [c, h, w], [ho, wo]);
+    let (kk, count) = (windows.kk, windows.windows);
+    let decided = windows.decided.clone().float();
 
-    let a = a.reshape([n, s, c, 1, windows]);
+    let a = a.reshape([n, s, c, 1, count]);
     let (pos, neg) = (a.clone().clamp_min(0.0), a.clamp_max(0.0));
-    let select = select.reshape([n, 1, c, kk, windows]);
-    let decided = decided.reshape([n, 1, c, 1, windows]);
-    let constant =
-        (neg.clone() * u_max.reshape([n, 1, c, 1, windows]) * (decided.clone().neg() + 1.0))
-            .sum_dims_squeeze::<2, _>(&[2, 3, 4]);
+    let select = windows.select.clone().reshape([n, 1, c, kk, count]);
+    let decided = decided.reshape([n, 1, c, 1, count]);
+    let constant = (neg.clone()
+        * windows.u_max.clone().reshape([n, 1, c, 1, count])
+        * (decided.clone().neg() + 1.0))
+        .sum_dims_squeeze::<2, _>(&[2, 3, 4]);
     let coefficients = pos * select.clone() + neg * select * decided;
-    let a = fold4d(
-        coefficients.reshape([n * s, c * kk, windows]),
-        [h, w],
-        [kernel; 2],
-        options,
-    )
-    .reshape([n, s, c * h * w]);
+    let a = windows.fold(coefficients, pool[0], [c, h, w]);
     Linear { a, b: b + constant }
+}
+
+/// Whether each input `[n, c·h·w]` of a max pool (bounds `l`, `u`) lies in a window whose maximum
+/// the bounds leave undecided: only there does the pool's relaxation read an input's bounds.
+fn in_undecided_window(
+    l: &Tensor<2>,
+    u: &Tensor<2>,
+    pool: [usize; 3],
+    input: Shape,
+    output: Shape,
+) -> Tensor<2, Bool> {
+    let [n, d] = l.dims();
+    let [c, h, w] = image_dims(input);
+    let [_, ho, wo] = image_dims(output);
+    let windows = PoolWindows::new(l, u, pool, [c, h, w], [ho, wo]);
+    let undecided = windows
+        .decided
+        .clone()
+        .bool_not()
+        .float()
+        .expand([n, c, windows.kk, windows.windows])
+        .reshape([n, 1, c, windows.kk, windows.windows]);
+    windows
+        .fold(undecided, pool[0], [c, h, w])
+        .reshape([n, d])
+        .greater_elem(0.5)
 }
 
 /// The shape entering each layer, and the model's output shape last.
@@ -480,6 +554,24 @@ fn only_affine_reads(layers: &[Layer], k: usize) -> bool {
         .iter()
         .find(|l| !matches!(l, Layer::Flatten | Layer::Identity))
         .is_some_and(|l| matches!(l, Layer::Linear { .. } | Layer::Conv2d { .. }))
+}
+
+/// The max pool that reads the output of layer `k` directly, if one does: its index and its
+/// `[kernel, stride, padding]`.
+fn pool_reading(layers: &[Layer], k: usize) -> Option<(usize, [usize; 3])> {
+    let (j, layer) = layers
+        .iter()
+        .enumerate()
+        .skip(k + 1)
+        .find(|(_, l)| !matches!(l, Layer::Identity))?;
+    match layer {
+        Layer::MaxPool2d {
+            kernel,
+            stride,
+            padding,
+        } => Some((j, [*kernel, *stride, *padding])),
+        _ => None,
+    }
 }
 
 /// The state of one CROWN run: the input box and the bounds of every nonlinear layer's input.
@@ -720,7 +812,25 @@ fn prepare<'a>(model: &'a Sequential, input: Interval, config: &CrownConfig) -> 
                     IntermediateNeurons::All => None,
                     _ if cfg!(target_arch = "wasm32") || !matches!(layer, Layer::Relu) => None,
                     IntermediateNeurons::Needed if !only_affine_reads(layers, k) => {
-                        Some(u.clone().lower_equal_elem(0.0))
+                        let inactive = u.clone().lower_equal_elem(0.0);
+                        // Before a max pool, an active neuron's bounds matter only in a window
+                        // whose maximum the bounds leave open.
+                        Some(match pool_reading(layers, k) {
+                            Some((j, pool)) => {
+                                let (pl, pu) = (l.clone().clamp_min(0.0), u.clone().clamp_min(0.0));
+                                let open = in_undecided_window(
+                                    &pl,
+                                    &pu,
+                                    pool,
+                                    run.shapes[j],
+                                    run.shapes[j + 1],
+                                );
+                                let settled =
+                                    l.clone().greater_equal_elem(0.0).bool_and(open.bool_not());
+                                inactive.bool_or(settled)
+                            }
+                            None => inactive,
+                        })
                     }
                     _ => Some(
                         u.clone()

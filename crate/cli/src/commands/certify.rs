@@ -12,8 +12,9 @@ use clap::{Args, ValueEnum};
 use perturb::attack::{Norm, ThreatModel};
 use perturb::blocking::block_on;
 use perturb::certify::{
-    BoundMethod, ExactConfig, ExactOutcome, SmoothedCertificate, SmoothingConfig, TinyNet,
-    bound_margins, certified_accuracy_curve, certify_all, verify_exact,
+    BoundMethod, CrownConfig, ExactConfig, ExactOutcome, IntermediateNeurons, SmoothedCertificate,
+    SmoothingConfig, TinyNet, bound_margins, certified_accuracy_curve, certify_all,
+    crown_margin_lower_bounds, threat_box, verify_exact,
 };
 use perturb::data::ImageSource;
 use perturb::model::Sequential;
@@ -58,6 +59,12 @@ pub struct CertifyArgs {
         default_value = "0.1"
     )]
     eps: Vec<f32>,
+    /// Full CROWN (`crown`, `compare`, `exact`'s CROWN column): which neurons entering a ReLU get
+    /// a backward pass of their own. `needed`: those whose bounds a relaxation reads (as tight as
+    /// `all`); `unstable`: those IBP leaves unstable (auto_LiRPA's default; faster, looser before
+    /// a max pool); `all`.
+    #[arg(long, value_enum, default_value = "needed")]
+    crown_neurons: IntermediateNeurons,
     #[command(flatten)]
     model: ModelArgs,
     /// Certify the first N test images.
@@ -107,6 +114,9 @@ struct Plan {
     max_nodes: usize,
     timeout_s: f64,
     hidden_widths: Option<Vec<usize>>,
+    /// Full CROWN's choice of neurons (reports written before the option read as `needed`).
+    #[serde(default)]
+    crown_neurons: IntermediateNeurons,
 }
 
 /// One bound method on one batch at one budget.
@@ -155,6 +165,12 @@ fn validate(args: &CertifyArgs) -> Result<()> {
             "--count and --batch-size must be positive".into(),
         ));
     }
+    let full_crown = matches!(args.method, Method::Crown | Method::Compare | Method::Exact);
+    if args.crown_neurons != IntermediateNeurons::Needed && !full_crown {
+        return Err(Error::InvalidArgument(
+            "--crown-neurons applies to full CROWN: --method crown, compare or exact".into(),
+        ));
+    }
     if args.timeout_s.is_nan() || args.timeout_s <= 0.0 {
         return Err(Error::InvalidArgument(format!(
             "--timeout-s must be > 0, got {}",
@@ -197,6 +213,7 @@ pub fn run(args: CertifyArgs) -> Result<()> {
         max_nodes: args.max_nodes,
         timeout_s: args.timeout_s,
         hidden_widths: net.as_ref().map(|n| n.hidden_widths()),
+        crown_neurons: args.crown_neurons,
     };
     // Bounds go a batch at a time; smoothing and exact search an image at a time.
     let size = match args.method {
@@ -255,8 +272,14 @@ pub fn run(args: CertifyArgs) -> Result<()> {
                         let ms = started.elapsed().as_secs_f64() * 1e3;
                         let mut sound = [false; 2];
                         for (k, method) in [Method::Crown, Method::Ibp].into_iter().enumerate() {
-                            let bounds =
-                                margins(method, &model, images.clone(), labels_t.clone(), eps)?;
+                            let bounds = margins(
+                                method,
+                                args.crown_neurons,
+                                &model,
+                                images.clone(),
+                                labels_t.clone(),
+                                eps,
+                            )?;
                             sound[k] = block_on(verdicts(bounds))?.0[0];
                         }
                         per_eps.push(ExactRecord {
@@ -280,7 +303,14 @@ pub fn run(args: CertifyArgs) -> Result<()> {
                         let mut per_method = Vec::new();
                         for m in methods(method) {
                             let started = Instant::now();
-                            let bounds = margins(m, &model, images.clone(), labels_t.clone(), eps)?;
+                            let bounds = margins(
+                                m,
+                                args.crown_neurons,
+                                &model,
+                                images.clone(),
+                                labels_t.clone(),
+                                eps,
+                            )?;
                             let (verified, margins) = block_on(verdicts(bounds))?;
                             per_method.push(BoundsRecord {
                                 verified,
@@ -358,14 +388,23 @@ fn methods(method: Method) -> Vec<Method> {
     }
 }
 
+/// The margin lower bounds `method` gives (full CROWN bounding `neurons`).
 fn margins(
     method: Method,
+    neurons: IntermediateNeurons,
     model: &Sequential,
     images: Tensor<4>,
     labels: Tensor<1, Int>,
     eps: f32,
 ) -> Result<Tensor<2>> {
     let threat = ThreatModel::new(Norm::Linf, eps)?;
+    if method == Method::Crown {
+        let config = CrownConfig {
+            neurons,
+            ..CrownConfig::default()
+        };
+        return crown_margin_lower_bounds(model, threat_box(images, &threat)?, labels, &config);
+    }
     bound_margins(model, images, labels, &threat, bound_method(method))
 }
 
@@ -423,6 +462,9 @@ fn bounds(plan: &Plan, records: Vec<Vec<Vec<BoundsRecord>>>) -> (Value, Chart) {
     };
     let mut report = header(plan, method);
     report.insert("batch_size".into(), json!(plan.batch_size));
+    if methods.contains(&Method::Crown) {
+        report.insert("crown_neurons".into(), json!(plan.crown_neurons));
+    }
     report.insert("per_epsilon".into(), json!(per_epsilon));
     let chart = Chart {
         title: format!(
