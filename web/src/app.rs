@@ -4,7 +4,7 @@
 use std::rc::Rc;
 
 use burn::tensor::Device;
-use perturb::data::{Dataset, DatasetKind, SHIPPED_LEN, shipped_test_subset};
+use perturb::data::{Dataset, DatasetKind, SHIPPED_LEN};
 use perturb::eval::probabilities;
 use perturb::model::{Classifier, Sequential};
 use perturb::runtime::readback::read_f32;
@@ -44,21 +44,11 @@ async fn predict(
         .map_err(|e| e.to_string())
 }
 
-/// The compiled-in test images of `kind`, or one blank image and the reason. The other datasets'
-/// images come later ([`samples::test_images`]); one blank image stands in until then.
-fn test_images(kind: DatasetKind) -> (Dataset, Option<String>) {
+/// One blank image of `kind`, standing in until its test images arrive ([`samples::test_images`]).
+fn placeholder(kind: DatasetKind) -> Dataset {
     let shape = kind.image_shape();
-    let blank = || Dataset::with_shape(kind, shape, vec![0; shape.iter().product()], vec![0]);
-    if samples::fetched(kind) {
-        return (blank().expect("one blank image"), None);
-    }
-    match shipped_test_subset(kind) {
-        Ok(d) => (d, None),
-        Err(e) => (
-            blank().expect("one blank image"),
-            Some(format!("shipped test images are unreadable: {e}")),
-        ),
-    }
+    Dataset::with_shape(kind, shape, vec![0; shape.iter().product()], vec![0])
+        .expect("one blank image")
 }
 
 /// Fetch and prepare `kind`'s test images; [`Msg::Samples`] brings them.
@@ -157,7 +147,7 @@ pub struct App {
     progress: Option<(u64, Option<u64>)>,
     /// Where the shown model's weights came from, for large ones.
     weights_source: Option<Source>,
-    /// The shown dataset's test images are still on their way (all but MNIST are fetched).
+    /// The shown dataset's test images are still on their way (every dataset's are fetched).
     samples_pending: bool,
     /// How long the last prediction (one forward pass) took, in milliseconds.
     forward_ms: Option<f64>,
@@ -488,7 +478,7 @@ impl App {
         if kind == self.settings.dataset {
             return false;
         }
-        let (data, error) = test_images(kind);
+        let data = placeholder(kind);
         self.settings.dataset = kind;
         self.settings.model = default;
         self.settings.use_trained = false;
@@ -498,7 +488,7 @@ impl App {
         self.data = Rc::new(data);
         self.picture = None;
         self.index = 0;
-        self.error = error;
+        self.error = None;
         self.model = None;
         self.prediction = None;
         self.load_samples(ctx);
@@ -538,12 +528,10 @@ impl App {
         true
     }
 
-    /// Fetch and prepare the shown dataset's test images unless they are compiled in.
+    /// Fetch and prepare the shown dataset's test images.
     fn load_samples(&mut self, ctx: &Context<Self>) {
-        self.samples_pending = samples::fetched(self.settings.dataset);
-        if self.samples_pending {
-            request_samples(ctx, self.settings.dataset);
-        }
+        self.samples_pending = true;
+        request_samples(ctx, self.settings.dataset);
     }
 
     /// The WebGPU device was lost: move to the CPU backend in place, keeping every setting.
@@ -632,20 +620,18 @@ impl Component for App {
         if settings.dataset == DatasetKind::ImageNet {
             settings = UrlSettings::parse(&query, samples::COUNT);
         }
-        let (data, error) = test_images(settings.dataset);
+        let data = placeholder(settings.dataset);
+        crate::platform::zoo::prefetch(settings.model);
+        request_samples(ctx, settings.dataset);
         listen_for_device_loss(ctx);
         let link = ctx.link().clone();
         scroll_spy::watch(move || link.send_message(Msg::Reading(scroll_spy::current_panel())));
         let force_cpu = settings.force_cpu;
         ctx.link()
             .send_future(async move { Msg::Booted(backend::init(force_cpu).await) });
-        let samples_pending = samples::fetched(settings.dataset);
-        if samples_pending {
-            request_samples(ctx, settings.dataset);
-        }
         Self {
-            // Fetched images arrive later; the URL's image is shown then.
-            index: if samples_pending { 0 } else { settings.image },
+            // The images arrive later; the URL's image is shown then.
+            index: 0,
             shipped: Rc::new(data.clone()),
             data: Rc::new(data),
             picture: None,
@@ -659,12 +645,12 @@ impl Component for App {
             warmed_up: false,
             progress: None,
             weights_source: None,
-            samples_pending,
+            samples_pending: true,
             forward_ms: None,
             scrolled: false,
             reading: None,
             spied: false,
-            error,
+            error: None,
         }
     }
 

@@ -18,7 +18,7 @@ pub use dataset::{Dataset, DatasetKind, Split};
 pub use decode::{MAX_IMAGE_SIDE, decode, decode_within};
 #[cfg(not(target_arch = "wasm32"))]
 pub use folder::{BadImages, ImageFolder, decode_file};
-pub use shipped::{FASHION_SUBSET_FILES, SHIPPED_LEN, shipped_test_subset};
+pub use shipped::{SHIPPED_LEN, shipped_test_subset, subset_files};
 pub use source::ImageSource;
 #[cfg(not(target_arch = "wasm32"))]
 pub use source::TestImages;

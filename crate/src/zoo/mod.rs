@@ -2,8 +2,8 @@
 //! line (`--model <id>`), the page's picker and its URLs share, with its architecture, dataset and
 //! a typed model card.
 //!
-//! The default MNIST model's weights are compiled in ([`DEFAULT_MNIST_WEIGHTS`]); the others are
-//! files `models/<id>.safetensors` beside their cards `models/<id>.json`, read from disk natively
+//! The default MNIST model's weights are compiled in with the `default-weights` feature (on by
+//! default; the page fetches them like the rest); the others are files `models/<id>.safetensors` beside their cards `models/<id>.json`, read from disk natively
 //! and fetched on demand in the page.
 
 mod card;
@@ -18,7 +18,8 @@ use crate::data::DatasetKind;
 use crate::error::{Error, Result};
 use crate::model::{ModelSpec, Sequential};
 
-/// SafeTensors bytes of the default MNIST model (`mnist-small-cnn`).
+/// SafeTensors bytes of the default MNIST model (`mnist-small-cnn`; feature `default-weights`).
+#[cfg(feature = "default-weights")]
 pub const DEFAULT_MNIST_WEIGHTS: &[u8] = include_bytes!("../../assets/mnist-small-cnn.safetensors");
 
 /// One model of the zoo.
@@ -177,7 +178,14 @@ pub fn default_for(kind: DatasetKind) -> Option<ZooEntry> {
 
 /// The default MNIST model on `device`.
 pub fn default_model(device: &Device) -> Result<Sequential> {
-    ZOO[0].load(DEFAULT_MNIST_WEIGHTS, device)
+    let Some(bytes) = ZOO[0].embedded_weights() else {
+        return Err(Error::InvalidArgument(format!(
+            "this build leaves out the default model's weights (feature `default-weights`); load \
+             models/{} with ZooEntry::load",
+            ZOO[0].weights_file()
+        )));
+    };
+    ZOO[0].load(bytes, device)
 }
 
 impl ZooEntry {
@@ -196,9 +204,14 @@ impl ZooEntry {
         format!("{}.json", self.id)
     }
 
-    /// The weights compiled into the library, for the default model only.
+    /// The weights compiled into the library: the default model's, with the `default-weights`
+    /// feature.
     pub fn embedded_weights(&self) -> Option<&'static [u8]> {
-        (self.id == ZOO[0].id).then_some(DEFAULT_MNIST_WEIGHTS)
+        #[cfg(feature = "default-weights")]
+        if self.id == ZOO[0].id {
+            return Some(DEFAULT_MNIST_WEIGHTS);
+        }
+        None
     }
 
     /// The model with `bytes` (its SafeTensors weights) on `device`, checked against the
@@ -243,6 +256,16 @@ mod tests {
         assert_eq!(lookup("mnist-mlp").unwrap().arch, "mlp");
         let err = lookup("resnet-1000").unwrap_err().to_string();
         assert!(err.contains("mnist-small-cnn"), "{err}");
+    }
+
+    #[test]
+    fn the_compiled_in_default_is_the_file_the_page_fetches() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
+        let file = std::fs::read(dir.join(ZOO[0].weights_file())).unwrap();
+        assert!(
+            file == DEFAULT_MNIST_WEIGHTS,
+            "models/ and crate/assets disagree"
+        );
     }
 
     #[test]

@@ -13,7 +13,12 @@ pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
 /// A successful response for `url`, or a message naming it (network failure, HTTP error).
 pub async fn fetch_ok(url: &str) -> Result<web_sys::Response, String> {
     let window = web_sys::window().ok_or("no window")?;
-    let response: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
+    response_ok(window.fetch_with_str(url), url).await
+}
+
+/// The response a started `fetch` (`pending`, for `url`) brings, if successful.
+pub async fn response_ok(pending: Promise, url: &str) -> Result<web_sys::Response, String> {
+    let response: web_sys::Response = JsFuture::from(pending)
         .await
         .map_err(|_| format!("could not fetch {url}"))?
         .dyn_into()

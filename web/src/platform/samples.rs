@@ -1,9 +1,9 @@
 //! Test images served beside the page rather than compiled into it: the ImageNet sample photos
 //! (Trunk copies the set-up's `data/imagenet/samples`), fetched, decoded and prepared by the core
-//! exactly as the command line prepares an image folder; and the Fashion-MNIST subset (Trunk
-//! copies `crate/assets`' files to `subsets/`), which keeps 440 kB out of the bundle.
+//! exactly as the command line prepares an image folder; and the MNIST and Fashion-MNIST subsets
+//! (Trunk copies `crate/assets`' files to `subsets/`), which keeps 600 kB out of the bundle.
 
-use perturb::data::{Dataset, DatasetKind, EvalTransform, FASHION_SUBSET_FILES, decode};
+use perturb::data::{Dataset, DatasetKind, EvalTransform, decode, subset_files};
 
 use super::browser::fetch_bytes;
 
@@ -16,25 +16,17 @@ pub const COUNT: usize = 20;
 /// The model's input side.
 pub const SIDE: usize = 224;
 
-/// Where the Fashion-MNIST subset is served, relative to the page.
+/// Where the MNIST and Fashion-MNIST subsets are served, relative to the page.
 pub const SUBSETS: &str = "subsets";
-
-/// Whether `kind`'s test images are fetched (true) or compiled into the page (MNIST).
-pub fn fetched(kind: DatasetKind) -> bool {
-    kind != DatasetKind::Mnist
-}
 
 /// `kind`'s test images, fetched and decoded.
 pub async fn test_images(kind: DatasetKind) -> Result<Dataset, String> {
-    match kind {
-        DatasetKind::ImageNet => imagenet_samples().await,
-        _ => {
-            let [images, labels] = FASHION_SUBSET_FILES;
-            let images = fetch_bytes(&format!("{SUBSETS}/{images}")).await?;
-            let labels = fetch_bytes(&format!("{SUBSETS}/{labels}")).await?;
-            Dataset::from_idx(kind, &images, &labels).map_err(|e| e.to_string())
-        }
-    }
+    let Some([images, labels]) = subset_files(kind) else {
+        return imagenet_samples().await;
+    };
+    let images = fetch_bytes(&format!("{SUBSETS}/{images}")).await?;
+    let labels = fetch_bytes(&format!("{SUBSETS}/{labels}")).await?;
+    Dataset::from_idx(kind, &images, &labels).map_err(|e| e.to_string())
 }
 
 /// The samples listed in `labels.txt` ("file class" lines), in file-name order, prepared for a
