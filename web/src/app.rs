@@ -161,6 +161,11 @@ pub struct App {
 }
 
 impl App {
+    /// Whether the panels are on the page: they need the backend, the model and the images.
+    fn panels_shown(&self) -> bool {
+        self.backend.is_some() && self.model.is_some() && !self.samples_pending
+    }
+
     fn request_prediction(&self, ctx: &Context<Self>) {
         let (Some(backend), Some(model)) = (&self.backend, &self.model) else {
             return;
@@ -726,17 +731,17 @@ impl Component for App {
         if first_render && let Some(panel) = self.settings.embed {
             crate::platform::embed::report_height(panel.id());
         }
-        // Mark the panel in view once the panels exist (with the model); scrolling keeps the mark
+        // Mark the panel in view once the panels exist (model and images); scrolling keeps the mark
         // up to date. Not on every render: reading positions forces a layout, and a run renders
         // every step.
-        if !self.spied && self.model.is_some() {
+        if !self.spied && self.panels_shown() {
             self.spied = true;
             ctx.link()
                 .send_message(Msg::Reading(scroll_spy::current_panel()));
         }
-        // The panels appear only once the model is loaded, after the browser gave up on the
-        // fragment: scroll the tour's panel into view then, once.
-        if self.scrolled || self.model.is_none() {
+        // The panels appear only once the model and the images are in, after the browser gave up
+        // on the fragment: scroll the tour's panel into view then, once.
+        if self.scrolled || !self.panels_shown() {
             return;
         }
         self.scrolled = true;

@@ -223,6 +223,10 @@ pub fn run(args: CertifyArgs) -> Result<()> {
     let units = units_of(data.len(), size);
     let labels = data.class_labels();
     let checksums = args.model.checksums(&data, &device)?;
+    let bounder = Bounder {
+        model: &model,
+        neurons: args.crown_neurons,
+    };
     args.shards.run(
         "certify",
         &plan,
@@ -272,14 +276,7 @@ pub fn run(args: CertifyArgs) -> Result<()> {
                         let ms = started.elapsed().as_secs_f64() * 1e3;
                         let mut sound = [false; 2];
                         for (k, method) in [Method::Crown, Method::Ibp].into_iter().enumerate() {
-                            let bounds = margins(
-                                method,
-                                args.crown_neurons,
-                                &model,
-                                images.clone(),
-                                labels_t.clone(),
-                                eps,
-                            )?;
+                            let bounds = bounder.margins(method, &images, &labels_t, eps)?;
                             sound[k] = block_on(verdicts(bounds))?.0[0];
                         }
                         per_eps.push(ExactRecord {
@@ -303,14 +300,7 @@ pub fn run(args: CertifyArgs) -> Result<()> {
                         let mut per_method = Vec::new();
                         for m in methods(method) {
                             let started = Instant::now();
-                            let bounds = margins(
-                                m,
-                                args.crown_neurons,
-                                &model,
-                                images.clone(),
-                                labels_t.clone(),
-                                eps,
-                            )?;
+                            let bounds = bounder.margins(m, &images, &labels_t, eps)?;
                             let (verified, margins) = block_on(verdicts(bounds))?;
                             per_method.push(BoundsRecord {
                                 verified,
@@ -388,24 +378,33 @@ fn methods(method: Method) -> Vec<Method> {
     }
 }
 
-/// The margin lower bounds `method` gives (full CROWN bounding `neurons`).
-fn margins(
-    method: Method,
+/// The model under certification and full CROWN's choice of neurons.
+struct Bounder<'a> {
+    model: &'a Sequential,
     neurons: IntermediateNeurons,
-    model: &Sequential,
-    images: Tensor<4>,
-    labels: Tensor<1, Int>,
-    eps: f32,
-) -> Result<Tensor<2>> {
-    let threat = ThreatModel::new(Norm::Linf, eps)?;
-    if method == Method::Crown {
-        let config = CrownConfig {
-            neurons,
-            ..CrownConfig::default()
-        };
-        return crown_margin_lower_bounds(model, threat_box(images, &threat)?, labels, &config);
+}
+
+impl Bounder<'_> {
+    /// The margin lower bounds `method` gives over the L∞ ball of radius `eps`.
+    fn margins(
+        &self,
+        method: Method,
+        images: &Tensor<4>,
+        labels: &Tensor<1, Int>,
+        eps: f32,
+    ) -> Result<Tensor<2>> {
+        let threat = ThreatModel::new(Norm::Linf, eps)?;
+        let (images, labels) = (images.clone(), labels.clone());
+        if method == Method::Crown {
+            let config = CrownConfig {
+                neurons: self.neurons,
+                ..CrownConfig::default()
+            };
+            let ball = threat_box(images, &threat)?;
+            return crown_margin_lower_bounds(self.model, ball, labels, &config);
+        }
+        bound_margins(self.model, images, labels, &threat, bound_method(method))
     }
-    bound_margins(model, images, labels, &threat, bound_method(method))
 }
 
 /// IBP, CROWN, CROWN-IBP, or IBP against CROWN: `records[batch][eps][method]`.
