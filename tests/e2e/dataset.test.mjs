@@ -2,7 +2,7 @@
 // model stay consistent whatever the URL says; switching back restores MNIST.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, open, SHOTS } from './browser.mjs';
+import { launch, open, SHOTS, BASE_URL } from './browser.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -57,4 +57,27 @@ test('the dataset follows the model; a mismatched or unknown one is refused with
   assert.equal(await page.locator('#dataset').inputValue(), 'mnist');
   assert.match((await page.locator('.warning').allTextContents()).join('\n'), /ignored dataset/);
   assert.deepEqual(errors, []);
+});
+
+test("MNIST's images and the default weights are fetched: a missing or corrupt file is named", async () => {
+  // The page downloads them beside the bundle (and preloads them): each failure says which file.
+  const cases = [
+    ['**/subsets/mnist-test-1k-images-idx3-ubyte.gz', { status: 404, body: 'gone' },
+      /MNIST test images are unreadable: .*mnist-test-1k-images-idx3-ubyte\.gz: HTTP 404/],
+    ['**/models/mnist-small-cnn.safetensors', { status: 200, body: Buffer.alloc(512, 0x5a) },
+      /model mnist-small-cnn/],
+  ];
+  for (const [pattern, answer, message] of cases) {
+    const context = await browser.newContext();
+    await context.route(pattern, (route) => route.fulfill(answer));
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(`${BASE_URL}?backend=cpu`);
+    await page.locator('#error').waitFor({ timeout: 120_000 });
+    assert.match(await page.locator('#error').textContent(), message);
+    assert.equal(await page.locator('#prediction[data-ready="true"]').count(), 0);
+    assert.deepEqual(errors, []);
+    await context.close();
+  }
 });

@@ -149,6 +149,8 @@ pub struct App {
     weights_source: Option<Source>,
     /// The shown dataset's test images are still on their way (every dataset's are fetched).
     samples_pending: bool,
+    /// Why the shown dataset's test images could not be had (nothing to predict or attack then).
+    samples_error: Option<String>,
     /// How long the last prediction (one forward pass) took, in milliseconds.
     forward_ms: Option<f64>,
     /// The tour's panel has been scrolled into view.
@@ -163,14 +165,19 @@ pub struct App {
 impl App {
     /// Whether the panels are on the page: they need the backend, the model and the images.
     fn panels_shown(&self) -> bool {
-        self.backend.is_some() && self.model.is_some() && !self.samples_pending
+        self.backend.is_some() && self.model.is_some() && self.samples_in()
+    }
+
+    /// Whether the shown dataset's test images are here.
+    fn samples_in(&self) -> bool {
+        !self.samples_pending && self.samples_error.is_none()
     }
 
     fn request_prediction(&self, ctx: &Context<Self>) {
         let (Some(backend), Some(model)) = (&self.backend, &self.model) else {
             return;
         };
-        if self.samples_pending {
+        if !self.samples_in() {
             return;
         }
         let (device, model, data, index) = (
@@ -303,7 +310,7 @@ impl App {
         let (Some(backend), Some(model)) = (&self.backend, &self.model) else {
             return html! {};
         };
-        if self.samples_pending {
+        if !self.samples_in() {
             return html! {};
         }
         let photos = self.settings.dataset == DatasetKind::ImageNet;
@@ -524,7 +531,7 @@ impl App {
                 self.request_prediction(ctx);
             }
             Err(e) => {
-                self.error = Some(format!(
+                self.samples_error = Some(format!(
                     "the {} test images are unreadable: {e}",
                     dataset_title(kind)
                 ))
@@ -536,6 +543,7 @@ impl App {
     /// Fetch and prepare the shown dataset's test images.
     fn load_samples(&mut self, ctx: &Context<Self>) {
         self.samples_pending = true;
+        self.samples_error = None;
         request_samples(ctx, self.settings.dataset);
     }
 
@@ -651,6 +659,7 @@ impl Component for App {
             progress: None,
             weights_source: None,
             samples_pending: true,
+            samples_error: None,
             forward_ms: None,
             scrolled: false,
             reading: None,
@@ -788,7 +797,7 @@ impl Component for App {
                     (false, None) => tour::invitation(&page_base()),
                 } }
                 { for self.settings.warnings.iter().map(|w| html! { <p class="warning">{ w }</p> }) }
-                { for self.error.as_ref().map(|e| html! { <p id="error" class="error">{ e }</p> }) }
+                { for self.samples_error.as_ref().or(self.error.as_ref()).map(|e| html! { <p id="error" class="error">{ e }</p> }) }
                 <div class="workspace">
                 <aside class="selection" aria-label="dataset, model and image">
                 { if embed { html! {} } else { html! {
@@ -800,7 +809,7 @@ impl Component for App {
                 } } }
                 { if self.samples_pending { html! {
                     <p id="samples-loading" class="note">{ format!("Fetching the {} test images…", dataset_title(self.settings.dataset)) }</p>
-                } } else { html! {
+                } } else if self.samples_error.is_some() { html! {} } else { html! {
                 <section class="sample">
                     <Digit pixels={self.data.image(self.index)} shape={self.data.image_shape()}
                         label={format!("test image {} of class {}", self.index, classes[label as usize])} />
