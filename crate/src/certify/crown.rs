@@ -44,8 +44,9 @@ pub struct CrownConfig {
 /// already proves stable changes no relaxation — unless a max pool reads the ReLU's output, whose
 /// relaxation uses an active neuron's bounds themselves in a window where no input's lower bound
 /// reaches every other's upper bound (tighter bounds keep a decided window decided, on the same
-/// input). A later layer's IBP also reads them, which can tighten it slightly. In the browser every neuron is bounded: skipping needs a synchronous
-/// readback of a count, which WebGPU cannot do.
+/// input). A later layer's IBP also reads them, which can tighten it slightly. In the browser
+/// every neuron is bounded: skipping needs a synchronous readback of a count, which WebGPU
+/// cannot do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
@@ -397,7 +398,9 @@ struct PoolWindows {
     /// The largest upper bound in each window `[n, c, 1, windows]`.
     u_max: Tensor<4>,
     options: UnfoldOptions,
-    kk: usize,
+    kernel: usize,
+    /// The pool's input shape `[c, h, w]`.
+    input: [usize; 3],
     windows: usize,
 }
 
@@ -406,10 +409,12 @@ impl PoolWindows {
         l: &Tensor<2>,
         u: &Tensor<2>,
         [kernel, stride, padding]: [usize; 3],
-        [c, h, w]: [usize; 3],
-        [ho, wo]: [usize; 2],
+        input: Shape,
+        output: Shape,
     ) -> Self {
         let n = l.dims()[0];
+        let [c, h, w] = image_dims(input);
+        let [_, ho, wo] = image_dims(output);
         let (kk, windows) = (kernel * kernel, ho * wo);
         let options = UnfoldOptions::new([stride; 2], [padding; 2], [1, 1]);
         let unfold = |x: Tensor<2>| {
@@ -438,18 +443,25 @@ impl PoolWindows {
             decided: l_chosen.greater_equal(others),
             u_max: uw.max_dim(2),
             options,
-            kk,
+            kernel,
+            input: [c, h, w],
             windows,
         }
     }
 
+    /// Inputs per window.
+    fn kk(&self) -> usize {
+        self.kernel * self.kernel
+    }
+
     /// Sum `per_input` `[n, s, c, kk, windows]` back onto the pool's inputs: `[n, s, c·h·w]`.
-    fn fold(&self, per_input: Tensor<5>, kernel: usize, [c, h, w]: [usize; 3]) -> Tensor<3> {
+    fn fold(&self, per_input: Tensor<5>) -> Tensor<3> {
         let [n, s, ..] = per_input.dims();
+        let [c, h, w] = self.input;
         fold4d(
-            per_input.reshape([n * s, c * self.kk, self.windows]),
+            per_input.reshape([n * s, c * self.kk(), self.windows]),
             [h, w],
-            [kernel; 2],
+            [self.kernel; 2],
             self.options.clone(),
         )
         .reshape([n, s, c * h * w])
@@ -468,10 +480,8 @@ fn max_pool_back(
     output: Shape,
 ) -> Linear {
     let [n, s, _] = a.dims();
-    let [c, h, w] = image_dims(input);
-    let [_, ho, wo] = image_dims(output);
-    let windows = PoolWindows::new(l, u, pool, [c, h, w], [ho, wo]);
-    let (kk, count) = (windows.kk, windows.windows);
+    let windows = PoolWindows::new(l, u, pool, input, output);
+    let (c, kk, count) = (windows.input[0], windows.kk(), windows.windows);
     let decided = windows.decided.clone().float();
 
     let a = a.reshape([n, s, c, 1, count]);
@@ -483,7 +493,7 @@ fn max_pool_back(
         * (decided.clone().neg() + 1.0))
         .sum_dims_squeeze::<2, _>(&[2, 3, 4]);
     let coefficients = pos * select.clone() + neg * select * decided;
-    let a = windows.fold(coefficients, pool[0], [c, h, w]);
+    let a = windows.fold(coefficients);
     Linear { a, b: b + constant }
 }
 
@@ -497,20 +507,16 @@ fn in_undecided_window(
     output: Shape,
 ) -> Tensor<2, Bool> {
     let [n, d] = l.dims();
-    let [c, h, w] = image_dims(input);
-    let [_, ho, wo] = image_dims(output);
-    let windows = PoolWindows::new(l, u, pool, [c, h, w], [ho, wo]);
+    let windows = PoolWindows::new(l, u, pool, input, output);
+    let (c, kk, count) = (windows.input[0], windows.kk(), windows.windows);
     let undecided = windows
         .decided
         .clone()
         .bool_not()
         .float()
-        .expand([n, c, windows.kk, windows.windows])
-        .reshape([n, 1, c, windows.kk, windows.windows]);
-    windows
-        .fold(undecided, pool[0], [c, h, w])
-        .reshape([n, d])
-        .greater_elem(0.5)
+        .expand([n, c, kk, count])
+        .reshape([n, 1, c, kk, count]);
+    windows.fold(undecided).reshape([n, d]).greater_elem(0.5)
 }
 
 /// The shape entering each layer, and the model's output shape last.
