@@ -8,11 +8,18 @@ cd "$root"
 WASM_BINDGEN_VERSION=0.2.130   # must equal the wasm-bindgen version in Cargo.lock
 TRUNK_VERSION=0.21.14          # newest Trunk that builds on Rust 1.95
 say() { echo "setup: $*"; }
+# What to set up: everything (the default); `system` (Debian packages, the Rust target and lint
+# tools, npm packages, data); or `tools` (wasm-bindgen-cli and Trunk, compiled from crates.io),
+# which scripts/test.sh builds beside the native tests to keep both cores busy.
+part=${1:-all}
+case "$part" in all|system|tools) ;; *) echo "usage: scripts/setup.sh [all|system|tools]" >&2; exit 2;; esac
+wants() { [ "$part" = all ] || [ "$part" = "$1" ]; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Debian packages: headless browser + driver, a software Vulkan driver, Fashion-MNIST, and Slurm
 # with munge for the single-node cluster the sharding test starts (scripts/slurm/cluster.sh), and
 # brotli for the precompressed bundle (scripts/precompress.sh).
+if wants system; then
 debs=(chromium chromium-driver mesa-vulkan-drivers libvulkan1 dataset-fashion-mnist slurm-wlm munge brotli)
 missing=()
 for p in "${debs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -29,21 +36,29 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
 fi
 rustup component list --installed | grep -q '^clippy' || rustup component add clippy
 rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+fi
 
 # Cargo tools at pinned versions.
+if wants tools; then
 if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION\$"; then
   say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
-  cargo install --force wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  # Opt-level 1: it rewrites one 18 MB module per build, a few seconds either way, and
+  # compiles in a fraction of the time.
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
+    cargo install --force --locked wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 if ! trunk --version 2>/dev/null | grep -q " $TRUNK_VERSION\$"; then
   say "installing trunk $TRUNK_VERSION"
-  # Unoptimised and without TLS or the update check (Trunk runs offline here): it only
+  # Unoptimised, without debug info, TLS or the update check (Trunk runs offline here): it only
   # orchestrates cargo, wasm-bindgen and wasm-opt, and builds in about half the time.
-  cargo install --force --locked --debug --no-default-features trunk --version "$TRUNK_VERSION"
+  CARGO_PROFILE_DEV_DEBUG=0 \
+    cargo install --force --locked --debug --no-default-features trunk --version "$TRUNK_VERSION"
+fi
 fi
 
 # npm: wasm-opt (binaryen 132, see web/package.json) for Trunk, and playwright-core, which drives
 # Debian's Chromium in the end-to-end tests.
+if wants system; then
 for dir in web tests/e2e; do
   if ! (cd "$dir" && npm ls --silent >/dev/null 2>&1); then
     say "installing npm packages in $dir"
@@ -53,4 +68,5 @@ done
 
 # Data: full MNIST and Fashion-MNIST (verified by checksum) for training and full evaluations.
 scripts/fetch-data.sh
-say "done"
+fi
+say "done ($part)"

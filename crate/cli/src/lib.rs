@@ -32,7 +32,7 @@ enum Command {
     },
     /// Run FGSM, PGD, APGD (EOT/BPDA), C&W, Square or HopSkipJump over a test slice at one or more budgets.
     Attack(commands::attack::AttackArgs),
-    /// AutoAttack: APGD-CE, APGD-T and Square (or the rand version with EOT), each on what is left robust.
+    /// AutoAttack: APGD-CE, APGD-T, FAB-T and Square (or the rand version with EOT), each on what is left robust.
     Autoattack(commands::autoattack::AutoAttackArgs),
     /// Gradient-masking sanity checks (Carlini et al.; Square and AutoAttack against PGD) on a model and defence.
     Audit(commands::audit::AuditArgs),

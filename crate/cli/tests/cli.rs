@@ -183,6 +183,7 @@ fn autoattack_prints_each_members_robust_accuracy() {
             "apgd-ce",
             "apgd-t (target 1)",
             "apgd-t (target 2)",
+            "fab-t",
             "square"
         ]
     );

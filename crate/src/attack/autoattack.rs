@@ -1,15 +1,15 @@
 //! AutoAttack (Croce & Hein, 2020), the evaluation RobustBench runs for every entry: an ensemble of
 //! complementary parameter-free attacks, each run only on the images the previous ones left
 //! robust. The standard version runs APGD-CE, APGD-T (DLR aimed at each of the 9 most likely
-//! wrong classes in turn) and the query-only Square Attack (5,000 queries); the `rand` version,
+//! wrong classes in turn), FAB-T (the minimum-norm FAB aimed at the same 9 classes) and the
+//! query-only Square Attack (5,000 queries), as AutoAttack's `standard` list; the `rand` version,
 //! for randomized defences, runs APGD-CE and APGD-DLR with 20 EOT draws per gradient.
-//!
-//! Not included: FAB-T, AutoAttack's minimum-norm member; the report names the attacks it ran.
 
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use super::apgd::ApgdConfig;
+use super::fab::FabConfig;
 use super::method::Attack;
 use super::objective::{AttackLoss, int_tensor};
 use super::square::SquareConfig;
@@ -24,7 +24,7 @@ use crate::runtime::readback::read_f32;
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum AutoAttackVersion {
-    /// APGD-CE, APGD-T, Square: for deterministic models.
+    /// APGD-CE, APGD-T, FAB-T, Square: for deterministic models.
     Standard,
     /// APGD-CE and APGD-DLR with EOT: for randomized defences.
     Rand,
@@ -35,9 +35,10 @@ pub enum AutoAttackVersion {
 pub struct AutoAttackConfig {
     /// The ensemble.
     pub version: AutoAttackVersion,
-    /// APGD iterations per run (AutoAttack: 100).
+    /// APGD and FAB iterations per run (AutoAttack: 100).
     pub steps: usize,
-    /// APGD-T's target classes (AutoAttack: 9; fewer when the model has fewer wrong classes).
+    /// APGD-T's and FAB-T's target classes (AutoAttack: 9; fewer when the model has fewer wrong
+    /// classes).
     pub targets: usize,
     /// Square's queries per image (AutoAttack: 5,000).
     pub square_queries: usize,
@@ -82,6 +83,15 @@ impl AutoAttackConfig {
                         }),
                     ));
                 }
+                members.push((
+                    "fab-t".to_string(),
+                    Attack::Fab(FabConfig {
+                        steps: self.steps,
+                        targets: self.targets,
+                        seed: self.seed,
+                        ..FabConfig::default()
+                    }),
+                ));
                 members.push((
                     "square".to_string(),
                     Attack::Square(SquareConfig {

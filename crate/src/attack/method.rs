@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::apgd::{ApgdConfig, apgd};
 use super::cw::{CwConfig, carlini_wagner};
+use super::fab::{FabConfig, fab};
 use super::hop_skip_jump::{HopSkipJumpConfig, hop_skip_jump};
 use super::pgd::{PgdConfig, pgd};
 use super::result::{AttackOutcome, AttackProgress};
@@ -26,6 +27,8 @@ pub enum Attack {
     CarliniWagner(CwConfig),
     /// Auto-PGD (CE or DLR; APGD-T when aimed).
     Apgd(ApgdConfig),
+    /// FAB, the minimum-norm attack (FAB-T when it has targets).
+    Fab(FabConfig),
     /// Square Attack: score-based, query-only.
     Square(SquareConfig),
     /// HopSkipJump: decision-based, query-only.
@@ -53,6 +56,7 @@ impl Attack {
                 carlini_wagner(model, images, labels, threat, config, on_progress).await
             }
             Attack::Apgd(config) => apgd(model, images, labels, threat, config, on_progress).await,
+            Attack::Fab(config) => fab(model, images, labels, threat, config, on_progress).await,
             Attack::Square(config) => {
                 square(model, images, labels, threat, config, on_progress).await
             }

@@ -1,5 +1,5 @@
 //! Evasion attacks (the paper's §III): the threat model, projection, objectives; white-box PGD
-//! with FGSM/FGM as its one-step case, APGD and C&W; query-only Square and HopSkipJump through a
+//! with FGSM/FGM as its one-step case, APGD, C&W and the minimum-norm FAB; query-only Square and HopSkipJump through a
 //! counting [`BlackBox`]; the sweeps and transfer matrix built on them, and the gradient-masking
 //! audit. Backend-generic and asynchronous (readbacks never block, so the same
 //! code runs in the browser); natively, drive the futures with any executor or use
@@ -13,6 +13,7 @@ mod audit;
 mod autoattack;
 mod blackbox;
 mod cw;
+mod fab;
 mod finish;
 mod hop_skip_jump;
 mod method;
@@ -37,6 +38,7 @@ pub use autoattack::{
 };
 pub use blackbox::BlackBox;
 pub use cw::{CwConfig, carlini_wagner};
+pub use fab::{FabConfig, fab};
 pub use hop_skip_jump::{HopSkipJumpConfig, hop_skip_jump};
 pub use method::Attack;
 pub use objective::{AttackLoss, objective, succeeded};

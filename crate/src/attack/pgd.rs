@@ -1,6 +1,7 @@
 //! Projected gradient descent (Madry et al.; BIM without random start) and FGSM/FGM as its
 //! one-step special case: L∞ and L2, random start, restarts keeping the strongest result per
-//! sample, per-sample early stop, targeted mode, cross-entropy or margin loss.
+//! sample, per-sample early stop, targeted mode, cross-entropy or margin loss. Every point a run
+//! evaluates counts: a sample is broken if any iterate met the goal, not only the last.
 
 use burn::tensor::{Bool, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
@@ -157,6 +158,9 @@ pub async fn pgd(
         };
         let mut active = Tensor::<1, Bool>::from_data(TensorData::new(vec![true; n], [n]), &device);
         let mut steps_used = Tensor::<1>::zeros([n], &device);
+        // Best-iterate accounting: the first point of the run that met the goal, per sample.
+        let mut hit = Tensor::<1, Bool>::from_data(TensorData::new(vec![false; n], [n]), &device);
+        let mut first_hit = x.clone();
         let mut steps_taken = 0;
         for step in 1..=config.steps {
             crate::runtime::pace::pause().await;
@@ -165,6 +169,9 @@ pub async fn pgd(
                     objective(logits, repeated.clone(), targeted, config.loss)
                 });
             let success = succeeded(logits, class.clone(), targeted);
+            let newly = success.clone().bool_and(hit.clone().bool_not());
+            first_hit = first_hit.mask_where(newly.reshape([n, 1, 1, 1]).expand(dims), x.clone());
+            hit = hit.bool_or(success.clone());
             if config.early_stop {
                 active = active.bool_and(success.clone().bool_not());
             }
@@ -206,6 +213,7 @@ pub async fn pgd(
         if !config.early_stop {
             steps_used = Tensor::<1>::full([n], steps_taken as f32, &device);
         }
+        let x = keep_hits(x, first_hit, hit, model, &class, targeted);
         let candidate = merge(best, x, model, &class, targeted, config.loss, steps_used);
         best = Some(candidate);
         if cancelled {
@@ -263,6 +271,26 @@ async fn read_trace(
         .collect())
 }
 
+/// A sample counts as broken if any point the run evaluated met the goal: where the end point
+/// `x` does not but an earlier one did, that earlier point (`first_hit`) is the adversarial.
+fn keep_hits(
+    x: Tensor<4>,
+    first_hit: Tensor<4>,
+    hit: Tensor<1, Bool>,
+    model: &impl Classifier,
+    class: &Tensor<1, Int>,
+    targeted: bool,
+) -> Tensor<4> {
+    let dims = x.dims();
+    let logits = model.logits(x.clone()).without_autodiff();
+    let end_fails = succeeded(logits, class.clone(), targeted).bool_not();
+    let take = hit
+        .bool_and(end_fails)
+        .reshape([dims[0], 1, 1, 1])
+        .expand(dims);
+    x.mask_where(take, first_hit)
+}
+
 /// One restart's end point per sample, with its objective, success and steps taken.
 struct Candidate {
     x: Tensor<4>,
@@ -306,5 +334,53 @@ fn merge(
         value: best.value.mask_where(better.clone(), value),
         success: best.success.mask_where(better.clone(), success),
         steps: best.steps.mask_where(better, steps),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::Device;
+
+    /// One pixel x: class 0 (the label) wins except on 0.55 < x < 0.65, where class 2 does; the
+    /// loss always rises with x (class 1's logit x − 3 never wins), so PGD walks straight through
+    /// the window and out of it.
+    struct Window;
+
+    impl Classifier for Window {
+        fn logits(&self, images: Tensor<4>) -> Tensor<2> {
+            let [n, ..] = images.dims();
+            let x = images.reshape([n, 1]);
+            let inside = x.clone().greater_elem(0.55).float() * x.clone().lower_elem(0.65).float();
+            let zero = x.zeros_like();
+            Tensor::cat(vec![zero, x - 3.0, inside * 10.0 - 5.0], 1)
+        }
+    }
+
+    #[test]
+    fn an_earlier_iterate_that_fooled_the_model_counts() {
+        let device = Device::flex();
+        let image = Tensor::<4>::from_data(TensorData::new(vec![0.5f32], [1, 1, 1, 1]), &device);
+        let threat = ThreatModel::new(Norm::Linf, 0.3).unwrap();
+        // 0.5 (right) → 0.6 (fooled) → 0.7 → 0.8 (right again at the end).
+        let config = PgdConfig {
+            steps: 3,
+            step_size: 0.1,
+            random_start: false,
+            ..PgdConfig::pgd(&threat, 3)
+        };
+        let out = crate::blocking::block_on(pgd(&Window, image, &[0], &threat, &config, |_| true))
+            .unwrap();
+        assert!(out.samples[0].success, "{:?}", out.samples[0]);
+        assert_eq!(out.samples[0].predicted, 2);
+        let x = out
+            .adversarial
+            .into_data()
+            .try_into_vec_as::<f32>()
+            .unwrap()[0];
+        assert!(
+            (x - 0.6).abs() < 1e-5,
+            "the fooling iterate is reported, got {x}"
+        );
     }
 }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::apgd::ApgdConfig;
 use super::cw::CwConfig;
+use super::fab::FabConfig;
 use super::hop_skip_jump::HopSkipJumpConfig;
 use super::method::Attack;
 use super::objective::AttackLoss;
@@ -26,6 +27,11 @@ pub enum AttackMethod {
     Cw,
     /// Auto-PGD: momentum and a step size that adapts itself (Croce & Hein).
     Apgd,
+    /// FAB: the smallest perturbation to the nearest decision boundary (minimum norm; a success
+    /// counts only within ε; Croce & Hein).
+    Fab,
+    /// FAB-T: FAB aimed at each of the 9 most likely wrong classes in turn (AutoAttack's member).
+    FabT,
     /// Square Attack: random search that sees only the scores (Andriushchenko et al.).
     Square,
     /// HopSkipJump: walks the decision boundary seeing only labels (Chen et al.).
@@ -34,11 +40,13 @@ pub enum AttackMethod {
 
 impl AttackMethod {
     /// Every method.
-    pub const ALL: [AttackMethod; 6] = [
+    pub const ALL: [AttackMethod; 8] = [
         Self::Fgsm,
         Self::Pgd,
         Self::Cw,
         Self::Apgd,
+        Self::Fab,
+        Self::FabT,
         Self::Square,
         Self::Hsj,
     ];
@@ -50,6 +58,8 @@ impl AttackMethod {
             Self::Pgd => "pgd",
             Self::Cw => "cw",
             Self::Apgd => "apgd",
+            Self::Fab => "fab",
+            Self::FabT => "fab-t",
             Self::Square => "square",
             Self::Hsj => "hsj",
         }
@@ -58,6 +68,11 @@ impl AttackMethod {
     /// Whether the method sees only the model's outputs (no gradients).
     pub fn is_query_only(self) -> bool {
         matches!(self, Self::Square | Self::Hsj)
+    }
+
+    /// Whether the method searches for the smallest perturbation (ε only bounds what counts).
+    pub fn is_minimum_norm(self) -> bool {
+        matches!(self, Self::Cw | Self::Fab | Self::FabT)
     }
 }
 
@@ -99,12 +114,12 @@ pub struct AttackSettings {
     pub norm: Norm,
     /// The budget ε (for C&W, the largest L2 norm counted as a success).
     pub epsilon: f32,
-    /// PGD or APGD steps per restart, C&W Adam steps per search round, or HopSkipJump's
+    /// PGD, APGD or FAB steps per restart, C&W Adam steps per search round, or HopSkipJump's
     /// boundary iterations.
     pub steps: usize,
     /// PGD's step size; `None` is 2.5·ε/steps (Madry et al.).
     pub step_size: Option<f32>,
-    /// PGD restarts; each sample keeps its strongest result.
+    /// PGD, APGD or FAB restarts; each sample keeps its strongest result.
     pub restarts: usize,
     /// PGD starts from a random point of the ball (off: BIM from the clean image).
     pub random_start: bool,
@@ -245,6 +260,21 @@ impl AttackSettings {
             AttackMethod::Fgsm | AttackMethod::Pgd | AttackMethod::Apgd if self.cw.is_some() => {
                 return bad(format!("{method} has no C&W settings: they apply to cw"));
             }
+            AttackMethod::Fab | AttackMethod::FabT
+                if self.step_size.is_some()
+                    || self.eot_samples > 1
+                    || self.loss != d.loss
+                    || self.cw.is_some()
+                    || !self.random_start =>
+            {
+                return bad(format!(
+                    "{method} sets its own steps towards the boundary: step size, EOT, loss, C&W \
+                     settings and --no-random-start do not apply (steps, restarts and seed do)"
+                ));
+            }
+            AttackMethod::FabT if self.target.is_some() => {
+                return bad("fab-t picks its own targets (the 9 most likely wrong classes): use fab with a target".into());
+            }
             AttackMethod::Apgd if self.step_size.is_some() => {
                 return bad(
                     "apgd sets its own step size (2ε, halved at checkpoints): --step-size applies to pgd"
@@ -288,6 +318,20 @@ impl AttackSettings {
                 step_size: None,
                 cw: None,
                 queries: d.queries,
+                ..self
+            },
+            AttackMethod::Fab | AttackMethod::FabT => Self {
+                step_size: None,
+                random_start: true,
+                eot_samples: 1,
+                loss: d.loss,
+                cw: None,
+                queries: d.queries,
+                target: if self.method == AttackMethod::FabT {
+                    None
+                } else {
+                    self.target
+                },
                 ..self
             },
             AttackMethod::Square | AttackMethod::Hsj => Self {
@@ -349,6 +393,17 @@ impl AttackSettings {
                 eot_samples: self.eot_samples,
                 trace: self.trace,
                 ..ApgdConfig::default()
+            }),
+            AttackMethod::Fab | AttackMethod::FabT => Attack::Fab(FabConfig {
+                steps: self.steps,
+                restarts: self.restarts,
+                targets: if self.method == AttackMethod::FabT {
+                    9
+                } else {
+                    0
+                },
+                seed: self.seed,
+                ..FabConfig::default()
             }),
             AttackMethod::Square => Attack::Square(SquareConfig {
                 queries: self.queries,

@@ -213,7 +213,19 @@ fn autoattack_only_lowers_robust_accuracy_and_beats_each_member_alone() {
     .unwrap();
     let report = perturb::attack::summarize_autoattack(&config, samples, members, false);
     println!("{}", serde_json::to_string_pretty(&report.members).unwrap());
-    assert_eq!(report.members.len(), 5, "APGD-CE, 3 × APGD-T, Square");
+    let names: Vec<&str> = report.members.iter().map(|m| m.attack.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "apgd-ce",
+            "apgd-t (target 1)",
+            "apgd-t (target 2)",
+            "apgd-t (target 3)",
+            "fab-t",
+            "square"
+        ],
+        "AutoAttack's standard order"
+    );
     let mut previous = report.clean_accuracy;
     for m in &report.members {
         assert!(m.robust_accuracy <= previous, "{m:?} rose");

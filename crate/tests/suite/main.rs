@@ -18,6 +18,7 @@ mod crown;
 mod defenses;
 mod eot;
 mod exact;
+mod fab_golden;
 mod fetched_data;
 mod ibp;
 mod image_pipeline;

@@ -434,7 +434,7 @@ impl Component for AttackLab {
         match msg {
             LabMsg::Method(raw) => self.edit(ctx, |s| {
                 s.method = raw.parse::<AttackMethod>().map_err(|e| e.to_string())?;
-                if s.method == AttackMethod::Hsj {
+                if matches!(s.method, AttackMethod::Hsj | AttackMethod::FabT) {
                     s.target = None;
                 }
                 if s.method == AttackMethod::Cw && s.norm != Norm::L2 {
@@ -539,6 +539,7 @@ impl Component for AttackLab {
         let cw = s.method == AttackMethod::Cw;
         let apgd = s.method == AttackMethod::Apgd;
         let hsj = s.method == AttackMethod::Hsj;
+        let fab = matches!(s.method, AttackMethod::Fab | AttackMethod::FabT);
         let query_only = s.method.is_query_only();
         let plotted = match s.method {
             AttackMethod::Square => "iteration → margin",
@@ -563,6 +564,8 @@ impl Component for AttackLab {
                             <option value="pgd" selected={pgd}>{ "PGD" }</option>
                             <option value="cw" selected={cw}>{ "C&W (L2)" }</option>
                             <option value="apgd" selected={apgd}>{ "APGD" }</option>
+                            <option value="fab" selected={s.method == AttackMethod::Fab}>{ "FAB (minimum norm)" }</option>
+                            <option value="fab-t" selected={s.method == AttackMethod::FabT}>{ "FAB-T (minimum norm, 9 targets)" }</option>
                             <option value="square" selected={s.method == AttackMethod::Square}>{ "Square (black box: scores)" }</option>
                             <option value="hsj" selected={hsj}>{ "HopSkipJump (black box: labels)" }</option>
                         </select>
@@ -575,22 +578,22 @@ impl Component for AttackLab {
                     </label>
                     <NumberField id="attack-eps" label="ε " value={s.epsilon.to_string()} min="0" decimal=true
                         max={if s.norm == Norm::L2 { MAX_L2.to_string() } else { "1".into() }}
-                        title={if cw { "largest L2 norm counted as a success" } else { "budget" }}
+                        title={if s.method.is_minimum_norm() { "largest norm counted as a success" } else { "budget" }}
                         onchange={link.callback(LabMsg::Eps)} />
                     <NumberField id="attack-steps" label="steps " value={s.steps.to_string()} min="1"
-                        max={MAX_STEPS.to_string()} disabled={!(pgd || cw || apgd || hsj)} onchange={link.callback(LabMsg::Steps)} />
+                        max={MAX_STEPS.to_string()} disabled={!(pgd || cw || apgd || hsj || fab)} onchange={link.callback(LabMsg::Steps)} />
                     <label title="empty: 2.5·ε/steps">{ "step size " }
                         <input id="attack-alpha" type="text" inputmode="decimal" placeholder="2.5·ε/steps" size="8"
                             value={s.step_size.map(|a| a.to_string()).unwrap_or_default()} disabled={!pgd}
                             onchange={link.callback(move |e: Event| LabMsg::StepSize(alpha(e)))} />
                     </label>
                     <NumberField id="attack-restarts" label="restarts " value={s.restarts.to_string()} min="1"
-                        max={MAX_RESTARTS.to_string()} disabled={!(pgd || apgd)} onchange={link.callback(LabMsg::Restarts)} />
+                        max={MAX_RESTARTS.to_string()} disabled={!(pgd || apgd || fab)} onchange={link.callback(LabMsg::Restarts)} />
                     <NumberField id="attack-queries" label="queries " value={s.queries.to_string()} min="2"
                         max={MAX_QUERIES.to_string()} disabled={!query_only} title="queries each image may cost at most"
                         onchange={link.callback(LabMsg::Queries)} />
                     <label>{ "target " }
-                        <select id="attack-target" disabled={hsj} onchange={link.callback(|e| LabMsg::Target(selected(e)))}>
+                        <select id="attack-target" disabled={hsj || s.method == AttackMethod::FabT} onchange={link.callback(|e| LabMsg::Target(selected(e)))}>
                             <option value="none" selected={s.target.is_none()}>{ "any wrong class" }</option>
                             { for classes.iter().enumerate().map(|(c, name)| html! {
                                 <option value={c.to_string()} selected={s.target == Some(c)}>{ *name }</option>

@@ -75,7 +75,7 @@ pub fn read(
         match raw.parse::<AttackMethod>() {
             Ok(m) => a.method = m,
             Err(_) => warn(format!(
-                "ignored attack={:?}: use fgsm, pgd, cw, apgd, square or hsj",
+                "ignored attack={:?}: use fgsm, pgd, cw, apgd, fab, fab-t, square or hsj",
                 checks::truncate(raw)
             )),
         }
@@ -120,6 +120,9 @@ pub fn read(
     }
     if a.method == AttackMethod::Hsj && a.target.take().is_some() {
         warn("ignored target: hsj is untargeted".into());
+    }
+    if a.method == AttackMethod::FabT && a.target.take().is_some() {
+        warn("ignored target: fab-t picks its own 9 targets".into());
     }
     a
 }

@@ -1,11 +1,11 @@
-//! `perturb attack`: FGSM, PGD or APGD (with EOT or BPDA against a defence), C&W, or the
-//! query-only Square and HopSkipJump, over a model, a data slice and one or more budgets, with a
-//! progress bar and a JSON report.
+//! `perturb attack`: FGSM, PGD or APGD (with EOT or BPDA against a defence), the minimum-norm
+//! C&W and FAB, or the query-only Square and HopSkipJump, over a model, a data slice and one or
+//! more budgets, with a progress bar and a JSON report.
 
 use clap::Args;
 use perturb::attack::{
-    Attack, AttackLoss, AttackMethod, AttackSettings, CurvePoint, CwSettings, Norm, SampleResult,
-    ThreatModel, attack_batch, curve_from_samples,
+    Attack, AttackLoss, AttackMethod, AttackSettings, CurvePoint, CwSettings, FabConfig, Norm,
+    SampleResult, ThreatModel, attack_batch, curve_from_samples,
 };
 use perturb::data::ImageSource;
 use perturb::defense::DefenseSpec;
@@ -33,7 +33,8 @@ pub struct AttackArgs {
     /// The norm of the budget.
     #[arg(long, value_enum, default_value = "linf")]
     norm: Norm,
-    /// PGD or APGD steps, C&W Adam steps per search round, or HopSkipJump iterations (default 40).
+    /// PGD or APGD steps (default 40), FAB steps (default 100), C&W Adam steps per search round
+    /// (default 40), or HopSkipJump iterations (default 40).
     #[arg(long)]
     steps: Option<usize>,
     /// Square and HopSkipJump: queries each image may cost at most (default 5000).
@@ -42,7 +43,7 @@ pub struct AttackArgs {
     /// PGD step size; default 2.5·ε/steps.
     #[arg(long)]
     step_size: Option<f32>,
-    /// PGD restarts.
+    /// PGD, APGD or FAB restarts.
     #[arg(long, default_value_t = 1)]
     restarts: usize,
     /// Start PGD at the clean image (BIM) instead of a random point of the ball.
@@ -122,6 +123,10 @@ struct Report {
     robust_accuracy: f64,
     attack_success_rate: f64,
     per_epsilon: Vec<CurvePoint>,
+    /// Minimum-norm attacks (C&W, FAB): per image at the first ε, the norm of the smallest
+    /// adversarial found within it (`null` where none was, or the image was misclassified).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    minimum_norms: Option<Vec<Option<f32>>>,
 }
 
 impl AttackArgs {
@@ -152,7 +157,10 @@ impl AttackArgs {
             method: self.attack,
             norm: self.norm,
             epsilon: self.eps.first().copied().unwrap_or(f32::NAN),
-            steps: self.steps.unwrap_or(AttackSettings::default().steps),
+            steps: self.steps.unwrap_or(match self.attack {
+                AttackMethod::Fab | AttackMethod::FabT => FabConfig::default().steps,
+                _ => AttackSettings::default().steps,
+            }),
             step_size: self.step_size,
             restarts: self.restarts,
             random_start: !self.no_random_start,
@@ -274,6 +282,17 @@ pub fn finish(journal: &Journal, json: bool) -> Result<()> {
         .chunks(per_eps.max(1))
         .map(|chunk| chunk.iter().flat_map(|r| r.samples.clone()).collect())
         .collect();
+    let minimum_norms = plan.attack.is_minimum_norm().then(|| {
+        per_epsilon[0]
+            .iter()
+            .map(|s| {
+                (s.clean_correct && s.success).then_some(match plan.norm {
+                    Norm::Linf => s.linf,
+                    Norm::L2 => s.l2,
+                })
+            })
+            .collect()
+    });
     let per_epsilon = curve_from_samples(&plan.eps, &per_epsilon, &labels);
     let first = &per_epsilon[0].summary;
     let report = Report {
@@ -282,6 +301,7 @@ pub fn finish(journal: &Journal, json: bool) -> Result<()> {
         robust_accuracy: first.robust_accuracy,
         attack_success_rate: first.attack_success_rate,
         per_epsilon,
+        minimum_norms,
     };
     if json {
         crate::print_json(&report);
@@ -329,4 +349,23 @@ fn print_table(report: &Report) {
             s.median_l2
         );
     }
+    if let Some(norms) = &report.minimum_norms {
+        let shown: Vec<String> = norms
+            .iter()
+            .take(MINIMUM_NORMS_SHOWN)
+            .map(|n| n.map_or("-".into(), |n| format!("{n:.4}")))
+            .collect();
+        println!(
+            "minimum {} norm per image at eps {} (first {} of {}; - not found or misclassified; \
+             all with --json): {}",
+            report.plan.norm,
+            report.plan.eps[0],
+            shown.len(),
+            norms.len(),
+            shown.join(" ")
+        );
+    }
 }
+
+/// Per-image minimum norms the table prints (the JSON report has them all).
+const MINIMUM_NORMS_SHOWN: usize = 20;

@@ -20,7 +20,7 @@ pub struct AutoAttackArgs {
     /// The norm of the budget.
     #[arg(long, value_enum, default_value = "linf")]
     norm: Norm,
-    /// standard (APGD-CE, APGD-T, Square) or rand (APGD-CE and APGD-DLR with EOT).
+    /// standard (APGD-CE, APGD-T, FAB-T, Square) or rand (APGD-CE and APGD-DLR with EOT).
     #[arg(long, value_enum, default_value = "standard")]
     version: AutoAttackVersion,
     /// APGD iterations per run.
