@@ -46,7 +46,7 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION\$"; th
   # Opt-level 1: it rewrites one 18 MB module per build, a few seconds either way, and
   # compiles in a fraction of the time.
   CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
-    cargo install --force --locked wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+    cargo install --force wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 if ! trunk --version 2>/dev/null | grep -q " $TRUNK_VERSION\$"; then
   say "installing trunk $TRUNK_VERSION"

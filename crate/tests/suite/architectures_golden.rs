@@ -7,7 +7,7 @@
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use perturb::gradient::input_gradient;
-use perturb::model::{ModelSpec, Sequential};
+use perturb::model::{LayerSpec, ModelSpec, Sequential};
 use perturb::reference::{closed_form_uniform, closed_form_weights};
 use serde_json::Value;
 
@@ -74,6 +74,10 @@ fn check(device: &Device, max_tensor_bytes: Option<usize>) {
             );
             continue;
         }
+        let max_pooling = spec
+            .layers
+            .iter()
+            .any(|l| matches!(l, LayerSpec::MaxPool2d { .. }));
         let weights = closed_form_weights(&spec).unwrap();
         let model = Sequential::from_weights(spec, weights, &device)
             .unwrap_or_else(|e| panic!("{arch}: {e}"));
@@ -112,9 +116,10 @@ fn check(device: &Device, max_tensor_bytes: Option<usize>) {
         // 16-layer network, so either side may route those windows' gradient to the other input
         // (tests/golden/maxpool_ties.py measures the gaps: VGG-16-BN's smallest is 1.4e-7).
         // Such a flip moves the gradient of the pixels under that window alone: the gradient
-        // must agree to 1e-4 everywhere else, on at least 97% of the pixels.
+        // must agree to 1e-4 everywhere else, on at least 97% of the pixels. Architectures
+        // without max pooling (MobileNetV2) have no ties to excuse: all of it must agree.
         assert!(
-            gradient_gap <= TOLERANCE || off <= 0.03,
+            gradient_gap <= TOLERANCE || (max_pooling && off <= 0.03),
             "{arch}: gradient off by {gradient_gap:e} on {:.2}% of the pixels",
             100.0 * off
         );

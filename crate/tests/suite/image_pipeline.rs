@@ -2,7 +2,8 @@
 //! evaluation transform on synthetic PNGs (lossless, so only resampling and cropping are
 //! compared) byte for byte; on the 20 ImageNet sample JPEGs, whose decoders differ (Pillow's
 //! libjpeg-turbo, Perturb's zune-jpeg), the pixel differences at 2,000 shared positions are
-//! measured and bounded. Unreadable files are skipped with a count or refused, never a panic.
+//! held to the README's bounds (at most 2 levels, mean ≤ 0.3). Unreadable files are skipped
+//! with a count or refused, never a panic.
 
 use std::path::Path;
 
@@ -80,7 +81,9 @@ fn sample_jpegs_are_within_a_decoder_difference_of_pil() {
         "20 JPEGs vs PIL: pixel difference max {worst}, mean {mean:.3} (of 255); channel means \
          within {worst_mean:.3}"
     );
-    assert!(mean < 1.0, "mean pixel difference {mean}");
+    // The README's figures: within 2 levels of 255, mean at most 0.3 (measured 0.196).
+    assert!(worst <= 2, "largest pixel difference {worst} levels");
+    assert!(mean <= 0.3, "mean pixel difference {mean}");
     assert!(worst_mean < 0.5, "channel means off by {worst_mean}");
 }
 
