@@ -22,30 +22,48 @@ step() {
   echo; echo "=== $* ==="
 }
 
-# Run a lane (a function) in the background, its lines prefixed with its name; `finish` waits
-# for it and fails the run if it failed.
+# Run a lane (a function) in the background, in a process group of its own, its lines prefixed
+# with its name; `finish_lanes` waits for them and fails the run as soon as one fails (the exit
+# trap then stops the others, children included).
 logs=$(mktemp -d)
 cleanup() {
-  for pid in "$logs"/*.pid; do [ -e "$pid" ] && kill "$(cat "$pid")" 2>/dev/null; done
+  local pid
+  for pid in "$logs"/*.pid; do
+    [ -e "$pid" ] && kill -TERM -- "-$(cat "$pid")" 2>/dev/null || true
+  done
   rm -rf "$logs"
 }
 trap cleanup EXIT
 lane() {
-  local name=$1; shift
+  local name=$1
+  shift
+  set -m
   ( set -euo pipefail; "$@" ) > >(sed -u "s/^/[$name] /") 2>&1 &
   echo $! > "$logs/$name.pid"
+  set +m
 }
-finish() {
-  local name=$1 rc=0
-  wait "$(cat "$logs/$name.pid")" || rc=$?
-  [ "$rc" = 0 ] || { echo "lane '$name' failed (exit $rc)" >&2; exit "$rc"; }
+finish_lanes() {
+  local -A names=()
+  local name done rc
+  for name in "$@"; do names[$(cat "$logs/$name.pid")]=$name; done
+  while [ ${#names[@]} -gt 0 ]; do
+    rc=0
+    wait -n -p done "${!names[@]}" || rc=$?
+    name=${names[$done]}
+    unset "names[$done]"
+    rm -f "$logs/$name.pid"
+    [ "$rc" = 0 ] || { echo "lane '$name' failed (exit $rc)" >&2; exit "$rc"; }
+    echo "(lane $name finished at $((SECONDS - started)) s)"
+  done
 }
 # A timed sub-step inside a lane.
 timed() {
-  local what=$1 t=$SECONDS; shift
+  local what=$1 t=$SECONDS rc=0
+  shift
   echo "--- $what ---"
-  "$@"
+  "$@" || rc=$?
   echo "--- $what: $((SECONDS - t)) s ---"
+  return "$rc"
 }
 
 # Native: one compilation both lints and builds. clippy-driver is rustc plus clippy's lints, so
@@ -61,10 +79,22 @@ native_lane() {
   native_tests
 }
 native_build() {
+  # -v prints each compiler command, which the docs step reuses; the console gets the rest.
+  local log=$CARGO_TARGET_DIR/ci-build.log
   timed "clippy -D warnings and build (every target)" \
-    cargo test --profile ci --workspace --all-targets --no-run
-  # The library's public API is documented (missing_docs) and its doc links resolve.
-  timed "docs" env RUSTDOCFLAGS="-D warnings" cargo doc --profile ci --no-deps -p perturb
+    bash -c "set -o pipefail; cargo test -v --profile ci --workspace --all-targets --no-run 2>&1 \
+      | tee '$log' | { grep -Ev '^ +(Running|Fresh) ' || true; }"
+  # The library's public API is documented (missing_docs) and its doc links resolve: rustdoc
+  # against the dependencies just built (`cargo doc` would type-check them all again).
+  local rc=0 strict="RUSTDOCFLAGS=-D warnings"
+  timed "docs" env "$strict" python3 scripts/doc-from-build.py "$log" perturb \
+    "$CARGO_TARGET_DIR/ci/doc" || rc=$?
+  if [ "$rc" = 3 ]; then
+    timed "docs (cargo doc: the library was already built)" \
+      env "$strict" cargo doc --profile ci --no-deps -p perturb
+  elif [ "$rc" != 0 ]; then
+    return "$rc"
+  fi
 }
 native_tests() {
   # Tests that need the fetched data or a wgpu adapter (Mesa lavapipe without a GPU) are
@@ -115,8 +145,7 @@ cargo fmt --all -- --check
 step "build, lint and test: native and wasm lanes side by side"
 lane native native_lane
 lane wasm wasm_lane
-finish native
-finish wasm
+finish_lanes native wasm
 
 step "end-to-end tests against the served page"
 port=${PERTURB_E2E_PORT:-8099}

@@ -57,7 +57,7 @@ test('the audit flags quantization\'s masked gradients; BPDA is the adaptive att
   assert.deepEqual(errors, []);
 });
 
-test('a randomized defence: EOT attacks it at least as well as one-draw PGD; the audit calls it randomized', async () => {
+test('a randomized defence: EOT attacks it about as well as one-draw PGD or better (within 5 points, the draws being noisy); the audit calls it randomized', async () => {
   const { page, errors } = await open(browser, '?backend=cpu&embed=defenses');
   await page.locator('#prediction[data-ready="true"]').waitFor({ timeout: 120_000 });
   await page.selectOption('#defense-kind', 'noise');
@@ -70,6 +70,8 @@ test('a randomized defence: EOT attacks it at least as well as one-draw PGD; the
     li.dataset.id, Number(li.dataset.robust),
   ])));
   assert.deepEqual(Object.keys(rows), ['none', 'defended', 'eot']);
+  // Both rows are measured through the defence's own random draws on 30 images, so EOT may land
+  // a point or so above one-draw PGD by chance: 0.05 is 1.5 images.
   assert.ok(rows.eot <= rows.defended + 0.05, JSON.stringify(rows));
   console.log(`noise σ=0.3, ε=0.1, 30 images: ${JSON.stringify(rows)}`);
   const { checks } = await audit(page);

@@ -1,9 +1,10 @@
 // The guided tour: each step opens the page in the state its text describes, and what the text
-// promises happens — PGD flips the standard model, the PGD-trained model holds, IBP proves the
-// IBP-trained model at ε=0.1, smoothing certifies a radius.
+// promises happens — PGD flips the standard model, quantization looks robust to plain PGD and
+// BPDA breaks it, the PGD-trained model holds, IBP proves the IBP-trained model at ε=0.1,
+// smoothing certifies a radius.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, open, SHOTS } from './browser.mjs';
+import { launch, open, set, SHOTS } from './browser.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -29,10 +30,25 @@ test('the tour tells the paper\'s story, and each step does what it says', async
   assert.equal(await page.locator('#model').inputValue(), 'mnist-small-cnn');
   assert.equal(await attack(page), 'true');
   await page.locator('#tour').screenshot({ path: `${SHOTS}/tour-1.png` });
-  for (const n of [2, 3, 4]) {
-    await page.click('#tour-next');
-    await step(page, n);
-  }
+  await page.click('#tour-next');
+  await step(page, 2);
+  // Step 2: "Press Attack the defence and read the second row: plain PGD barely dents it".
+  await set(page, '#defense-images', '30');
+  await page.click('#defense-run');
+  await page.locator('#defense-rows[data-ready="true"]').waitFor({ timeout: 300_000 });
+  const rows = Object.fromEntries(await page.locator('#defense-rows li').evaluateAll((lis) => lis.map((li) => [
+    li.dataset.id, { robust: Number(li.dataset.robust), clean: Number(li.dataset.clean) },
+  ])));
+  const { none, defended, bpda } = rows;
+  assert.ok(defended.robust >= defended.clean - 0.2, JSON.stringify(rows));
+  assert.ok(defended.robust >= none.robust + 0.3, JSON.stringify(rows));
+  await page.click('#tour-next');
+  await step(page, 3);
+  // Step 3: BPDA (the third row) "falls back to about that of the undefended model".
+  assert.ok(bpda.robust <= none.robust + 0.2, JSON.stringify(rows));
+  assert.ok(bpda.robust <= defended.robust - 0.3, JSON.stringify(rows));
+  await page.click('#tour-next');
+  await step(page, 4);
   assert.equal(await page.locator('#model').inputValue(), 'mnist-small-cnn-pgd0.3');
   assert.equal(await attack(page), 'false');
   await page.click('#tour-next');

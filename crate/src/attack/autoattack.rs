@@ -83,15 +83,17 @@ impl AutoAttackConfig {
                         }),
                     ));
                 }
-                members.push((
-                    "fab-t".to_string(),
-                    Attack::Fab(FabConfig {
-                        steps: self.steps,
-                        targets: self.targets,
-                        seed: self.seed,
-                        ..FabConfig::default()
-                    }),
-                ));
+                if self.targets > 0 {
+                    members.push((
+                        "fab-t".to_string(),
+                        Attack::Fab(FabConfig {
+                            steps: self.steps,
+                            targets: self.targets,
+                            seed: self.seed,
+                            ..FabConfig::default()
+                        }),
+                    ));
+                }
                 members.push((
                     "square".to_string(),
                     Attack::Square(SquareConfig {

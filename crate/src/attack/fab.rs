@@ -7,6 +7,10 @@
 //!
 //! FAB-T (`targets > 0`, AutoAttack's member) aims each run at one of the most likely wrong
 //! classes of the clean image (ranks 2, 3, …) and counts any misclassification, like APGD-T.
+//! With a targeted threat model FAB linearises the target's logit against the label's and counts
+//! only the target as a success (the references have no such mode). FAB records no trace, and
+//! against a randomized model each linearisation sees other draws: attack those with EOT
+//! (PGD, APGD) instead.
 //!
 //! The schedule follows the reference implementations (AutoAttack's `fab_pt`, torchattacks'
 //! `FAB`, which share their projections): the gradients come from the device, the projections
@@ -27,6 +31,8 @@ use crate::runtime::rng::SplitMix64;
 /// Untargeted FAB's Jacobian holds one gradient per class and sample: beyond this many classes
 /// (ImageNet's 1,000) only FAB-T is offered.
 const MAX_UNTARGETED_CLASSES: usize = 100;
+/// Images in one forward/backward pass of the Jacobian (the batch repeated for some classes).
+const JACOBIAN_IMAGES: usize = 2048;
 
 /// Settings of a FAB run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -66,6 +72,9 @@ impl Default for FabConfig {
 }
 
 impl FabConfig {
+    /// FAB-T's target classes in AutoAttack's standard version.
+    pub const T_TARGETS: usize = 9;
+
     fn validate(&self, threat: &ThreatModel, classes: usize) -> Result<()> {
         let bad = |why: String| Err(Error::InvalidArgument(why));
         if self.steps == 0 || self.restarts == 0 {
@@ -85,7 +94,8 @@ impl FabConfig {
         if self.targets > 0 && !matches!(threat.goal(), Goal::Untargeted) {
             return bad("FAB-T picks its own targets: use an untargeted threat model".into());
         }
-        if self.targets == 0 && classes > MAX_UNTARGETED_CLASSES {
+        let untargeted = self.targets == 0 && matches!(threat.goal(), Goal::Untargeted);
+        if untargeted && classes > MAX_UNTARGETED_CLASSES {
             return bad(format!(
                 "untargeted FAB differentiates all {classes} logits at every step: use FAB-T \
                  (targets), as AutoAttack does beyond {MAX_UNTARGETED_CLASSES} classes"
@@ -407,20 +417,31 @@ impl<M: Classifier> Run<'_, M> {
         if let Aim::Untargeted = aim[0] {
             let k = self.classes;
             // The batch repeated once per class (copy-major), each copy differentiating its
-            // class's logit, so one backward pass gives the whole Jacobian.
-            let images = self.upload(x, bs).repeat_dim(0, k);
-            let images = images.detach().autodiff().require_grad();
-            let logits = self.model.logits(images.clone());
-            let picks: Vec<f32> = (0..k * bs)
-                .flat_map(|r| (0..k).map(move |j| if j == r / bs { 1.0 } else { 0.0 }))
-                .collect();
-            let picks = Tensor::<2>::from_data(TensorData::new(picks, [k * bs, k]), self.device);
-            let grads = (logits.clone() * picks.autodiff()).sum().backward();
-            let gradient = images
-                .grad(&grads)
-                .expect("the images require a gradient, so backward yields one");
-            let logits = read_f32(logits.without_autodiff().slice([0..bs, 0..k])).await?;
-            let jacobian = read_f32(gradient.reshape([k * bs, c * h * w])).await?;
+            // class's logit, so one backward pass gives the Jacobian of as many classes as fit
+            // in JACOBIAN_IMAGES images; the rows of all passes, in order, are class-major.
+            let copies = (JACOBIAN_IMAGES / bs).clamp(1, k);
+            let mut logits = Vec::new();
+            let mut jacobian = Vec::with_capacity(k * bs * size);
+            for first in (0..k).step_by(copies) {
+                let count = copies.min(k - first);
+                let images = self.upload(x, bs).repeat_dim(0, count);
+                let images = images.detach().autodiff().require_grad();
+                let scores = self.model.logits(images.clone());
+                let mut picks = vec![0f32; count * bs * k];
+                for r in 0..count * bs {
+                    picks[r * k + first + r / bs] = 1.0;
+                }
+                let picks =
+                    Tensor::<2>::from_data(TensorData::new(picks, [count * bs, k]), self.device);
+                let grads = (scores.clone() * picks.autodiff()).sum().backward();
+                let gradient = images
+                    .grad(&grads)
+                    .expect("the images require a gradient, so backward yields one");
+                if first == 0 {
+                    logits = read_f32(scores.without_autodiff().slice([0..bs, 0..k])).await?;
+                }
+                jacobian.extend(read_f32(gradient.reshape([count * bs, c * h * w])).await?);
+            }
             let mut values = vec![0f32; bs * k];
             let mut gradients = vec![0f32; bs * k * size];
             for i in 0..bs {

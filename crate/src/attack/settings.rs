@@ -119,7 +119,8 @@ pub struct AttackSettings {
     pub steps: usize,
     /// PGD's step size; `None` is 2.5·ε/steps (Madry et al.).
     pub step_size: Option<f32>,
-    /// PGD, APGD or FAB restarts; each sample keeps its strongest result.
+    /// PGD, APGD or FAB restarts; each sample keeps its strongest result (FAB: its first
+    /// success within ε).
     pub restarts: usize,
     /// PGD starts from a random point of the ball (off: BIM from the clean image).
     pub random_start: bool,
@@ -398,7 +399,7 @@ impl AttackSettings {
                 steps: self.steps,
                 restarts: self.restarts,
                 targets: if self.method == AttackMethod::FabT {
-                    9
+                    FabConfig::T_TARGETS
                 } else {
                     0
                 },

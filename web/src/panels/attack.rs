@@ -5,7 +5,7 @@
 
 use std::rc::Rc;
 
-use perturb::attack::{AttackMethod, AttackProgress, AttackSettings, Norm, TraceStep};
+use perturb::attack::{AttackMethod, AttackProgress, AttackSettings, FabConfig, Norm, TraceStep};
 use perturb::data::Dataset;
 use perturb::eval::probabilities;
 use perturb::model::Sequential;
@@ -156,13 +156,18 @@ async fn run_attack(
 
 impl AttackLab {
     /// The running attack's step, and once a step has run, the time left at its pace.
-    fn status(&self) -> String {
+    fn status(&self, classes: usize) -> String {
         let done = self.done;
-        let total = self.settings.steps * self.settings.restarts.max(1);
+        let total =
+            self.settings.steps * self.settings.restarts.max(1) * self.runs_per_restart(classes);
         if let Some(q) = self.queries {
             return format!("Running… {q} of {} queries", self.settings.queries);
         }
-        if done == 0 || !matches!(self.settings.method, AttackMethod::Pgd | AttackMethod::Apgd) {
+        let paced = matches!(
+            self.settings.method,
+            AttackMethod::Pgd | AttackMethod::Apgd | AttackMethod::Fab | AttackMethod::FabT
+        );
+        if done == 0 || !paced {
             return format!("Running… step {done}");
         }
         let per_step = (js_sys::Date::now() - self.started) / done as f64;
@@ -182,14 +187,18 @@ impl AttackLab {
         let s = self.settings;
         // A step is a forward and a backward pass: at least three forward passes until a run has
         // measured it (in the browser's CPU backend the backward pass costs far more).
+        // FAB differentiates every class's logit at each step: one forward and backward pass of
+        // the image repeated once per class.
+        let classes = ctx.props().data.kind.class_names().len() as f64;
         let (step_ms, measured) = match self.step_ms {
             Some(step) => (step, true),
+            None if s.method == AttackMethod::Fab => (3.0 * ms * classes, false),
             None => (3.0 * ms, false),
         };
         if step_ms < 200.0 || s.method == AttackMethod::Fgsm || s.method.is_query_only() {
             return html! {};
         }
-        let steps = s.steps * s.restarts.max(1);
+        let steps = s.steps * s.restarts.max(1) * self.runs_per_restart(classes as usize);
         let fewer = (s.steps > 5).then(|| {
             html! {
                 <button id="attack-fewer" type="button"
@@ -207,6 +216,17 @@ impl AttackLab {
                     super::estimate(steps, step_ms)) }
                 { for fewer }
             </p>
+        }
+    }
+}
+
+impl AttackLab {
+    /// FAB-T runs once per target class (the most likely wrong ones); the others once.
+    fn runs_per_restart(&self, classes: usize) -> usize {
+        if self.settings.method == AttackMethod::FabT {
+            FabConfig::T_TARGETS.min(classes.saturating_sub(1)).max(1)
+        } else {
+            1
         }
     }
 }
@@ -605,7 +625,8 @@ impl Component for AttackLab {
                 </form>
                 { form_error("attack", &self.form_error) }
                 { self.view_cost(ctx) }
-                { loss_plot(&self.trace, plotted) }
+                // FAB records no loss per step: no empty chart for it.
+                { if fab { html! {} } else { loss_plot(&self.trace, plotted) } }
                 { if self.trace.is_empty() && self.result.is_none() { html! {} } else { html! {
                     <ExportBar name="attack" chart={(!self.trace.is_empty()).then_some(AttrValue::from("loss-plot"))}
                         csv={(!self.trace.is_empty()).then(|| AttrValue::from(trace_csv(&self.trace)))}
@@ -615,7 +636,7 @@ impl Component for AttackLab {
                 <div class="lab-result">
                     <div role="status" aria-live="polite">
                         { if self.running { html! {
-                            <p id="attack-status" data-queries={self.queries.map(|q| q.to_string()).unwrap_or_default()}>{ self.status() }</p>
+                            <p id="attack-status" data-queries={self.queries.map(|q| q.to_string()).unwrap_or_default()}>{ self.status(classes.len()) }</p>
                         } } else { html! {} } }
                         { summary }
                     </div>

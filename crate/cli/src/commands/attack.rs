@@ -134,7 +134,7 @@ impl AttackArgs {
     fn settings(&self) -> Result<AttackSettings> {
         if self.attack == AttackMethod::Fgsm && self.steps.is_some() {
             return Err(Error::InvalidArgument(
-                "fgsm takes exactly one step: --steps applies to pgd, apgd, cw and hsj".into(),
+                "fgsm takes exactly one step: --steps applies to pgd, apgd, fab, cw and hsj".into(),
             ));
         }
         if self.attack == AttackMethod::Square && self.steps.is_some() {

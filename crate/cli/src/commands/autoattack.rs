@@ -23,10 +23,10 @@ pub struct AutoAttackArgs {
     /// standard (APGD-CE, APGD-T, FAB-T, Square) or rand (APGD-CE and APGD-DLR with EOT).
     #[arg(long, value_enum, default_value = "standard")]
     version: AutoAttackVersion,
-    /// APGD iterations per run.
+    /// APGD and FAB iterations per run.
     #[arg(long, default_value_t = 100)]
     steps: usize,
-    /// APGD-T's target classes.
+    /// APGD-T's and FAB-T's target classes (0 drops both).
     #[arg(long, default_value_t = 9)]
     targets: usize,
     /// Square's queries per image.
