@@ -68,8 +68,10 @@ timed() {
 
 # Native: one compilation both lints and builds. clippy-driver is rustc plus clippy's lints, so
 # as the workspace's compiler it checks every target (clippy -D warnings) while building the test
-# binaries, instead of a separate `cargo clippy` pass over every dependency. The `ci` profile
-# (Cargo.toml) optimises the CPU backend's kernels fully and the rest lightly.
+# binaries, instead of a separate `cargo clippy` pass over every dependency (clippy-driver adds
+# `--cfg clippy`, which the code never tests, and skips MIR optimisations of the workspace's own
+# crates; LLVM still optimises them). The `ci` profile (Cargo.toml) optimises the CPU backend's
+# kernels fully and the rest lightly.
 native_lane() {
   RUSTC_WORKSPACE_WRAPPER=$(rustup which clippy-driver)
   export RUSTC_WORKSPACE_WRAPPER
@@ -81,6 +83,7 @@ native_lane() {
 native_build() {
   # -v prints each compiler command, which the docs step reuses; the console gets the rest.
   local log=$CARGO_TARGET_DIR/ci-build.log
+  mkdir -p "$CARGO_TARGET_DIR"   # a cold run has none yet, and tee would fail to open the log
   timed "clippy -D warnings and build (every target)" \
     bash -c "set -o pipefail; cargo test -v --profile ci --workspace --all-targets --no-run 2>&1 \
       | tee '$log' | { grep -Ev '^ +(Running|Fresh) ' || true; }"
