@@ -8,7 +8,7 @@
 use burn::tensor::{Bool, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use super::finish::{Final, sample_results};
+use super::finish::Final;
 use super::objective::{AttackLoss, Setup, class_logit, int_tensor, objective, ranked, succeeded};
 use super::project::{Feasible, TINY, l2_norm, linf_norm};
 use super::result::{AttackOutcome, AttackProgress, TraceStep};
@@ -264,24 +264,16 @@ async fn run(
     let logits = model.logits(adversarial.clone()).without_autodiff();
     let success = succeeded(logits.clone(), class, targeted);
     let value = loss.value(logits);
-    let samples = sample_results(
-        model,
-        Final {
-            clean,
-            adversarial: adversarial.clone(),
-            clean_correct,
-            success,
-            value,
-            steps: best.steps,
-        },
-    )
-    .await?;
-    Ok(AttackOutcome {
+    Final {
+        clean,
         adversarial,
-        samples,
-        trace,
-        cancelled,
-    })
+        clean_correct,
+        success,
+        value,
+        steps: best.steps,
+    }
+    .outcome(model, trace, cancelled)
+    .await
 }
 
 /// AutoAttack's random start: a uniform draw scaled so its largest pixel is ε (L∞), or a Gaussian

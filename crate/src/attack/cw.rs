@@ -11,7 +11,7 @@
 use burn::tensor::{Bool, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use super::finish::{Final, sample_results};
+use super::finish::Final;
 use super::objective::{AttackLoss, Setup, objective, succeeded};
 use super::result::{AttackOutcome, AttackProgress, TraceStep};
 use super::threat::{Norm, ThreatModel};
@@ -262,24 +262,16 @@ pub async fn carlini_wagner(
         search.update(&succeeded_now);
     }
 
-    let samples = sample_results(
-        model,
-        Final {
-            clean,
-            adversarial: best_adv.clone(),
-            clean_correct,
-            success: found,
-            value: best_margin,
-            steps: steps_used,
-        },
-    )
-    .await?;
-    Ok(AttackOutcome {
+    Final {
+        clean,
         adversarial: best_adv,
-        samples,
-        trace,
-        cancelled,
-    })
+        clean_correct,
+        success: found,
+        value: best_margin,
+        steps: steps_used,
+    }
+    .outcome(model, trace, cancelled)
+    .await
 }
 
 fn progress(

@@ -19,7 +19,7 @@
 use burn::tensor::{Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use super::finish::{Final, sample_results};
+use super::finish::Final;
 use super::objective::{AttackLoss, Setup, objective};
 use super::result::{AttackOutcome, AttackProgress};
 use super::threat::{Goal, Norm, ThreatModel};
@@ -243,24 +243,16 @@ pub async fn fab(
     let value = objective(logits, class, targeted, AttackLoss::Margin);
     let success = Tensor::from_data(TensorData::new(success, [n]), &device);
     let steps = Tensor::from_data(TensorData::new(steps_used, [n]), &device);
-    let samples = sample_results(
-        model,
-        Final {
-            clean,
-            adversarial: adversarial.clone(),
-            clean_correct,
-            success,
-            value,
-            steps,
-        },
-    )
-    .await?;
-    Ok(AttackOutcome {
+    Final {
+        clean,
         adversarial,
-        samples,
-        trace: Vec::new(),
-        cancelled,
-    })
+        clean_correct,
+        success,
+        value,
+        steps,
+    }
+    .outcome(model, Vec::new(), cancelled)
+    .await
 }
 
 /// One run's result per sample: its smallest adversarial (the start where none was found), and

@@ -3,7 +3,7 @@
 use burn::tensor::{Bool, Tensor};
 
 use super::project::{l2_norm, linf_norm};
-use super::result::SampleResult;
+use super::result::{AttackOutcome, SampleResult, TraceStep};
 use crate::error::Result;
 use crate::model::Classifier;
 use crate::runtime::readback::read_all_f32;
@@ -24,11 +24,28 @@ pub(crate) struct Final {
     pub steps: Tensor<1>,
 }
 
+impl Final {
+    /// The attack's outcome: these adversarials, their per-sample results (one round trip), the
+    /// trace, and whether the attack was cancelled.
+    pub(crate) async fn outcome(
+        self,
+        model: &impl Classifier,
+        trace: Vec<TraceStep>,
+        cancelled: bool,
+    ) -> Result<AttackOutcome> {
+        let adversarial = self.adversarial.clone();
+        let samples = sample_results(model, self).await?;
+        Ok(AttackOutcome {
+            adversarial,
+            samples,
+            trace,
+            cancelled,
+        })
+    }
+}
+
 /// Read back the per-sample results of `last`.
-pub(crate) async fn sample_results(
-    model: &impl Classifier,
-    last: Final,
-) -> Result<Vec<SampleResult>> {
+async fn sample_results(model: &impl Classifier, last: Final) -> Result<Vec<SampleResult>> {
     let n = last.clean.dims()[0];
     let predicted = model
         .logits(last.adversarial.clone())

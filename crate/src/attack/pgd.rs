@@ -6,7 +6,7 @@
 use burn::tensor::{Bool, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use super::finish::{Final, sample_results};
+use super::finish::Final;
 use super::objective::{AttackLoss, Setup, objective, succeeded};
 use super::project::{Feasible, TINY, l2_norm, project};
 use super::result::{AttackOutcome, AttackProgress, TraceStep};
@@ -227,24 +227,16 @@ pub async fn pgd(
         steps: steps_used,
     } = best.expect("at least one restart ran");
 
-    let samples = sample_results(
-        model,
-        Final {
-            clean,
-            adversarial: adversarial.clone(),
-            clean_correct,
-            success,
-            value,
-            steps: steps_used,
-        },
-    )
-    .await?;
-    Ok(AttackOutcome {
+    Final {
+        clean,
         adversarial,
-        samples,
-        trace,
-        cancelled,
-    })
+        clean_correct,
+        success,
+        value,
+        steps: steps_used,
+    }
+    .outcome(model, trace, cancelled)
+    .await
 }
 
 /// Read the pending trace means (restart, step, mean objective, success rate) in one round trip.
